@@ -1,0 +1,206 @@
+"""`python -m scoring <command>`: thin argument parsing; the work lives in the modules it calls."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from scoring.config import settings
+
+
+def _add_data(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", type=Path, default=None, help="folder of the raw tables (default: $SCORING_DATA or data/raw)")
+
+
+def _add_models(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--models", type=Path, default=None, help="model folder (default: $SCORING_MODELS or models)")
+
+
+def _add_store(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", type=Path, default=None,
+                   help="client store file (default: $SCORING_STORE or data/processed/store.sqlite)")
+
+
+def _paths(args: argparse.Namespace) -> argparse.Namespace:
+    s = settings()
+    for name, default in (("data", s.data_dir), ("models", s.models_dir), ("store", s.store_path)):
+        if hasattr(args, name) and getattr(args, name) is None:
+            setattr(args, name, default)
+    return args
+
+
+def _cmd_synth(args):
+    from scoring.synth import generate
+
+    counts = generate(args.out, n_clients=args.clients, seed=args.seed, fmt=args.format)
+    for name, rows in counts.items():
+        print(f"{name}: {rows:,} rows")
+
+
+def _cmd_check(args):
+    from scoring.tables import check_schema, data_source
+
+    problems = check_schema(args.data)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        return 1
+    print(f"schema OK ({data_source(args.data)} data in {args.data})")
+    return 0
+
+
+def _cmd_features(args):
+    from scoring.features import build_features
+
+    features = build_features(args.data)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    features.to_parquet(args.out)
+    print(f"{len(features):,} clients x {features.shape[1]} features -> {args.out}")
+
+
+def _cmd_train(args):
+    from scoring.train import train_model
+
+    bundle = train_model(args.data, args.models, n_folds=args.folds, cost_fn=args.cost_fn, seed=args.seed)
+    card = bundle.card
+    print(f"model {bundle.version}: CV AUC {card['metrics']['cv_auc']:.4f}, threshold {bundle.threshold:.4f} -> {args.models}")
+
+
+def _cmd_tune(args):
+    from scoring.tune import tune
+
+    best = tune(args.data, args.models, n_trials=args.trials, n_folds=args.folds, seed=args.seed)
+    print(json.dumps(best, indent=2))
+
+
+def _cmd_predict(args):
+    from scoring.predict import predict_file
+
+    rows = predict_file(args.input, args.output, data_dir=args.data, models_dir=args.models)
+    print(f"scored {rows:,} applications -> {args.output}")
+
+
+def _cmd_build_store(args):
+    from scoring.store import build_store
+
+    n = build_store(args.data, args.models, args.store)
+    print(f"store {args.store}: {n:,} clients")
+
+
+def _cmd_explain_all(args):
+    from scoring.store import explain_all
+
+    n = explain_all(args.store, args.models)
+    print(f"explained {n:,} clients in {args.store}")
+
+
+def _cmd_users(args):
+    from scoring import users
+
+    if args.users_command == "add":
+        users.add_user(args.store, args.username, args.password, args.role, client_id=args.client_id)
+        print(f"user {args.username} ({args.role}) added")
+    elif args.users_command == "list":
+        for user in users.list_users(args.store):
+            print(f"{user['username']}\t{user['role']}\t{user.get('client_id') or ''}")
+    elif args.users_command == "remove":
+        users.remove_user(args.store, args.username)
+        print(f"user {args.username} removed")
+
+
+def _cmd_audit(args):
+    from scoring import users
+
+    n = users.export_audit(args.store, args.out)
+    print(f"{n:,} audit entries -> {args.out}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m scoring", description="Credit-scoring tools: data, model, store, users.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("synth", help="write a synthetic portfolio in the Kaggle schema (demo data)")
+    p.add_argument("--clients", type=int, default=10_000, help="number of clients, train + test (default 10000)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=Path("data/raw"))
+    p.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    p.set_defaults(func=_cmd_synth)
+
+    p = sub.add_parser("check", help="check the raw tables against the Kaggle schema")
+    _add_data(p)
+    p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("features", help="build the feature table from the raw tables")
+    _add_data(p)
+    p.add_argument("--out", type=Path, default=Path("data/processed/features.parquet"))
+    p.set_defaults(func=_cmd_features)
+
+    p = sub.add_parser("train", help="train, calibrate and package the model")
+    _add_data(p)
+    _add_models(p)
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--cost-fn", type=float, default=10.0, help="cost of a missed default relative to a wrongly declined good client")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("tune", help="Optuna search; writes models/params.json used by train")
+    _add_data(p)
+    _add_models(p)
+    p.add_argument("--trials", type=int, default=30)
+    p.add_argument("--folds", type=int, default=3)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_cmd_tune)
+
+    p = sub.add_parser("predict", help="score application rows (CSV or Parquet) into PD, grade, decision")
+    p.add_argument("--input", type=Path, required=True)
+    p.add_argument("--output", type=Path, required=True)
+    _add_data(p)
+    _add_models(p)
+    p.set_defaults(func=_cmd_predict)
+
+    p = sub.add_parser("build-store", help="build the SQLite client store with precomputed scores and explanations")
+    _add_data(p)
+    _add_models(p)
+    _add_store(p)
+    p.set_defaults(func=_cmd_build_store)
+
+    p = sub.add_parser("explain-all", help="recompute every stored client's PD, grade and SHAP values")
+    _add_models(p)
+    _add_store(p)
+    p.set_defaults(func=_cmd_explain_all)
+
+    p = sub.add_parser("users", help="manage API users")
+    users_sub = p.add_subparsers(dest="users_command", required=True)
+    u = users_sub.add_parser("add", help="add a user")
+    u.add_argument("--username", required=True)
+    u.add_argument("--password", required=True)
+    u.add_argument("--role", required=True, choices=("manager", "customer", "service"))
+    u.add_argument("--client-id", type=int, default=None, help="for customers: the client id they may see")
+    _add_store(u)
+    u = users_sub.add_parser("list", help="list users")
+    _add_store(u)
+    u = users_sub.add_parser("remove", help="remove a user")
+    u.add_argument("--username", required=True)
+    _add_store(u)
+    p.set_defaults(func=_cmd_users)
+
+    p = sub.add_parser("audit", help="audit log")
+    audit_sub = p.add_subparsers(dest="audit_command", required=True)
+    a = audit_sub.add_parser("export", help="export the audit log as CSV")
+    a.add_argument("--out", type=Path, default=Path("audit.csv"))
+    _add_store(a)
+    p.set_defaults(func=_cmd_audit)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _paths(build_parser().parse_args(argv))
+    try:
+        code = args.func(args)
+    except (ValueError, FileNotFoundError, PermissionError) as exc:
+        # expected, user-facing failures (schema problems, bad paths, tampered model): a message, not a traceback
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return int(code or 0)

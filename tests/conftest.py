@@ -1,0 +1,44 @@
+"""Shared fixtures: the real Kaggle sample when present, and a small synthetic pipeline built once per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REAL_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "homecredit-sample"
+SYNTH_CLIENTS = 2000
+
+
+@pytest.fixture(scope="session")
+def real_sample_dir() -> Path:
+    if not (REAL_SAMPLE / "application_train.csv").exists():
+        pytest.skip("real Home Credit sample (../shared/homecredit-sample) is absent")
+    return REAL_SAMPLE
+
+
+@pytest.fixture(scope="session")
+def synth_dir(tmp_path_factory) -> Path:
+    from scoring.synth import generate
+
+    out = tmp_path_factory.mktemp("synth")
+    generate(out, n_clients=SYNTH_CLIENTS, seed=7)
+    return out
+
+
+@pytest.fixture(scope="session")
+def trained_models(synth_dir, tmp_path_factory) -> Path:
+    from scoring.train import train_model
+
+    models = tmp_path_factory.mktemp("models")
+    train_model(synth_dir, models, n_folds=3, max_rounds=150, seed=0)
+    return models
+
+
+@pytest.fixture(scope="session")
+def store_path(synth_dir, trained_models, tmp_path_factory) -> Path:
+    from scoring.store import build_store
+
+    path = tmp_path_factory.mktemp("store") / "store.sqlite"
+    build_store(synth_dir, trained_models, path)
+    return path
