@@ -30,7 +30,7 @@ system-deps:
 	fi
 
 demo: install
-	$(PY) -m scoring.demo
+	$(PY) scripts/demo.py
 
 test: install-dev system-deps
 	$(PY) -m pytest

@@ -1,0 +1,66 @@
+"""Start real gunicorn servers on loopback for tests and benchmarks, and always stop them."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with code {proc.returncode} before {url} answered")
+        try:
+            response = requests.get(url, timeout=2)
+            if response.status_code < 500:
+                return
+            last = response.status_code
+        except requests.RequestException as exc:
+            last = exc
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer within {timeout}s (last: {last})")
+
+
+@contextlib.contextmanager
+def gunicorn(app: str, env: dict[str, str], *, port: int | None = None, workers: int = 1,
+             ready_path: str = "/", timeout: float = 90.0, log_path: Path | None = None):
+    """Run `gunicorn app` (e.g. 'api:create_app()') on 127.0.0.1:port; yield the base URL."""
+    port = port or free_port()
+    full_env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+           "--timeout", "120", app]
+    log = open(log_path, "wb") if log_path else subprocess.DEVNULL
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(base + ready_path, timeout=timeout, proc=proc)
+        yield base
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        if log_path:
+            log.close()
