@@ -1,0 +1,370 @@
+#!/usr/bin/env python
+"""`make demo`: from a fresh clone to a running API and dashboard, each set-up step skipped when already up to date.
+
+Steps: data (real Kaggle files in data/raw, else a synthetic portfolio) -> train -> client store -> demo users
+-> API and dashboard under gunicorn until Ctrl-C. Environment: DEMO_CLIENTS, DEMO_HOST, API_PORT, DASHBOARD_PORT,
+API_WORKERS, DASHBOARD_WORKERS, plus the SCORING_* settings of scoring.config.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from scoring.config import settings  # noqa: E402
+from scoring.tables import SYNTHETIC_MARKER, TABLES, find_table, synthetic_info  # noqa: E402
+
+DEFAULT_CLIENTS = 30_000
+SEED = 0
+MANAGER = "manager"
+CUSTOMERS = ("customer1", "customer2", "customer3")
+READY_TIMEOUT = 180.0
+
+
+class DemoError(Exception):
+    """A problem the person running the demo can fix; shown as one message, no traceback."""
+
+
+def _say(message: str = "") -> None:
+    print(message, flush=True)
+
+
+def _banner(lines: list[str]) -> None:
+    width = max(len(line) for line in lines) + 4
+    _say("#" * width)
+    for line in lines:
+        _say(f"# {line.ljust(width - 4)} #")
+    _say("#" * width)
+
+
+def _env_int(name: str, default: int, low: int = 1, high: int = 10**9) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise DemoError(f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise DemoError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _config() -> dict:
+    s = settings()
+    workers = _env_int("WEB_CONCURRENCY", 2, 1, 64)
+    return {
+        "clients": _env_int("DEMO_CLIENTS", DEFAULT_CLIENTS, 200, 2_000_000),
+        "host": os.environ.get("DEMO_HOST", "127.0.0.1").strip() or "127.0.0.1",
+        "api_port": _env_int("API_PORT", 5000, 1, 65535),
+        "dash_port": _env_int("DASHBOARD_PORT", 8050, 1, 65535),
+        "api_workers": _env_int("API_WORKERS", workers, 1, 64),
+        "dash_workers": _env_int("DASHBOARD_WORKERS", workers, 1, 64),
+        "data": (ROOT / s.data_dir).resolve(),
+        "models": (ROOT / s.models_dir).resolve(),
+        "store": (ROOT / s.store_path).resolve(),
+    }
+
+
+def _check_port(host: str, port: int, name: str) -> None:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            raise DemoError(f"port {port} on {host} is already in use (another demo running?); "
+                            f"choose another with {name}=...") from None
+
+
+def _newest_mtime(folder: Path) -> float:
+    times = [p.stat().st_mtime for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")]
+    return max(times, default=0.0)
+
+
+def _run(args: list[str]) -> None:
+    """Run `python -m scoring ...` with its own output shown; a failure stops the demo with its message."""
+    cmd = [sys.executable, "-m", "scoring", *args]
+    result = subprocess.run(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False)
+    if result.returncode != 0:
+        raise DemoError(f"`python -m scoring {' '.join(args)}` failed (exit {result.returncode}); see above")
+
+
+def _is_real(data: Path) -> bool:
+    has_train = data.is_dir() and find_table(data, "application_train") is not None
+    return has_train and not (data / SYNTHETIC_MARKER).exists()
+
+
+# ---------------------------------------------------------------- steps: each returns a short outcome text
+
+def _step_data(cfg: dict) -> str:
+    data, n = cfg["data"], cfg["clients"]
+    if _is_real(data):
+        present = [name for name in TABLES if find_table(data, name) is not None]
+        return f"skipped: real Kaggle data found in {data} ({len(present)} of {len(TABLES)} tables)"
+    info = synthetic_info(data) if data.is_dir() else None
+    if info and info.get("clients") == n and info.get("seed") == SEED and find_table(data, "application_train"):
+        return f"skipped: synthetic portfolio of {n:,} clients already in {data}"
+    # generate beside the folder, then swap folders: an interrupted run never leaves half a portfolio
+    # that a later run could take for real data
+    tmp = data.parent / f".{data.name}.synth-tmp"
+    old = data.parent / f".{data.name}.old"
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
+    _say(f"    generating {n:,} synthetic clients (seed {SEED}) ...")
+    _run(["synth", "--clients", str(n), "--seed", str(SEED), "--out", str(tmp)])
+    if data.exists():
+        keep = {f"{name}{ext}" for name in TABLES for ext in (".parquet", ".csv", ".csv.gz")} | {SYNTHETIC_MARKER}
+        for entry in data.iterdir():  # anything that is not a table (e.g. .gitkeep) moves over unchanged
+            if entry.name not in keep and not (tmp / entry.name).exists():
+                entry.rename(tmp / entry.name)
+        data.rename(old)
+    tmp.rename(data)
+    shutil.rmtree(old, ignore_errors=True)
+    return f"synthetic portfolio of {n:,} clients written to {data}"
+
+
+def _step_train(cfg: dict) -> str:
+    manifest = cfg["models"] / "MANIFEST.sha256"
+    if manifest.exists() and manifest.stat().st_mtime >= _newest_mtime(cfg["data"]):
+        return f"skipped: model in {cfg['models']} is newer than the data"
+    _run(["train", "--data", str(cfg["data"]), "--models", str(cfg["models"])])
+    return f"model written to {cfg['models']}"
+
+
+def _step_store(cfg: dict) -> str:
+    store, manifest = cfg["store"], cfg["models"] / "MANIFEST.sha256"
+    newest_input = max(manifest.stat().st_mtime, _newest_mtime(cfg["data"]))
+    if store.exists() and store.stat().st_mtime >= newest_input:
+        return f"skipped: store {store} is newer than the model and the data"
+    _run(["build-store", "--data", str(cfg["data"]), "--models", str(cfg["models"]), "--store", str(store)])
+    return f"store built at {store}"
+
+
+def _credentials_path(cfg: dict) -> Path:
+    return cfg["store"].parent / "demo_credentials.json"
+
+
+def _pick_customers(store: Path) -> list[int]:
+    """Three real clients of the portfolio with different outcomes: an approval, a decline, one in between."""
+    from scoring.store import ClientStore
+
+    clients = ClientStore(store)
+    picked: list[int] = []
+    total = clients.list_clients(limit=1)["total"]
+    for query in ({"decision": "approve"}, {"decision": "decline"}, {"offset": total // 2}):
+        for item in clients.list_clients(limit=20, **query)["items"]:
+            if int(item["client_id"]) not in picked:
+                picked.append(int(item["client_id"]))
+                break
+    for item in clients.list_clients(limit=10)["items"]:  # tiny or one-sided portfolios: fill up
+        if len(picked) < len(CUSTOMERS) and int(item["client_id"]) not in picked:
+            picked.append(int(item["client_id"]))
+    if len(picked) < len(CUSTOMERS):
+        raise DemoError(f"the store {store} holds fewer than {len(CUSTOMERS)} clients")
+    return picked
+
+
+def _step_users(cfg: dict) -> tuple[str, dict]:
+    from scoring import users
+
+    store, path = cfg["store"], _credentials_path(cfg)
+    if path.exists():
+        try:
+            creds = json.loads(path.read_text())
+            if all(users.authenticate(store, u["username"], u["password"]) for u in creds["users"]):
+                return f"skipped: demo users in {path} still sign in", creds
+        except (ValueError, KeyError, TypeError):
+            pass  # unreadable or stale file: make new users below
+    known = {u["username"] for u in users.list_users(store)}
+    for name in (MANAGER, *CUSTOMERS):
+        if name in known:
+            users.remove_user(store, name)
+    entries = [{"username": MANAGER, "password": secrets.token_urlsafe(12), "role": "manager", "client_id": None}]
+    for name, client_id in zip(CUSTOMERS, _pick_customers(store), strict=True):
+        entries.append({"username": name, "password": secrets.token_urlsafe(12), "role": "customer",
+                        "client_id": client_id})
+    for entry in entries:
+        users.add_user(store, entry["username"], entry["password"], entry["role"], client_id=entry["client_id"])
+    creds = {"note": "demo users made by scripts/demo.py; passwords are random per store", "users": entries}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(creds, handle, indent=2)
+    os.chmod(path, 0o600)  # also when the file existed with wider rights
+    return f"1 manager and {len(CUSTOMERS)} customers created; credentials in {path} (mode 0600)", creds
+
+
+# ---------------------------------------------------------------- servers
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM if the demo itself is killed, so no server outlives it (Linux)."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _start(name: str, app: str, port: int, workers: int, env: dict, cfg: dict) -> tuple[subprocess.Popen, Path]:
+    log_path = cfg["store"].parent / f"demo-{name}.log"
+    cmd = [sys.executable, "-m", "gunicorn", "--bind", f"{cfg['host']}:{port}", "--workers", str(workers),
+           "--timeout", "120", "--access-logfile", "-", app]
+    log = open(log_path, "wb")  # noqa: SIM115 - the child keeps writing to it after this returns
+    # own session: a terminal Ctrl-C reaches the demo only, which then stops each server in order
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True, preexec_fn=_die_with_parent)  # noqa: PLW1509
+    log.close()
+    return proc, log_path
+
+
+def _tail(path: Path, lines: int = 25) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _wait_ready(url: str, proc: subprocess.Popen, log_path: Path, name: str) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    last = "no answer"
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise DemoError(f"the {name} stopped (exit {proc.returncode}) before answering; last log lines "
+                            f"of {log_path}:\n{_tail(log_path)}")
+        try:
+            response = requests.get(url, timeout=5)
+            if response.status_code == 200:
+                return
+            last = f"HTTP {response.status_code}"
+        except requests.RequestException as exc:
+            last = type(exc).__name__
+        time.sleep(0.3)
+    raise DemoError(f"the {name} did not answer {url} within {READY_TIMEOUT:.0f} s (last: {last}); "
+                    f"see {log_path}:\n{_tail(log_path)}")
+
+
+def _stop(procs: list[tuple[str, subprocess.Popen]]) -> None:
+    for _, proc in procs:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)  # gunicorn master and its workers
+    for name, proc in procs:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            _say(f"    {name} did not stop within 30 s: killing it")
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)  # a worker left behind by a crashed master
+    _say("stopped the API and the dashboard")
+
+
+def _print_access(cfg: dict, creds: dict, source: str) -> None:
+    host = "127.0.0.1" if cfg["host"] in ("0.0.0.0", "") else cfg["host"]  # noqa: S104 - shown, not bound
+    api, dash = f"http://{host}:{cfg['api_port']}", f"http://{host}:{cfg['dash_port']}"
+    _say()
+    _banner([
+        f"Dashboard : {dash}/",
+        f"API       : {api}/api/v1  (docs {api}/api/v1/docs, health {api}/health)",
+        f"Data      : {source}",
+        "",
+        "Demo users (role, username, password, client id):",
+        *[f"  {u['role']:<9} {u['username']:<10} {u['password']:<18} {u['client_id'] or ''}" for u in creds["users"]],
+        "",
+        f"Credentials are also in {_credentials_path(cfg)}",
+        "Press Ctrl-C to stop both servers.",
+    ])
+
+
+def _serve(cfg: dict, creds: dict, source: str) -> int:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SCORING_DATA": str(cfg["data"]),
+           "SCORING_MODELS": str(cfg["models"]), "SCORING_STORE": str(cfg["store"])}
+    api_url = f"http://127.0.0.1:{cfg['api_port']}" if cfg["host"] in ("0.0.0.0", "") else \
+        f"http://{cfg['host']}:{cfg['api_port']}"  # noqa: S104
+    procs: list[tuple[str, subprocess.Popen]] = []
+    try:
+        t0 = time.monotonic()
+        api, api_log = _start("api", "api:create_app()", cfg["api_port"], cfg["api_workers"], env, cfg)
+        procs.append(("API", api))
+        dash, dash_log = _start("dashboard", "dashboard.app:server", cfg["dash_port"], cfg["dash_workers"],
+                                {**env, "DASHBOARD_API_URL": api_url}, cfg)
+        procs.append(("dashboard", dash))
+        _say(f"    API: gunicorn, {cfg['api_workers']} worker(s), log {api_log}")
+        _say(f"    dashboard: gunicorn, {cfg['dash_workers']} worker(s), log {dash_log}")
+        _wait_ready(f"{api_url}/ready", api, api_log, "API")
+        _wait_ready(f"{api_url.rsplit(':', 1)[0]}:{cfg['dash_port']}/", dash, dash_log, "dashboard")
+        _say(f"    both servers answer ({time.monotonic() - t0:.1f} s)")
+        _print_access(cfg, creds, source)
+        while True:
+            for name, proc in procs:
+                if proc.poll() is not None:
+                    log = api_log if proc is api else dash_log
+                    raise DemoError(f"the {name} stopped unexpectedly (exit {proc.returncode}); last log lines of "
+                                    f"{log}:\n{_tail(log)}")
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        _say("\nstopping ...")
+        return 0
+    finally:
+        _stop(procs)
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise KeyboardInterrupt  # same clean stop as Ctrl-C
+
+
+def main() -> int:
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    os.chdir(ROOT)
+    started = time.monotonic()
+    try:
+        cfg = _config()
+        _check_port(cfg["host"], cfg["api_port"], "API_PORT")
+        _check_port(cfg["host"], cfg["dash_port"], "DASHBOARD_PORT")
+        if cfg["api_port"] == cfg["dash_port"]:
+            raise DemoError("API_PORT and DASHBOARD_PORT must differ")
+        if _is_real(cfg["data"]):
+            source = "REAL Kaggle Home Credit data"
+            _banner([f"Running on REAL Kaggle Home Credit data from {cfg['data']}"])
+        else:
+            source = "SYNTHETIC demo data (not real clients)"
+            _banner([f"SYNTHETIC DEMO DATA: {cfg['clients']:,} generated clients, not real people.",
+                     "Put the Kaggle Home Credit files in data/raw/ to run on real data."])
+        creds: dict = {}
+        steps = [("data", _step_data), ("train the model", _step_train), ("build the client store", _step_store),
+                 ("demo users", _step_users)]
+        for i, (title, step) in enumerate(steps, start=1):
+            _say(f"[{i}/{len(steps) + 1}] {title} ...")
+            t0 = time.monotonic()
+            outcome = step(cfg)
+            if isinstance(outcome, tuple):
+                outcome, creds = outcome
+            _say(f"    {outcome} ({time.monotonic() - t0:.1f} s)")
+        _say(f"[{len(steps) + 1}/{len(steps) + 1}] start the API and the dashboard "
+             f"(set-up took {time.monotonic() - started:.1f} s)")
+        return _serve(cfg, creds, source)
+    except KeyboardInterrupt:
+        _say("\ninterrupted")
+        return 130
+    except (DemoError, ValueError, OSError) as exc:
+        _say(f"demo error: {exc}")
+        return 1
+
+
+if __name__ == "__main__":
+    sys.stdout.reconfigure(line_buffering=True)
+    sys.exit(main())
