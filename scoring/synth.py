@@ -26,7 +26,7 @@ PENSIONER_DAYS = 365243
 _PROFILE_PATH = Path(__file__).with_name("synth_profile.json")
 _ARROW_TYPES = {"int": pa.int64(), "float": pa.float64(), "str": pa.string()}
 # intercept of the default model, set so that about 8 % of training clients default
-_DEFAULT_INTERCEPT = -3.05
+_DEFAULT_INTERCEPT = -3.4
 
 
 def _profile() -> dict:
