@@ -1,0 +1,212 @@
+"""`make demo` end to end on a clean clone: small portfolio, sign in, load a client, Ctrl-C leaves no server behind."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import socket
+import stat
+import subprocess
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+
+from tests.servers import free_port
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+SETUP_TIMEOUT = 900.0  # synth + train + store on 2,000 clients take about a minute; CI machines can be slow
+CRED_LINE = re.compile(r"^#\s+(manager|customer)\s+(\S+)\s+(\S+)\s+(\d*)\s*#$")
+
+
+def _port_in(low: int, high: int) -> int:
+    """A free port in this test's range when one is free, else any free port."""
+    for port in range(low, high):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    return free_port()
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture(scope="module")
+def clone(tmp_path_factory) -> Path:
+    """A clone of HEAD (what is committed, not the work tree), sharing the project's virtualenv.
+
+    Installing the pinned stack again would take minutes and the network; the symlinked .venv plus
+    `make -o .venv/.installed demo` runs the real `demo` target with everything else as a newcomer gets it.
+    """
+    target = tmp_path_factory.mktemp("clone") / "repo"
+    subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(target)], check=True)
+    (target / ".venv").symlink_to(ROOT / ".venv", target_is_directory=True)
+    return target
+
+
+class _Demo:
+    """`make demo` in its own process group, its output in a file the test reads while it runs."""
+
+    def __init__(self, clone: Path, api_port: int, dash_port: int, log: Path) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SCORING_", "DASHBOARD_", "DEMO_"))}
+        env.update(DEMO_CLIENTS="2000", API_PORT=str(api_port), DASHBOARD_PORT=str(dash_port),
+                   API_WORKERS="1", DASHBOARD_WORKERS="1", PYTHONUNBUFFERED="1")
+        self.log = log
+        self._handle = open(log, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(["make", "--no-print-directory", "-o", ".venv/.installed", "demo"],
+                                     cwd=clone, env=env, stdout=self._handle, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_for_text(self, text: str, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            out = self.output()
+            if text in out:
+                return out
+            if self.proc.poll() is not None:
+                pytest.fail(f"make demo exited ({self.proc.returncode}) before printing {text!r}:\n{out[-4000:]}")
+            time.sleep(0.5)
+        pytest.fail(f"make demo did not print {text!r} within {timeout:.0f} s:\n{self.output()[-4000:]}")
+
+    def descendants(self) -> list[psutil.Process]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            return psutil.Process(self.proc.pid).children(recursive=True)
+        return []
+
+    def interrupt(self, timeout: float = 60.0) -> int:
+        """Ctrl-C as a terminal sends it: SIGINT to the whole foreground process group (make and python)."""
+        os.killpg(self.proc.pid, signal.SIGINT)
+        return self.proc.wait(timeout=timeout)
+
+    def cleanup(self, procs: list[psutil.Process]) -> None:
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        for proc in procs:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.kill()
+        self._handle.close()
+
+
+def _alive(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _credentials(output: str) -> list[dict]:
+    users = []
+    for line in output.splitlines():
+        match = CRED_LINE.match(line.strip())
+        if match:
+            role, username, password, client_id = match.groups()
+            users.append({"role": role, "username": username, "password": password,
+                          "client_id": int(client_id) if client_id else None})
+    return users
+
+
+def _token(api: str, username: str, password: str) -> str:
+    response = requests.post(f"{api}/api/v1/auth/token", json={"username": username, "password": password}, timeout=10)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    token = body.get("token") or body.get("access_token")
+    assert token, body
+    return token
+
+
+def _get(api: str, path: str, token: str) -> requests.Response:
+    return requests.get(f"{api}{path}", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
+
+def _run_demo(clone: Path, log: Path) -> tuple[_Demo, str, int, int]:
+    api_port, dash_port = _port_in(5350, 5399), _port_in(8350, 8399)
+    demo = _Demo(clone, api_port, dash_port, log)
+    out = demo.wait_for_text("Press Ctrl-C", SETUP_TIMEOUT)
+    return demo, out, api_port, dash_port
+
+
+def _stop_and_check_gone(demo: _Demo, ports: tuple[int, int]) -> None:
+    servers = demo.descendants()
+    assert any("gunicorn" in " ".join(p.cmdline()) for p in servers if _alive(p)), "no gunicorn process found"
+    try:
+        code = demo.interrupt()
+        assert code in (0, 2, 130, -signal.SIGINT), f"make demo exited with {code}:\n{demo.output()[-3000:]}"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_alive(p) for p in servers):
+            time.sleep(0.2)
+        left = [p.pid for p in servers if _alive(p)]
+        assert not left, f"processes left running after Ctrl-C: {left}"
+        assert not any(_listening(port) for port in ports), "a port still answers after Ctrl-C"
+        assert "stopped the API and the dashboard" in demo.output()
+    finally:
+        demo.cleanup(servers)
+
+
+def test_make_demo_runs_signs_in_and_stops_cleanly(clone, tmp_path):
+    demo, out, api_port, dash_port = _run_demo(clone, tmp_path / "first.log")
+    try:
+        api, dash = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{dash_port}"
+        assert "SYNTHETIC DEMO DATA" in out
+        assert requests.get(f"{api}/ready", timeout=10).status_code == 200
+        page = requests.get(f"{dash}/", timeout=10)
+        assert page.status_code == 200 and "<html" in page.text.lower()
+
+        users = _credentials(out)
+        managers = [u for u in users if u["role"] == "manager"]
+        customers = [u for u in users if u["role"] == "customer"]
+        assert len(managers) == 1 and len(customers) == 3, out[-3000:]
+        saved = clone / "data" / "processed" / "demo_credentials.json"
+        assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+        assert {u["password"] for u in json.loads(saved.read_text())["users"]} == {u["password"] for u in users}
+
+        # a customer loads their own file: score and explanation
+        me, other = customers[0], customers[1]
+        token = _get_token_for(api, me)
+        score = _get(api, f"/api/v1/clients/{me['client_id']}/score", token)
+        assert score.status_code == 200, score.text
+        assert 0.0 <= score.json()["pd"] <= 1.0 and score.json()["grade"].startswith("G")
+        explanation = _get(api, f"/api/v1/clients/{me['client_id']}/explanation", token)
+        assert explanation.status_code == 200, explanation.text
+        assert explanation.json()["reasons"], explanation.json()
+        assert _get(api, f"/api/v1/clients/{other['client_id']}/score", token).status_code == 404
+
+        # the manager sees any client
+        boss = _get_token_for(api, managers[0])
+        assert _get(api, f"/api/v1/clients/{other['client_id']}/explanation", boss).status_code == 200
+    except BaseException:
+        demo.cleanup(demo.descendants())
+        raise
+    _stop_and_check_gone(demo, (api_port, dash_port))
+
+    # a second run reuses everything: every set-up step is skipped and the same users still sign in
+    demo, out, api_port, dash_port = _run_demo(clone, tmp_path / "second.log")
+    try:
+        assert out.count("skipped") >= 4, out
+        assert {u["password"] for u in _credentials(out)} == {u["password"] for u in users}
+        _get_token_for(f"http://127.0.0.1:{api_port}", managers[0])
+    except BaseException:
+        demo.cleanup(demo.descendants())
+        raise
+    _stop_and_check_gone(demo, (api_port, dash_port))
+
+
+def _get_token_for(api: str, user: dict) -> str:
+    return _token(api, user["username"], user["password"])
