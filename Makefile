@@ -5,12 +5,14 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: install install-dev system-deps demo test lint bench clean
+.PHONY: install install-dev system-deps demo test lint bench clean strip-notebook
 
 install: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] < (3, 11))' || \
+		{ echo "Python 3.11 or newer is needed (found: $$($(PYTHON) --version 2>&1)); set PYTHON=python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV) || { echo "could not create $(VENV): on Debian, apt-get install python3-venv"; exit 1; }
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet -r requirements.txt
 	touch $@
@@ -36,10 +38,16 @@ test: install-dev system-deps
 	$(PY) -m pytest
 
 lint: install-dev
-	$(VENV)/bin/ruff check scoring api dashboard tests bench
+	$(VENV)/bin/ruff check scoring api dashboard tests bench scripts
 
 bench: install-dev
 	$(PY) bench/run_all.py
+
+# git keeps the methodology notebook without outputs (tests/test_notebook.py checks it)
+strip-notebook: install-dev
+	$(PY) -c 'import nbformat as f, sys; p = sys.argv[1]; nb = f.read(p, as_version=4); \
+	[c.update(outputs=[], execution_count=None) for c in nb.cells if c.cell_type == "code"]; f.write(nb, p)' \
+	notebooks/methodology.ipynb
 
 clean:
 	rm -rf $(VENV) data/processed/* models/*
