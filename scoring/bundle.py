@@ -1,0 +1,229 @@
+"""ModelBundle: the trained model with everything serving needs, saved with a SHA-256 manifest and verified on load."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import joblib
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from scoring.policy import GradeScale, decide_many
+
+MODEL_FILE = "model.joblib"
+CARD_JSON = "model_card.json"
+CARD_MD = "model_card.md"
+MANIFEST = "MANIFEST.sha256"
+_FILES = (MODEL_FILE, CARD_JSON, CARD_MD)
+_FORMAT = 1
+
+
+class ModelIntegrityError(ValueError):
+    """A model directory whose files are missing, altered or do not belong together."""
+
+
+class PlattCalibrator:
+    """Monotone logistic map of the booster's raw log-odds to a calibrated PD: 1 / (1 + exp(-(a*raw + b)))."""
+
+    def __init__(self, a: float = 1.0, b: float = 0.0):
+        self.a, self.b = float(a), float(b)
+
+    @classmethod
+    def fit(cls, raw, y, max_iter: int = 100) -> "PlattCalibrator":
+        """Maximum-likelihood (a, b) by Newton steps; a tiny ridge keeps it defined on separable data."""
+        x = np.asarray(raw, dtype=float)
+        t = np.asarray(y, dtype=float)
+        w = np.zeros(2)
+        design = np.column_stack([x, np.ones_like(x)])
+        for _ in range(max_iter):
+            p = 1.0 / (1.0 + np.exp(-(design @ w)))
+            grad = design.T @ (p - t) + 1e-6 * w
+            hess = (design * (p * (1 - p))[:, None]).T @ design + 1e-6 * np.eye(2)
+            step = np.linalg.solve(hess, grad)
+            w -= step
+            if np.max(np.abs(step)) < 1e-10:
+                break
+        if w[0] <= 0:
+            raise ValueError("calibration failed: raw scores are not positively related to defaults")
+        return cls(w[0], w[1])
+
+    def __call__(self, raw) -> np.ndarray:
+        z = self.a * np.asarray(raw, dtype=float) + self.b
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def to_dict(self) -> dict:
+        return {"kind": "platt", "a": self.a, "b": self.b}
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class ModelBundle:
+    """Booster, feature list, category levels, calibrator, threshold, grades, fingerprint, card and importance."""
+
+    def __init__(self, booster: lgb.Booster, feature_names: list[str], categories: dict[str, list[str]],
+                 calibrator: PlattCalibrator, threshold: float, grades: GradeScale, fingerprint: str,
+                 version: str, card: dict | None = None, importance: list[dict] | None = None):
+        self.booster = booster
+        self.feature_names = list(feature_names)
+        self.categories = {k: list(v) for k, v in categories.items()}
+        self.calibrator = calibrator
+        self.threshold = float(threshold)
+        self.grades = grades
+        self.fingerprint = fingerprint
+        self.version = version
+        self.card = card or {}
+        self.importance = importance or []
+        self._cat_index = {c: pd.Index(v) for c, v in self.categories.items()}
+
+    # --- inputs ---------------------------------------------------------------------------------------------
+    def prepare(self, features: pd.DataFrame) -> pd.DataFrame:
+        """Columns in training order; categoricals coded on the training levels (unseen level -> missing)."""
+        M = self.matrix(features)
+        out = {}
+        for j, col in enumerate(self.feature_names):
+            if col in self._cat_index:
+                codes = np.nan_to_num(M[:, j], nan=-1).astype(int)
+                out[col] = pd.Categorical.from_codes(codes, categories=self._cat_index[col])
+            else:
+                out[col] = M[:, j]
+        return pd.DataFrame(out, index=features.index)
+
+    def matrix(self, features: pd.DataFrame) -> np.ndarray:
+        """Float matrix the booster reads: numeric values, category codes (NaN for missing or unseen level)."""
+        if not isinstance(features, pd.DataFrame):
+            raise ValueError("features must be a pandas DataFrame with one column per model feature")
+        missing = [c for c in self.feature_names if c not in features.columns]
+        if missing:
+            shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
+            raise ValueError(f"{len(missing)} model feature(s) missing from the input: {shown}")
+        M = np.empty((len(features), len(self.feature_names)), dtype="float64")
+        num_pos = [j for j, c in enumerate(self.feature_names) if c not in self._cat_index]
+        num_cols = [self.feature_names[j] for j in num_pos]
+        try:
+            M[:, num_pos] = features[num_cols].to_numpy(dtype="float64", na_value=np.nan)
+        except (ValueError, TypeError):
+            for col in num_cols:
+                if pd.to_numeric(features[col], errors="coerce").isna().sum() != features[col].isna().sum():
+                    raise ValueError(f"feature {col} must be numeric") from None
+            raise ValueError("numeric features could not be read as numbers") from None
+        for j, col in enumerate(self.feature_names):
+            if col in self._cat_index:
+                values = features[col].astype(object).where(features[col].notna(), None)
+                codes = self._cat_index[col].get_indexer(values).astype("float64")
+                codes[codes < 0] = np.nan
+                M[:, j] = codes
+        return M
+
+    # --- predictions ----------------------------------------------------------------------------------------
+    def raw_score(self, X) -> np.ndarray:
+        """Log-odds of the booster (before calibration)."""
+        return self.booster.predict(self._as_matrix(X), raw_score=True)
+
+    def predict_pd(self, X) -> np.ndarray:
+        """Calibrated probability of default."""
+        return self.calibrator(self.raw_score(X))
+
+    def explain(self, X) -> tuple[float, np.ndarray]:
+        """Exact TreeSHAP contributions in log-odds: base + row.sum() == raw_score for every row."""
+        contrib = self.booster.predict(self._as_matrix(X), pred_contrib=True)
+        return float(contrib[0, -1]), contrib[:, :-1]
+
+    def score(self, features: pd.DataFrame) -> pd.DataFrame:
+        """PD, grade, decision and raw score per row, indexed like the input."""
+        raw = self.raw_score(features)
+        pd_values = self.calibrator(raw)
+        return pd.DataFrame({"pd": pd_values, "grade": self.grades.grade(pd_values),
+                             "decision": decide_many(pd_values, self.threshold), "raw_score": raw},
+                            index=features.index)
+
+    def _as_matrix(self, X) -> np.ndarray:
+        if isinstance(X, pd.DataFrame):
+            return self.matrix(X)
+        arr = np.asarray(X, dtype=float)
+        if arr.ndim != 2 or arr.shape[1] != len(self.feature_names):
+            raise ValueError(f"expected a matrix with {len(self.feature_names)} feature columns")
+        return arr
+
+    # --- persistence ----------------------------------------------------------------------------------------
+    def _state(self) -> dict:
+        """Plain data only (model as LightGBM text) so the pickle holds no code of ours."""
+        return {"format": _FORMAT, "model": self.booster.model_to_string(), "feature_names": self.feature_names,
+                "categories": self.categories, "calibrator": self.calibrator.to_dict(),
+                "threshold": self.threshold, "grade_bounds": list(self.grades.bounds),
+                "grade_names": list(self.grades.names), "fingerprint": self.fingerprint,
+                "version": self.version, "card": self.card, "importance": self.importance}
+
+    def save(self, models_dir) -> None:
+        """Write model.joblib, model_card.json, model_card.md, then MANIFEST.sha256 over the three."""
+        from scoring.model_card import render_markdown
+
+        out = Path(models_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / MANIFEST).unlink(missing_ok=True)  # a half-written directory never verifies
+        joblib.dump(self._state(), out / MODEL_FILE)
+        (out / CARD_JSON).write_text(json.dumps(self.card, indent=2, default=_json_default) + "\n")
+        (out / CARD_MD).write_text(render_markdown(self.card))
+        lines = [f"{_sha256(out / name)}  {name}\n" for name in _FILES]
+        tmp = out / (MANIFEST + ".tmp")
+        tmp.write_text("".join(lines))
+        tmp.replace(out / MANIFEST)
+
+    @classmethod
+    def load(cls, models_dir) -> "ModelBundle":
+        """Verify every file against MANIFEST.sha256, then unpickle; ModelIntegrityError otherwise."""
+        base = Path(models_dir)
+        _verify(base)
+        state = joblib.load(base / MODEL_FILE)
+        if not isinstance(state, dict) or state.get("format") != _FORMAT:
+            raise ModelIntegrityError(f"{base / MODEL_FILE}: not a model bundle of a supported format")
+        card = json.loads((base / CARD_JSON).read_text())
+        if card.get("version") != state["version"] or card.get("fingerprint") != state["fingerprint"]:
+            raise ModelIntegrityError(f"{base}: model card and model file come from different trainings")
+        cal = state["calibrator"]
+        return cls(booster=lgb.Booster(model_str=state["model"]), feature_names=state["feature_names"],
+                   categories=state["categories"], calibrator=PlattCalibrator(cal["a"], cal["b"]),
+                   threshold=state["threshold"],
+                   grades=GradeScale(bounds=tuple(state["grade_bounds"]), names=tuple(state["grade_names"])),
+                   fingerprint=state["fingerprint"], version=state["version"], card=state["card"],
+                   importance=state["importance"])
+
+
+def _verify(base: Path) -> None:
+    manifest = base / MANIFEST
+    if not base.is_dir():
+        raise ModelIntegrityError(f"model directory {base} does not exist; train a model first")
+    if not manifest.exists():
+        raise ModelIntegrityError(f"{manifest} is missing: refusing to load an unverified model")
+    expected = {}
+    for line in manifest.read_text().splitlines():
+        parts = line.strip().split(None, 1)
+        if len(parts) != 2 or len(parts[0]) != 64:
+            raise ModelIntegrityError(f"{manifest}: malformed line {line!r}")
+        expected[parts[1].lstrip("*")] = parts[0].lower()
+    for name in _FILES:
+        if name not in expected:
+            raise ModelIntegrityError(f"{manifest} does not list {name}")
+        path = base / name
+        if not path.exists():
+            raise ModelIntegrityError(f"{path} is missing")
+        if _sha256(path) != expected[name]:
+            raise ModelIntegrityError(f"{path} does not match its SHA-256 in {MANIFEST}: altered or replaced file")
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
