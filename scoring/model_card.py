@@ -188,8 +188,9 @@ def render_markdown(card: dict) -> str:
                           [[r["group"], r["n"], _num(r["auc"]), _pct(r["approval_rate"]), _pct(r["default_rate"]),
                             _pct(r["mean_pd"])] for r in rows])
     out += ["## Global importance (mean |SHAP|, log-odds)", ""]
+    top = card.get("importance_top", [])
     out += _table(["rank", "feature", "mean |SHAP|"],
-                  [[i + 1, r["feature"], _num(r["mean_abs_shap"])] for i, r in enumerate(card.get("importance_top", []))])
+                  [[i + 1, r["feature"], _num(r["mean_abs_shap"])] for i, r in enumerate(top)])
     out += ["## Parameters", ""]
     out += _table(["parameter", "value"], [[k, v] for k, v in sorted(model.get("params", {}).items())])
     out += ["## Libraries", ""]
