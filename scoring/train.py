@@ -74,6 +74,32 @@ def _dataset(M, y, names, categorical) -> lgb.Dataset:
                        free_raw_data=False)
 
 
+def encode(X: pd.DataFrame) -> tuple[np.ndarray, list[str], dict[str, list[str]]]:
+    """The float matrix the booster reads, with the serving code path (object/category columns categorical)."""
+    names = [str(c) for c in X.columns]
+    categorical = [c for c in names if X[c].dtype == object or isinstance(X[c].dtype, pd.CategoricalDtype)]
+    enc = ModelBundle(None, names, _levels(X, categorical), PlattCalibrator(), 0.5, GradeScale(), "", "")
+    return enc.matrix(X), names, enc.categories
+
+
+def cross_validate(M: np.ndarray, y: np.ndarray, names: list[str], categorical: list[str], params: dict, *,
+                   n_folds: int = 5, seed: int = 0, max_rounds: int | None = None):
+    """Stratified K-fold with early stopping on AUC -> (out-of-fold raw log-odds, fold AUCs, best iterations)."""
+    p = _lgb_params(params, seed)
+    rounds = max_rounds or MAX_ROUNDS
+    oof_raw = np.zeros(len(y))
+    fold_aucs, fold_iters = [], []
+    for tr, va in StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(M, y):
+        booster = lgb.train({**p, "metric": "auc"}, _dataset(M[tr], y[tr], names, categorical), rounds,
+                            valid_sets=[_dataset(M[va], y[va], names, categorical)],
+                            callbacks=[lgb.early_stopping(min(EARLY_STOP, max(10, rounds // 5)), verbose=False)])
+        best = booster.best_iteration or rounds
+        oof_raw[va] = booster.predict(M[va], num_iteration=best, raw_score=True)
+        fold_aucs.append(float(roc_auc_score(y[va], oof_raw[va])))
+        fold_iters.append(int(best))
+    return oof_raw, fold_aucs, fold_iters
+
+
 def fit_bundle(X: pd.DataFrame, y: pd.Series, *, n_folds: int = 5, cost_fn: float = 10.0, seed: int = 0,
                params: dict | None = None, max_rounds: int | None = None, data_source: str = "real",
                fingerprint: str | None = None, groups: pd.DataFrame | None = None,
@@ -90,26 +116,14 @@ def fit_bundle(X: pd.DataFrame, y: pd.Series, *, n_folds: int = 5, cost_fn: floa
         raise ValueError(f"need at least {n_folds} defaults and {n_folds} repaid loans for {n_folds}-fold CV")
     if n_folds < 2:
         raise ValueError("n_folds must be at least 2")
-    names = [str(c) for c in X.columns]
-    categorical = [c for c in names if X[c].dtype == object or isinstance(X[c].dtype, pd.CategoricalDtype)]
     grades = GradeScale.from_env()
-    enc = ModelBundle(None, names, _levels(X, categorical), PlattCalibrator(), 0.5, grades, "", "")
-    M = enc.matrix(X)
+    M, names, categories = encode(X)
+    categorical = list(categories)
     yv = y.to_numpy().astype(int)
     used = {**DEFAULT_PARAMS, **(params or {})}
     p = _lgb_params(used, seed)
-    rounds = max_rounds or MAX_ROUNDS
-
-    oof_raw = np.zeros(len(yv))
-    fold_aucs, fold_iters = [], []
-    for tr, va in StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(M, yv):
-        booster = lgb.train({**p, "metric": "auc"}, _dataset(M[tr], yv[tr], names, categorical), rounds,
-                            valid_sets=[_dataset(M[va], yv[va], names, categorical)],
-                            callbacks=[lgb.early_stopping(min(EARLY_STOP, max(10, rounds // 5)), verbose=False)])
-        best = booster.best_iteration or rounds
-        oof_raw[va] = booster.predict(M[va], num_iteration=best, raw_score=True)
-        fold_aucs.append(roc_auc_score(yv[va], oof_raw[va]))
-        fold_iters.append(best)
+    oof_raw, fold_aucs, fold_iters = cross_validate(M, yv, names, categorical, used, n_folds=n_folds, seed=seed,
+                                                    max_rounds=max_rounds)
 
     n_rounds = max(1, int(round(np.mean(fold_iters))))
     final = lgb.train(p, _dataset(M, yv, names, categorical), n_rounds)
@@ -134,7 +148,7 @@ def fit_bundle(X: pd.DataFrame, y: pd.Series, *, n_folds: int = 5, cost_fn: floa
                       oof_pd=oof_pd, threshold=threshold, cost=cost, cost_fn=cost_fn, cost_fp=1.0,
                       calibrator=calibrator, grades=grades, groups=groups, importance=importance,
                       imbalance=IMBALANCE)
-    return ModelBundle(final, names, enc.categories, calibrator, threshold, grades, fingerprint, version,
+    return ModelBundle(final, names, categories, calibrator, threshold, grades, fingerprint, version,
                        card=card, importance=importance)
 
 
