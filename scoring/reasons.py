@@ -1,0 +1,165 @@
+"""Plain-language reason sentences (adverse-action style) from a client's SHAP values and percentiles."""
+
+from __future__ import annotations
+
+import math
+
+MAX_TOP = 10
+_NBSP = "\u00a0"
+
+_POUR = "Pour «{nb}{label}{nb}», votre valeur ({value}) "
+_TEXT = {
+    "en": {
+        "raises": "this raises your estimated risk",
+        "lowers": "this lowers your estimated risk",
+        "missing": "No information on your {label} — {effect}.",
+        "category": "Your {label} is “{value}” — {effect}.",
+        "lower": "Your {label} ({value}) is lower than {share} of clients — {effect}.",
+        "higher": "Your {label} ({value}) is higher than {share} of clients — {effect}.",
+        "lowest": "Your {label} ({value}) is among the lowest of all clients — {effect}.",
+        "highest": "Your {label} ({value}) is among the highest of all clients — {effect}.",
+        "plain": "Your {label} ({value}) — {effect}.",
+        "yes": "yes", "no": "no",
+    },
+    "fr": {
+        "raises": "cela augmente votre risque estimé",
+        "lowers": "cela diminue votre risque estimé",
+        "missing": "Aucune information sur «{nb}{label}{nb}» — {effect}.",
+        "category": "«{nb}{label}{nb}»{nb}: «{nb}{value}{nb}» — {effect}.",
+        "lower": _POUR + "est plus basse que celle de {share} des clients — {effect}.",
+        "higher": _POUR + "est plus élevée que celle de {share} des clients — {effect}.",
+        "lowest": _POUR + "fait partie des plus basses de tous les clients — {effect}.",
+        "highest": _POUR + "fait partie des plus élevées de tous les clients — {effect}.",
+        "plain": _POUR + "— {effect}.",
+        "yes": "oui", "no": "non",
+    },
+}
+_UNITS = {"en": {"years": "years", "days": "days", "%": " %", "currency": ""},
+          "fr": {"years": "ans", "days": "jours", "%": _NBSP + "%", "currency": ""}}
+
+
+def _labels():
+    from scoring import labels  # imported late: labels is a sibling module of the same layer
+
+    return labels
+
+
+def _label(name: str, lang: str) -> str:
+    try:
+        return str(_labels().label(name, lang=lang))
+    except (KeyError, ValueError):
+        return name
+
+
+def _unit(name: str) -> str | None:
+    try:
+        return _labels().unit(name)
+    except (KeyError, ValueError):
+        return None
+
+
+def _display(name: str, value):
+    try:
+        return _labels().display_value(name, value)
+    except (KeyError, ValueError, TypeError):
+        return value
+
+
+def _is_missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _number(x: float, lang: str, digits: int) -> str:
+    text = f"{x:,.{digits}f}"
+    if lang == "fr":
+        text = text.replace(",", _NBSP).replace(".", ",")  # 12 345,67
+    return text
+
+
+def _format_value(name: str, shown, lang: str) -> str:
+    """A number in the unit a customer reads (years, currency, ratio, %), in the language's number style."""
+    if isinstance(shown, bool):
+        return _TEXT[lang]["yes" if shown else "no"]
+    if not isinstance(shown, (int, float)):
+        return str(shown)
+    unit = _unit(name)
+    x = float(shown)
+    if unit == "currency" or (abs(x) >= 1000 and unit is None):
+        text = _number(x, lang, 0)
+    elif unit in ("years", "days"):
+        text = _number(x, lang, 1 if unit == "years" else 0)
+    elif unit == "%":
+        text = _number(x, lang, 1)
+    elif float(x).is_integer():
+        text = _number(x, lang, 0)
+    else:
+        text = _number(x, lang, 2)
+    suffix = _UNITS[lang].get(unit or "", "")
+    if suffix and not suffix.startswith((" ", _NBSP)):
+        suffix = (_NBSP if lang == "fr" else " ") + suffix
+    return text + suffix
+
+
+def _share(p: float, lang: str) -> str:
+    return f"{p:.0f}" + (_NBSP if lang == "fr" else " ") + "%"
+
+
+def _lower_first(label: str) -> str:
+    # keep acronyms (two capitals) as they are
+    if len(label) > 1 and label[0].isupper() and not label[1].isupper():
+        return label[0].lower() + label[1:]
+    return label
+
+
+def _sentence(name: str, value, percentile: float | None, effect: str, lang: str) -> str:
+    text = _TEXT[lang]
+    label = _label(name, lang)
+    if lang == "en":
+        label = _lower_first(label)
+    fields = {"label": label, "effect": effect, "nb": _NBSP}
+    if _is_missing(value):
+        return text["missing"].format(**fields)
+    shown = _display(name, value)
+    if _is_missing(shown):
+        return text["missing"].format(**fields)
+    if isinstance(value, str):
+        return text["category"].format(value=shown, **fields)
+    fields["value"] = _format_value(name, shown, lang)
+    if percentile is None or _is_missing(percentile):
+        return text["plain"].format(**fields)
+    p = float(percentile)
+    # the display unit may flip the sign (days before the application shown as positive durations)
+    if isinstance(shown, (int, float)) and not isinstance(shown, bool) and float(value) * float(shown) < 0:
+        p = 100.0 - p
+    if p < 1:
+        return text["lowest"].format(**fields)
+    if p > 99:
+        return text["highest"].format(**fields)
+    if p >= 50:
+        return text["higher"].format(share=_share(p, lang), **fields)
+    return text["lower"].format(share=_share(100.0 - p, lang), **fields)
+
+
+def reasons(explanation: dict, percentiles: dict[str, float | None], top: int = 4, lang: str = "en") -> list[dict]:
+    """The `top` largest contributions by |SHAP| (log-odds) as sentences saying whether each raises or lowers risk."""
+    if lang not in _TEXT:
+        raise ValueError(f"unsupported language {lang!r}; expected one of {', '.join(_TEXT)}")
+    if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= MAX_TOP:
+        raise ValueError(f"top must be an integer from 1 to {MAX_TOP}")
+    shap = (explanation or {}).get("shap") or {}
+    values = (explanation or {}).get("values") or {}
+    percentiles = percentiles or {}
+    ranked = sorted(((f, float(s)) for f, s in shap.items() if s is not None and float(s) != 0.0),
+                    key=lambda item: (-abs(item[1]), item[0]))
+    out = []
+    for feature, contribution in ranked[:top]:
+        direction = "raises_risk" if contribution > 0 else "lowers_risk"
+        effect = _TEXT[lang]["raises" if contribution > 0 else "lowers"]
+        out.append({
+            "feature": feature,
+            "label": _label(feature, lang),
+            "direction": direction,
+            "shap": contribution,
+            "sentence": _sentence(feature, values.get(feature), percentiles.get(feature), effect, lang),
+        })
+    return out

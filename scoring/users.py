@@ -1,0 +1,227 @@
+"""API users (scrypt-hashed passwords, roles) and the append-only audit log, kept in the client store file."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import sqlite3
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROLES = ("manager", "customer", "service")
+AUDIT_COLUMNS = ("id", "time", "username", "role", "client_id", "route", "outcome", "model_version")
+_USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+_MIN_PASSWORD = 8
+_MAX_PASSWORD = 1024
+# scrypt cost: ~16 MiB and a few tens of ms per check, which slows guessing without hurting a sign-in
+_N, _R, _P = 2**14, 8, 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    username TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('manager', 'customer', 'service')),
+    client_id INTEGER,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time TEXT NOT NULL,
+    username TEXT,
+    role TEXT,
+    client_id INTEGER,
+    route TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    model_version TEXT
+);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"""
+
+_local = threading.local()
+
+
+def ensure_schema(con: sqlite3.Connection) -> None:
+    """Create the users and audit tables (also called by build_store so a fresh store has them)."""
+    con.executescript(_SCHEMA)
+
+
+def _path(store) -> Path:
+    return Path(getattr(store, "path", store))
+
+
+def _connect(store) -> sqlite3.Connection:
+    """One read-write connection per thread and store file; never reused across fork."""
+    path = _path(store)
+    if not path.exists():
+        raise FileNotFoundError(f"client store {path} not found: build it first with `python -m scoring build-store`")
+    cache = getattr(_local, "cons", None)
+    if cache is None or getattr(_local, "pid", None) != os.getpid():
+        cache = _local.cons = {}
+        _local.pid = os.getpid()
+    key = str(path.resolve())
+    con = cache.get(key)
+    if con is None:
+        con = sqlite3.connect(path, timeout=30, isolation_level=None)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=FULL")  # a committed audit entry survives a crash or power loss
+        con.execute("PRAGMA busy_timeout=30000")
+        ensure_schema(con)
+        cache[key] = con
+    return con
+
+
+def _hash(password: str, salt: bytes) -> bytes:
+    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=_N, r=_R, p=_P, maxmem=64 * 1024 * 1024, dklen=32)
+
+
+def _encode(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    b64 = base64.b64encode
+    return f"scrypt${_N}${_R}${_P}${b64(salt).decode()}${b64(_hash(password, salt)).decode()}"
+
+
+def _verify(password: str, stored: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        salt_b, digest_b = base64.b64decode(salt), base64.b64decode(digest)
+        computed = hashlib.scrypt(password.encode("utf-8"), salt=salt_b, n=int(n), r=int(r), p=int(p),
+                                  maxmem=64 * 1024 * 1024, dklen=len(digest_b))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(computed, digest_b)
+
+
+_DUMMY_HASH = None
+
+
+def _dummy_hash() -> str:
+    """A real hash to check unknown usernames against, so timing does not reveal which usernames exist."""
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _encode(secrets.token_urlsafe(16))
+    return _DUMMY_HASH
+
+
+def _check_username(username) -> str:
+    if not isinstance(username, str) or not _USERNAME.match(username):
+        raise ValueError("username must be 1 to 64 characters among letters, digits and _ . @ -")
+    return username
+
+
+def add_user(store, username: str, password: str, role: str, client_id: int | None = None) -> dict:
+    """Add a user; customers must name a client id that exists in the store, other roles must not."""
+    _check_username(username)
+    if not isinstance(password, str) or not (_MIN_PASSWORD <= len(password) <= _MAX_PASSWORD):
+        raise ValueError(f"password must be a string of {_MIN_PASSWORD} to {_MAX_PASSWORD} characters")
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
+    con = _connect(store)
+    if role == "customer":
+        if client_id is None:
+            raise ValueError("a customer needs --client-id: the client file they may see")
+        try:
+            client_id = int(client_id)
+        except (TypeError, ValueError):
+            raise ValueError(f"client id must be an integer, got {client_id!r}") from None
+        try:
+            known = con.execute("SELECT 1 FROM scores WHERE client_id = ?", (client_id,)).fetchone()
+        except sqlite3.OperationalError:
+            known = None
+        if known is None:
+            raise ValueError(f"client id {client_id} is not in the store {_path(store)}")
+    elif client_id is not None:
+        raise ValueError(f"only customers are bound to a client id; a {role} must not have one")
+    try:
+        con.execute("INSERT INTO users (username, password_hash, role, client_id, created_at) VALUES (?, ?, ?, ?, ?)",
+                    (username, _encode(password), role, client_id, _now()))
+    except sqlite3.IntegrityError:
+        raise ValueError(f"user {username!r} already exists; remove it first to change it") from None
+    return {"username": username, "role": role, "client_id": client_id}
+
+
+def remove_user(store, username: str) -> None:
+    _check_username(username)
+    cur = _connect(store).execute("DELETE FROM users WHERE username = ?", (username,))
+    if cur.rowcount == 0:
+        raise ValueError(f"no user named {username!r}")
+
+
+def list_users(store) -> list[dict]:
+    rows = _connect(store).execute("SELECT username, role, client_id FROM users ORDER BY username").fetchall()
+    return [{"username": u, "role": r, "client_id": c} for u, r, c in rows]
+
+
+def get_user(store, username: str) -> dict | None:
+    if not isinstance(username, str) or not _USERNAME.match(username):
+        return None
+    row = _connect(store).execute("SELECT username, role, client_id FROM users WHERE username = ?",
+                                  (username,)).fetchone()
+    return None if row is None else {"username": row[0], "role": row[1], "client_id": row[2]}
+
+
+def authenticate(store, username: str, password: str) -> dict | None:
+    """{username, role, client_id} when the password matches, else None (same work whether the user exists or not)."""
+    row = None
+    if isinstance(username, str) and _USERNAME.match(username):
+        row = _connect(store).execute("SELECT username, role, client_id, password_hash FROM users WHERE username = ?",
+                                      (username,)).fetchone()
+    if not isinstance(password, str) or len(password) > _MAX_PASSWORD:
+        password = ""
+    ok = _verify(password, row[3] if row else _dummy_hash())
+    if row is None or not ok:
+        return None
+    return {"username": row[0], "role": row[1], "client_id": row[2]}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def append_audit(store, *, user: str | None, role: str | None, client_id: int | None, route: str, outcome: str,
+                 model_version: str | None) -> None:
+    """Append one entry; committed with synchronous=FULL before returning, so it survives a crash."""
+    if client_id is not None:
+        try:
+            client_id = int(client_id)
+        except (TypeError, ValueError):
+            client_id = None  # a malformed id asked for is not a client: the route still records the attempt
+    _connect(store).execute(
+        "INSERT INTO audit (time, username, role, client_id, route, outcome, model_version) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (_now(), user, role, client_id, str(route)[:500], str(outcome)[:200], model_version))
+
+
+def read_audit(store, limit: int | None = None) -> list[dict]:
+    """Audit entries oldest first (for tests and the export)."""
+    sql = f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit ORDER BY id"
+    params: tuple = ()
+    if limit is not None:
+        sql += " LIMIT ?"
+        params = (int(limit),)
+    return [dict(zip(AUDIT_COLUMNS, row, strict=True)) for row in _connect(store).execute(sql, params)]
+
+
+def export_audit(store, out_csv) -> int:
+    """Write the whole audit log as CSV (streamed); returns the number of entries."""
+    con = _connect(store)
+    out = Path(out_csv)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with open(out, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(AUDIT_COLUMNS)
+        for row in con.execute(f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit ORDER BY id"):
+            writer.writerow(["" if v is None else v for v in row])
+            n += 1
+    return n
