@@ -29,13 +29,10 @@ def _chunks(path: Path, chunk_rows: int):
     if _kind(path) == "csv":
         header = pd.read_csv(path, nrows=0).columns
         _check_header(path, header)
-        dtypes = {c: (object if k == "str" else "float64") for c, k in _APP.items() if c in header}
-        try:
-            reader = pd.read_csv(path, usecols=list(dtypes), dtype=dtypes, chunksize=chunk_rows)
-            for chunk in reader:
-                yield chunk
-        except ValueError as exc:
-            raise ValueError(f"{path}: a value does not match the application schema ({exc})") from None
+        cols = [c for c in header if c in _APP]
+        # read as text: _clean converts numbers so a bad value is reported with its column and line
+        yield from pd.read_csv(path, usecols=cols, dtype=str, keep_default_na=False, na_values=[""],
+                               chunksize=chunk_rows)
     else:
         import pyarrow.parquet as pq
 
@@ -57,14 +54,17 @@ def _clean(chunk: pd.DataFrame, path: Path, first_row: int) -> pd.DataFrame:
     ids = pd.to_numeric(chunk["SK_ID_CURR"], errors="coerce")
     bad = ids.isna() | (ids != np.floor(ids))
     if bad.any():
-        row = first_row + int(np.flatnonzero(bad.to_numpy())[0]) + 2
-        raise ValueError(f"{path}: line {row}: SK_ID_CURR must be a whole number")
+        row = first_row + int(np.flatnonzero(bad.to_numpy())[0]) + 1
+        raise ValueError(f"{path}: data row {row}: SK_ID_CURR must be a whole number")
     chunk = chunk.assign(SK_ID_CURR=ids.astype("int64")).drop(columns=["TARGET"], errors="ignore")
     for col, kind in _APP.items():
         if col in chunk and kind != "str" and col != "SK_ID_CURR":
             values = pd.to_numeric(chunk[col], errors="coerce")
-            if (values.isna() & chunk[col].notna()).any():
-                raise ValueError(f"{path}: column {col} must be numeric")
+            bad = (values.isna() & chunk[col].notna()).to_numpy()
+            if bad.any():
+                row = first_row + int(bad.argmax()) + 1
+                value = chunk[col].iloc[bad.argmax()]
+                raise ValueError(f"{path}: data row {row}: column {col} must be numeric, got {value!r}")
             chunk[col] = values.astype("float64")
     dup = chunk["SK_ID_CURR"].duplicated()
     if dup.any():
