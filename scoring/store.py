@@ -73,19 +73,25 @@ def _now() -> str:
 
 # ----------------------------------------------------------------------------------------------- build
 def _raw_frames(data_dir, workdir: Path) -> tuple[Path, Path]:
-    """Features and application rows of every client written once to Parquet by DuckDB (spills, bounded memory)."""
+    """Features and application rows of every client written once to Parquet, then read back chunk by chunk."""
     import duckdb
 
-    from scoring.features import FEATURE_SQL
+    from scoring import features
     from scoring.tables import duckdb_views
 
     feats, apps = workdir / "features.parquet", workdir / "applications.parquet"
+    writer = getattr(features, "write_features", None)
+    if writer is not None:  # streams to disk: bounded memory at full scale
+        writer(data_dir, feats)
+    else:  # the whole feature frame once in memory, dropped before the chunked part
+        frame = features.build_features(data_dir)
+        frame.reset_index().to_parquet(feats, index=False, row_group_size=20_000)
+        del frame
     con = duckdb.connect(config={"threads": int(os.environ.get("SCORING_FEATURES_THREADS", "2")),
                                  "memory_limit": os.environ.get("SCORING_FEATURES_MEMORY", "2GB")})
     try:
         con.execute(f"SET temp_directory = '{workdir / 'spill'}'")
         duckdb_views(con, data_dir)
-        con.execute(f"COPY ({FEATURE_SQL}\nORDER BY a.SK_ID_CURR) TO '{feats}' (FORMAT parquet, ROW_GROUP_SIZE 20000)")
         con.execute(f"COPY (SELECT * FROM applications ORDER BY SK_ID_CURR) TO '{apps}' "
                     "(FORMAT parquet, ROW_GROUP_SIZE 20000)")
     finally:

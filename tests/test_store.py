@@ -1,0 +1,272 @@
+"""Client store: what is stored equals the pipeline's output, lookups, listing, population statistics, rebuilds."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scoring import users
+from scoring.bundle import ModelBundle, ModelIntegrityError
+from scoring.features import CATEGORICAL_FEATURES, build_features, load_target
+from scoring.store import ClientStore, build_store, explain_all
+from scoring.tables import read_table
+
+
+@pytest.fixture(scope="module")
+def store(store_path) -> ClientStore:
+    return ClientStore(store_path)
+
+
+@pytest.fixture(scope="module")
+def features(synth_dir) -> pd.DataFrame:
+    return build_features(synth_dir)
+
+
+@pytest.fixture(scope="module")
+def target(synth_dir) -> pd.Series:
+    return load_target(synth_dir)
+
+
+def _same(a, b) -> bool:
+    if a is None or (isinstance(a, float) and np.isnan(a)):
+        return b is None or (isinstance(b, float) and np.isnan(b))
+    if isinstance(a, str):
+        return a == b
+    return b is not None and np.isclose(float(a), float(b), rtol=1e-12, atol=0)
+
+
+def test_meta(store, features, trained_models):
+    meta = store.meta()
+    bundle = ModelBundle.load(trained_models)
+    assert meta["n_clients"] == len(features)
+    assert meta["model_version"] == bundle.version and meta["threshold"] == bundle.threshold
+    assert meta["data_source"] == "synthetic"
+    assert meta["feature_names"] == list(features.columns)
+    assert meta["built_at"]
+
+
+def test_client_file_equals_the_raw_row_and_the_features(store, synth_dir, features):
+    raw = read_table(synth_dir, "application_train").set_index("SK_ID_CURR")
+    for cid in raw.index[:25]:
+        client = store.get_client(int(cid))
+        assert client["split"] == "train"
+        assert "TARGET" not in client["application"] and "TARGET" not in json.dumps(client)
+        for field, value in raw.loc[cid].drop("TARGET").items():
+            assert _same(value, client["application"][field]), field
+        for name, value in features.loc[cid].items():
+            assert _same(value, client["features"][name]), name
+    test_id = int(read_table(synth_dir, "application_test", ["SK_ID_CURR"])["SK_ID_CURR"].iloc[0])
+    assert store.get_client(test_id)["split"] == "test"
+
+
+def test_no_getter_returns_the_target(store, target):
+    cid = int(target.index[0])
+    for answer in (store.get_client(cid), store.get_score(cid), store.get_explanation(cid), store.meta(),
+                   store.list_clients(limit=5)):
+        assert "TARGET" not in json.dumps(answer)
+
+
+def test_scores_and_explanations_equal_the_bundle(store, features, trained_models):
+    bundle = ModelBundle.load(trained_models)
+    some = features.iloc[::97]
+    expected = bundle.score(some)
+    base, contrib = bundle.explain(some)
+    for k, cid in enumerate(some.index):
+        score = store.get_score(int(cid))
+        assert score["pd"] == pytest.approx(expected.loc[cid, "pd"], rel=1e-9)
+        assert score["grade"] == expected.loc[cid, "grade"]
+        assert score["decision"] == ("decline" if score["pd"] >= score["threshold"] else "approve")
+        assert score["model_version"] == bundle.version
+        explanation = store.get_explanation(int(cid))
+        assert explanation["base_value"] == pytest.approx(base)
+        shap = np.array([explanation["shap"][f] for f in bundle.feature_names])
+        np.testing.assert_allclose(shap, contrib[k], rtol=1e-5, atol=1e-6)
+        assert explanation["base_value"] + shap.sum() == pytest.approx(expected.loc[cid, "raw_score"], abs=1e-4)
+        assert set(explanation["values"]) == set(bundle.feature_names)
+
+
+@pytest.mark.parametrize("bad", [-1, 0, 1, 999_999_999, "abc", None, 10**30, "100002x", 1.5e300])
+def test_unknown_or_malformed_ids_give_none(store, bad):
+    assert store.get_client(bad) is None
+    assert store.get_score(bad) is None
+    assert store.get_explanation(bad) is None
+
+
+def test_list_clients_pages_in_id_order(store, features):
+    ids = sorted(int(i) for i in features.index)
+    first = store.list_clients(limit=7)
+    assert first["total"] == len(ids)
+    assert [c["client_id"] for c in first["items"]] == ids[:7]
+    page = store.list_clients(limit=5, offset=10)
+    assert [c["client_id"] for c in page["items"]] == ids[10:15]
+    assert set(page["items"][0]) >= {"client_id", "pd", "grade", "decision"}
+    assert store.list_clients(limit=5, offset=len(ids))["items"] == []
+
+
+@pytest.mark.parametrize("prefix", ["1", "10", "1001", "10010", "100020", "1000", "2", "0", "9", "007"])
+def test_search_is_a_client_id_prefix(store, features, prefix):
+    ids = sorted(int(i) for i in features.index)
+    expected = [i for i in ids if str(i).startswith(prefix)]
+    found = store.list_clients(search=prefix, limit=1000)
+    assert found["total"] == len(expected)
+    assert [c["client_id"] for c in found["items"]] == expected[:1000]
+
+
+def test_search_that_is_not_digits_finds_nothing(store):
+    assert store.list_clients(search="abc") == {"total": 0, "items": []}
+    assert store.list_clients(search="1' OR 1=1 --") == {"total": 0, "items": []}
+
+
+def test_grade_and_decision_filters(store):
+    everything = store.list_clients(limit=1000)["items"] + store.list_clients(limit=1000, offset=1000)["items"]
+    declined = [c["client_id"] for c in everything if c["decision"] == "decline"]
+    found = store.list_clients(decision="decline", limit=1000)
+    assert found["total"] == len(declined) and [c["client_id"] for c in found["items"]] == declined[:1000]
+    grade = everything[0]["grade"]
+    by_grade = [c["client_id"] for c in everything if c["grade"] == grade and c["decision"] == "decline"]
+    assert store.list_clients(grade=grade, decision="decline", limit=1000)["total"] == len(by_grade)
+    assert store.list_clients(grade="G99")["total"] == 0
+
+
+def test_percentile_is_the_share_of_clients_below(store, features):
+    values = features["EXT_SOURCE_2"].dropna().to_numpy()
+    for v in np.quantile(values, [0.03, 0.2, 0.5, 0.8, 0.97]):
+        assert store.percentile("EXT_SOURCE_2", v) == pytest.approx(100 * np.mean(values < v), abs=0.6)
+    assert store.percentile("EXT_SOURCE_2", values.min() - 1) == 0.0
+    assert store.percentile("EXT_SOURCE_2", values.max() + 1) == 100.0
+    assert store.percentile("EXT_SOURCE_2", None) is None
+    assert store.percentile("EXT_SOURCE_2", float("nan")) is None
+    assert store.percentile("CODE_GENDER", "F") is None
+    with pytest.raises(KeyError, match="NO_SUCH_FEATURE"):
+        store.percentile("NO_SUCH_FEATURE", 1.0)
+    with pytest.raises(ValueError, match="numeric"):
+        store.percentile("EXT_SOURCE_2", "high")
+
+
+def test_distribution_numeric_and_categorical(store, target):
+    n = min(len(target), store.meta()["sample_size"])
+    hist = store.distribution("EXT_SOURCE_2", bins=12)
+    assert hist["kind"] == "numeric" and len(hist["edges"]) == 13 and len(hist["repaid"]) == 12
+    assert sum(hist["repaid"]) + sum(hist["defaulted"]) + hist["missing"] == n
+    assert sum(hist["defaulted"]) + hist["missing_defaulted"] == int(target.sum())  # small portfolio: all sampled
+    cat = store.distribution("NAME_CONTRACT_TYPE", bins=10)
+    assert cat["kind"] == "categorical" and "Cash loans" in cat["categories"]
+    assert sum(cat["repaid"]) + sum(cat["defaulted"]) + cat["missing"] == n
+    with pytest.raises(KeyError, match="NOPE"):
+        store.distribution("NOPE", 10)
+    for bad in (0, -3, 10_000, "10", 2.5, True):
+        with pytest.raises(ValueError, match="bins"):
+            store.distribution("EXT_SOURCE_2", bad)
+
+
+def test_sample_points_come_from_labelled_clients(store, target):
+    points = store.sample_points("EXT_SOURCE_2", "AGE_YEARS", 50)
+    assert len(points) == 50
+    assert all(p["client_id"] in target.index for p in points)
+    p = points[0]
+    client = store.get_client(p["client_id"])
+    assert p["x"] == client["features"]["EXT_SOURCE_2"] and p["y"] == client["features"]["AGE_YEARS"]
+    assert p["pd"] == pytest.approx(store.get_score(p["client_id"])["pd"])
+    assert store.sample_points("EXT_SOURCE_2", "AGE_YEARS", 20) == points[:20]  # fixed sample, fixed order
+    cat = store.sample_points("CODE_GENDER", "EXT_SOURCE_1", 10)
+    assert all(isinstance(q["x"], str) and q["y"] is not None for q in cat)
+    with pytest.raises(KeyError):
+        store.sample_points("EXT_SOURCE_2", "NOPE", 10)
+    with pytest.raises(ValueError):
+        store.sample_points("EXT_SOURCE_2", "AGE_YEARS", 0)
+
+
+def test_density_is_aggregate_only(store):
+    grid = store.density("EXT_SOURCE_2", "AGE_YEARS", bins=8)
+    counts = np.array(grid["counts"])
+    assert counts.shape == (8, 8) and counts.sum() == grid["n"]
+    assert "client_id" not in json.dumps(grid)
+    for row_c, row_m in zip(grid["counts"], grid["mean_pd"], strict=True):
+        for c, m in zip(row_c, row_m, strict=True):
+            assert (m is None) == (c < grid["min_cell"])
+            assert m is None or 0 <= m <= 1
+    mixed = store.density("CODE_GENDER", "EXT_SOURCE_3", bins=5)
+    assert np.array(mixed["counts"]).shape == (len(mixed["x_edges"]), 5)
+
+
+def test_client_store_is_read_only_and_thread_safe(store, features):
+    with pytest.raises(sqlite3.OperationalError):
+        store._con().execute("DELETE FROM scores")
+    ids = [int(i) for i in features.index[:200]]
+    errors = []
+
+    def work(chunk):
+        try:
+            for cid in chunk:
+                assert store.get_score(cid)["client_id"] == cid
+                assert store.get_explanation(cid) is not None
+        except Exception as exc:  # noqa: BLE001 - collected and re-raised in the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(ids[k::4],)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+
+
+def test_missing_store_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="build-store"):
+        ClientStore(tmp_path / "absent.sqlite")
+
+
+def test_rebuild_keeps_users_and_a_failed_build_leaves_the_store_untouched(synth_dir, trained_models, tmp_path):
+    path = tmp_path / "store.sqlite"
+    assert build_store(synth_dir, trained_models, path, sample_size=300, chunk_size=700) > 0
+    first = ClientStore(path)
+    cid = first.list_clients(limit=1)["items"][0]["client_id"]
+    assert first.meta()["sample_size"] == 300
+    users.add_user(path, "bob", "battery staple", "customer", client_id=cid)
+    users.append_audit(path, user="bob", role="customer", client_id=cid, route="/r", outcome="200", model_version="v")
+    build_store(synth_dir, trained_models, path, sample_size=300)
+    assert users.authenticate(path, "bob", "battery staple")["client_id"] == cid
+    assert [e["route"] for e in users.read_audit(path)] == ["/r"]
+    before = path.read_bytes()
+    broken = tmp_path / "broken_models"
+    shutil.copytree(trained_models, broken)
+    (broken / "model_card.md").write_text("tampered")
+    with pytest.raises(ModelIntegrityError):
+        build_store(synth_dir, broken, path)
+    with pytest.raises(Exception):  # noqa: B017 - any failure: the point is what is left on disk
+        build_store(tmp_path / "no_data", trained_models, path)
+    assert path.read_bytes() == before
+    assert not (tmp_path / "store.sqlite.tmp").exists()
+
+
+def test_explain_all_restores_scores_and_shap(store_path, trained_models, tmp_path):
+    path = tmp_path / "store.sqlite"
+    shutil.copy(store_path, path)
+    reference = ClientStore(store_path)
+    cid = reference.list_clients(limit=1, offset=5)["items"][0]["client_id"]
+    con = sqlite3.connect(path)
+    con.execute("UPDATE scores SET pd = 0.5, grade = 'G8', decision = 'decline'")
+    con.execute("UPDATE meta SET value = '\"old\"' WHERE key = 'model_version'")
+    con.commit()
+    con.close()
+    assert ClientStore(path).get_score(cid)["model_version"] == "old"
+    assert explain_all(path, trained_models) == reference.meta()["n_clients"]
+    copy = ClientStore(path)
+    assert copy.get_score(cid)["pd"] == pytest.approx(reference.get_score(cid)["pd"], rel=1e-9)
+    assert copy.get_score(cid)["model_version"] == ModelBundle.load(trained_models).version
+    assert copy.get_explanation(cid)["shap"] == reference.get_explanation(cid)["shap"]
+    assert copy.distribution("EXT_SOURCE_2", 5) == reference.distribution("EXT_SOURCE_2", 5)
+
+
+def test_categorical_values_survive_the_round_trip(store, features):
+    cats = [c for c in CATEGORICAL_FEATURES if c in features.columns]
+    row = features[cats].dropna(how="all").iloc[0]
+    client = store.get_client(int(row.name))
+    for c in cats:
+        assert _same(row[c], client["features"][c])
