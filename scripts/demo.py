@@ -179,6 +179,16 @@ def _pick_customers(store: Path) -> list[int]:
     return picked
 
 
+def _still_valid(store: Path, user: dict) -> bool:
+    """The user signs in, and a customer's client is still in the store (a rebuild keeps users, not ids)."""
+    from scoring import users
+    from scoring.store import ClientStore
+
+    if not users.authenticate(store, user["username"], user["password"]):
+        return False
+    return user["client_id"] is None or ClientStore(store).get_score(int(user["client_id"])) is not None
+
+
 def _step_users(cfg: dict) -> tuple[str, dict]:
     from scoring import users
 
@@ -186,7 +196,7 @@ def _step_users(cfg: dict) -> tuple[str, dict]:
     if path.exists():
         try:
             creds = json.loads(path.read_text())
-            if all(users.authenticate(store, u["username"], u["password"]) for u in creds["users"]):
+            if all(_still_valid(store, u) for u in creds["users"]):
                 return f"skipped: demo users in {path} still sign in", creds
         except (ValueError, KeyError, TypeError):
             pass  # unreadable or stale file: make new users below
