@@ -19,8 +19,6 @@ import requests
 
 from tests.servers import free_port
 
-pytestmark = pytest.mark.slow
-
 ROOT = Path(__file__).resolve().parents[1]
 SETUP_TIMEOUT = 900.0  # synth + train + store on 2,000 clients take about a minute; CI machines can be slow
 CRED_LINE = re.compile(r"^#\s+(manager|customer)\s+(\S+)\s+(\S+)\s+(\d*)\s*#$")
@@ -160,6 +158,7 @@ def _stop_and_check_gone(demo: _Demo, ports: tuple[int, int]) -> None:
         demo.cleanup(servers)
 
 
+@pytest.mark.slow
 def test_make_demo_runs_signs_in_and_stops_cleanly(clone, tmp_path):
     demo, out, api_port, dash_port = _run_demo(clone, tmp_path / "first.log")
     try:
@@ -210,3 +209,59 @@ def test_make_demo_runs_signs_in_and_stops_cleanly(clone, tmp_path):
 
 def _get_token_for(api: str, user: dict) -> str:
     return _token(api, user["username"], user["password"])
+
+
+# ---------------------------------------------------------------- the set-up steps on their own (fast)
+
+@pytest.fixture
+def demo_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("demo_script", ROOT / "scripts" / "demo.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_real_kaggle_files_are_used_as_they_are(demo_module, tmp_path):
+    data = tmp_path / "raw"
+    data.mkdir()
+    (data / "application_train.csv").write_text("SK_ID_CURR,TARGET\n1,0\n")
+    outcome = demo_module._step_data({"data": data, "clients": 500})
+    assert "real Kaggle data" in outcome
+    assert sorted(p.name for p in data.iterdir()) == ["application_train.csv"]  # nothing generated or removed
+
+
+def test_synthetic_portfolio_made_once_then_reused_and_remade_when_size_changes(demo_module, tmp_path):
+    from scoring.tables import synthetic_info
+
+    data = tmp_path / "raw"
+    data.mkdir()
+    (data / ".gitkeep").write_text("")
+    cfg = {"data": data, "clients": 300}
+    assert "written" in demo_module._step_data(cfg)
+    assert synthetic_info(data)["clients"] == 300 and (data / ".gitkeep").exists()
+    assert demo_module._step_data(cfg).startswith("skipped")
+    assert "written" in demo_module._step_data({**cfg, "clients": 400})
+    assert synthetic_info(data)["clients"] == 400
+    assert not any(p.name.startswith(".raw") for p in tmp_path.iterdir()), "temporary folders left behind"
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("DEMO_CLIENTS", "many", "DEMO_CLIENTS must be a whole number"),
+    ("DEMO_CLIENTS", "10", "DEMO_CLIENTS must be between"),
+    ("API_PORT", "70000", "API_PORT must be between"),
+])
+def test_bad_settings_are_named(demo_module, monkeypatch, name, value, message):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(demo_module.DemoError, match=message):
+        demo_module._config()
+
+
+def test_a_busy_port_is_refused_before_any_work(demo_module):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        with pytest.raises(demo_module.DemoError, match=f"port {port}.*API_PORT"):
+            demo_module._check_port("127.0.0.1", port, "API_PORT")
