@@ -189,7 +189,7 @@ def render_markdown(card: dict) -> str:
                             _pct(r["mean_pd"])] for r in rows])
     out += ["## Global importance (mean |SHAP|, log-odds)", ""]
     top = card.get("importance_top", [])
-    out += _table(["rank", "feature", "mean |SHAP|"],
+    out += _table(["rank", "feature", "mean absolute SHAP (log-odds)"],
                   [[i + 1, r["feature"], _num(r["mean_abs_shap"])] for i, r in enumerate(top)])
     out += ["## Parameters", ""]
     out += _table(["parameter", "value"], [[k, v] for k, v in sorted(model.get("params", {}).items())])

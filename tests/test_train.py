@@ -137,3 +137,19 @@ def test_train_model_uses_params_json(synth_dir, tmp_path):
     (models / "params.json").write_text("{not json")
     with pytest.raises(ValueError, match="params.json"):
         train_model(synth_dir, models, n_folds=2, max_rounds=30)
+
+
+def test_markdown_card_tables_are_well_formed(real_bundle):
+    from scoring.model_card import render_markdown
+
+    md = render_markdown(real_bundle.card)
+    assert "SYNTHETIC" not in md and "Threshold" in md and "Brier" in md and "Age band" in md
+    tables, current = [], []
+    for line in md.splitlines() + [""]:
+        if line.startswith("|"):
+            current.append(line.count("|"))
+        elif current:
+            tables.append(current)
+            current = []
+    assert len(tables) >= 7
+    assert all(len(set(t)) == 1 for t in tables), "a table row has a stray '|'"
