@@ -34,8 +34,8 @@ _TEXT = {
         "yes": "oui", "no": "non",
     },
 }
-_UNITS = {"en": {"years": "years", "days": "days", "%": " %", "currency": ""},
-          "fr": {"years": "ans", "days": "jours", "%": _NBSP + "%", "currency": ""}}
+_UNITS = {"en": {"years": "years", "days": "days", "percent": " %"},
+          "fr": {"years": "ans", "days": "jours", "percent": _NBSP + "%"}}
 
 
 def _labels():
@@ -82,19 +82,21 @@ def _format_value(name: str, shown, lang: str) -> str:
         return _TEXT[lang]["yes" if shown else "no"]
     if not isinstance(shown, (int, float)):
         return str(shown)
-    unit = _unit(name)
+    unit = {"%": "percent"}.get(_unit(name), _unit(name))
     x = float(shown)
-    if unit == "currency" or (abs(x) >= 1000 and unit is None):
+    if unit == "currency" or (abs(x) >= 1000 and unit in (None, "count")):
         text = _number(x, lang, 0)
-    elif unit in ("years", "days"):
-        text = _number(x, lang, 1 if unit == "years" else 0)
-    elif unit == "%":
+    elif unit == "years" or unit == "percent":
         text = _number(x, lang, 1)
+    elif unit == "ratio":
+        text = _number(x, lang, 2)
     elif float(x).is_integer():
         text = _number(x, lang, 0)
     else:
-        text = _number(x, lang, 2)
+        text = _number(x, lang, 2 if abs(x) < 100 else 1)
     suffix = _UNITS[lang].get(unit or "", "")
+    if unit in ("years", "days") and (abs(x) < 2 if lang == "fr" else abs(x) == 1):
+        suffix = suffix[:-1]  # 1 day, 1 jour, 1,5 an
     if suffix and not suffix.startswith((" ", _NBSP)):
         suffix = (_NBSP if lang == "fr" else " ") + suffix
     return text + suffix

@@ -21,7 +21,8 @@ def store(tmp_path) -> Path:
     """A store file with the client table users.py checks customers against (two clients)."""
     path = tmp_path / "store.sqlite"
     con = sqlite3.connect(path)
-    con.execute("CREATE TABLE scores (client_id INTEGER PRIMARY KEY, pd REAL, grade TEXT, decision TEXT, raw_score REAL)")
+    con.execute("CREATE TABLE scores (client_id INTEGER PRIMARY KEY, pd REAL, grade TEXT, decision TEXT, "
+                "raw_score REAL)")
     con.executemany("INSERT INTO scores VALUES (?, 0.1, 'G6', 'decline', -2.0)", [(100002,), (100003,)])
     con.commit()
     con.close()
