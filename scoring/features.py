@@ -430,6 +430,12 @@ def _connection() -> duckdb.DuckDBPyConnection:
         for name, schema in _INPUT_TABLES.items():
             cols = ", ".join(f'"{c}" {_SQL_TYPES[k]}' for c, k in schema.items())
             con.execute(f"CREATE TABLE {name} ({cols})")
+        # Prepared once, executed on every call's rows: the optimizers that would bake the (empty) tables'
+        # statistics into the plan are off, so the plan stays valid whatever rows are loaded later.
+        con.execute("SET disabled_optimizers = 'statistics_propagation,compressed_materialization'")
+        con.execute(f"PREPARE features_application AS {APPLICATION_SQL}")
+        for alias, sql in AGGREGATE_SQL.items():
+            con.execute(f"PREPARE features_{alias} AS {sql}")
         _local.con, _local.pid, _local.filled = con, os.getpid(), set()
     return con
 
@@ -502,8 +508,8 @@ def features_from_records(application: pd.DataFrame, history: dict[str, pd.DataF
     _load(con, "applications", application)
     for name, frame in tables.items():
         _load(con, name, frame)
-    app = _fetch(con, APPLICATION_SQL)
-    parts = {alias: _fetch(con, AGGREGATE_SQL[alias]) for alias, tables_used in _SOURCES.items()
+    app = _fetch(con, "EXECUTE features_application")
+    parts = {alias: _fetch(con, f"EXECUTE features_{alias}") for alias, tables_used in _SOURCES.items()
              if any(t in tables for t in tables_used)}
     df = _assemble(app, parts)
     return df.reindex(application["SK_ID_CURR"].astype("int64").to_numpy())
