@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 import threading
@@ -313,11 +314,18 @@ _AGGREGATES = [  # (alias, source SQL, features)
 _BY_ALIAS = {alias: (source, feats) for alias, source, feats in _AGGREGATES}
 
 
-def _application_sql() -> str:
+def _application_sql(source: str = "applications") -> str:
+    """Application features; `source` is the applications table, or one applicant's row given as parameters."""
     cols = [f'a."{c}"' for c in _APP_CATEGORICAL]
     cols += [f'CAST(a."{c}" AS DOUBLE) AS "{c}"' for c in APP_NUMERIC_RAW]
     cols += [f'CAST({expr} AS DOUBLE) AS "{name}"' for name, expr in APP_ENGINEERED]
-    return f"SELECT a.SK_ID_CURR, {', '.join(cols)} FROM applications a"
+    return f"SELECT a.SK_ID_CURR, {', '.join(cols)} FROM {source} a"
+
+
+def _parameter_row(schema: dict[str, str]) -> str:
+    """A one-row relation of typed parameters $1..$n, named like the table's columns."""
+    casts = ", ".join(f'CAST(${i} AS {_SQL_TYPES[k]}) AS "{c}"' for i, (c, k) in enumerate(schema.items(), start=1))
+    return f"(SELECT {casts})"
 
 
 def _aggregate_sql(alias: str) -> str:
@@ -433,11 +441,37 @@ def _connection() -> duckdb.DuckDBPyConnection:
         # Prepared once, executed on every call's rows: the optimizers that would bake the (empty) tables'
         # statistics into the plan are off, so the plan stays valid whatever rows are loaded later.
         con.execute("SET disabled_optimizers = 'statistics_propagation,compressed_materialization'")
+        for name, schema in _INPUT_TABLES.items():
+            casts = ", ".join(f"CAST(${i} AS {_SQL_TYPES[k]})" for i, k in enumerate(schema.values(), start=1))
+            con.execute(f"PREPARE insert_{name} AS INSERT INTO {name} VALUES ({casts})")
         con.execute(f"PREPARE features_application AS {APPLICATION_SQL}")
+        con.execute(f"PREPARE features_application_row AS {_application_sql(_parameter_row(_APP_SCHEMA))}")
         for alias, sql in AGGREGATE_SQL.items():
             con.execute(f"PREPARE features_{alias} AS {sql}")
         _local.con, _local.pid, _local.filled = con, os.getpid(), set()
     return con
+
+
+def _literal(value, kind: str, table: str, column: str) -> str:
+    """One value as a typed SQL literal, so the prepared statement is not re-planned; numbers checked here."""
+    value = _python_value(value)
+    if value is None:
+        return f"NULL::{_SQL_TYPES[kind]}"
+    if kind == "str":
+        return "'" + str(value).replace("'", "''") + "'"
+    try:
+        number = float(value.strip() if isinstance(value, str) else value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{table}.{column}: {value!r} is not a number") from None
+    if math.isnan(number):
+        return f"NULL::{_SQL_TYPES[kind]}"
+    if math.isinf(number):
+        raise ValueError(f"{table}.{column}: {value!r} is not a finite number")
+    if kind == "int":
+        if not number.is_integer():
+            raise ValueError(f"{table}.{column}: {value!r} is not a whole number")
+        return f"{int(number)}::BIGINT"
+    return format(number, ".17e")  # exponent notation parses as DOUBLE, 17 digits round-trip exactly
 
 
 def _python_value(value):
@@ -450,11 +484,10 @@ def _load(con, name: str, frame: pd.DataFrame) -> None:
     """Insert raw rows, cast to the schema types; one row goes as parameters (much cheaper than a scan)."""
     schema = _INPUT_TABLES[name]
     try:
-        if len(frame) == 1:
+        if len(frame) == 1:  # a prepared INSERT fed quoted text literals, cast by DuckDB as a file's text would be
             row = frame.iloc[0]
-            values = [_python_value(row[c]) if c in frame.columns else None for c in schema]
-            casts = ", ".join(f"CAST(? AS {_SQL_TYPES[k]})" for k in schema.values())
-            con.execute(f"INSERT INTO {name} VALUES ({casts})", values)
+            literals = [_literal(row[c] if c in frame.columns else None, kind, name, c) for c, kind in schema.items()]
+            con.execute(f"EXECUTE insert_{name}({', '.join(literals)})")
             return
         exprs = [f'CAST(_input."{c}" AS {_SQL_TYPES[k]})' if c in frame.columns else f"CAST(NULL AS {_SQL_TYPES[k]})"
                  for c, k in schema.items()]
@@ -504,11 +537,18 @@ def features_from_records(application: pd.DataFrame, history: dict[str, pd.DataF
     con = _connection()
     for name in _local.filled:
         con.execute(f"DELETE FROM {name}")
-    _local.filled = {"applications", *tables}
-    _load(con, "applications", application)
+    _local.filled = set(tables)
     for name, frame in tables.items():
         _load(con, name, frame)
-    app = _fetch(con, "EXECUTE features_application")
+    if len(application) == 1:  # a wide one-row INSERT costs more than the query: feed the row as parameters
+        row = application.iloc[0]
+        literals = [_literal(row[c] if c in application.columns else None, kind, "applications", c)
+                    for c, kind in _APP_SCHEMA.items()]
+        app = _fetch(con, f"EXECUTE features_application_row({', '.join(literals)})")
+    else:
+        _local.filled.add("applications")
+        _load(con, "applications", application)
+        app = _fetch(con, "EXECUTE features_application")
     parts = {alias: _fetch(con, f"EXECUTE features_{alias}") for alias, tables_used in _SOURCES.items()
              if any(t in tables for t in tables_used)}
     df = _assemble(app, parts)

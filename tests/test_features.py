@@ -234,3 +234,15 @@ def test_application_table_alone(tmp_path):
         tmp_path / "application_train.csv", index=False)
     features = build_features(tmp_path)
     assert list(features.index) == [1] and features.loc[1, "PREV_COUNT"] == 0
+
+
+def test_text_values_are_data_not_sql():
+    tricky = "Business Entity 'Type 3'); DROP TABLE bureau; --"
+    row = features_from_records(_app_row(ORGANIZATION_TYPE=tricky, AMT_INCOME_TOTAL="100000"),
+                                {"bureau": _hand_history()["bureau"].head(1)}).loc[1]
+    assert row["ORGANIZATION_TYPE"] == tricky and row["AMT_INCOME_TOTAL"] == 100000 and row["BUREAU_COUNT"] == 1
+    with pytest.raises(ValueError, match="CNT_CHILDREN.*whole number"):
+        features_from_records(_app_row(CNT_CHILDREN=1.5))
+    with pytest.raises(ValueError, match="AMT_CREDIT.*finite"):
+        features_from_records(_app_row(AMT_CREDIT=float("inf")))
+    assert features_from_records(_app_row(), _hand_history()).loc[1, "BUREAU_COUNT"] == 3
