@@ -345,24 +345,27 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return out
 
 
-def _assemble(app: pd.DataFrame, parts: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Application features plus every table's aggregates (no rows: NULL, or 0 for counts), then cross ratios."""
-    index = app.index
-    cols = {name: app[name].to_numpy() for name in app.columns}
+def _assemble(app: tuple, parts: dict[str, tuple]) -> pd.DataFrame:
+    """Application features plus every table's aggregates (no rows: NULL, or 0 for counts), then cross ratios.
+
+    Each input is (client ids, {column: numpy array}); the same code serves the batch and one applicant.
+    """
+    ids, app_cols = app
+    index = pd.Index(ids, name="SK_ID_CURR")
+    n, cols = len(index), dict(app_cols)
     for alias, _, feats in _AGGREGATES:
-        part = parts.get(alias)
-        if part is not None and len(part):
-            part = part.reindex(index)
+        part_ids, part_cols = parts.get(alias, (np.empty(0, dtype="int64"), {}))
+        pos = index.get_indexer(part_ids) if len(part_ids) else np.empty(0, dtype="int64")
+        found = pos >= 0
         for name, _, zero in feats:
-            if part is None or not len(part):
-                values = np.full(len(index), 0.0 if zero else np.nan, dtype=object if name in _CATEGORICAL_SET
-                                 else "float64")
-            elif name in _CATEGORICAL_SET:
-                values = part[name].to_numpy(dtype=object)
+            if name in _CATEGORICAL_SET:
+                values = np.full(n, np.nan, dtype=object)
             else:
-                values = part[name].to_numpy(dtype="float64", na_value=np.nan)
+                values = np.full(n, 0.0 if zero else np.nan)
+            if len(pos):
+                values[pos[found]] = part_cols[name][found]
                 if zero:
-                    values = np.nan_to_num(values, nan=0.0)
+                    values[np.isnan(values)] = 0.0
             cols[name] = values
     debt = np.nan_to_num(cols["BUREAU_ACTIVE_DEBT"], nan=0.0)
     cols["BUREAU_ACTIVE_DEBT_TO_INCOME"] = _ratio(debt, cols["AMT_INCOME_TOTAL"])
@@ -394,28 +397,34 @@ def build_features(data_dir) -> pd.DataFrame:
         with tempfile.TemporaryDirectory(prefix="features-") as spill:
             con.execute(f"SET temp_directory = '{spill}'")
             duckdb_views(con, data_dir)
-            app = _index(con.execute(APPLICATION_SQL).df()).sort_index()
-            parts = {alias: _index(con.execute(sql).df()) for alias, sql in AGGREGATE_SQL.items()}
+            app = _arrays(con.execute(APPLICATION_SQL).df(), sort=True)
+            parts = {alias: _arrays(con.execute(sql).df()) for alias, sql in AGGREGATE_SQL.items()}
     finally:
         con.close()
     return _assemble(app, parts)
 
 
-def _index(df: pd.DataFrame) -> pd.DataFrame:
-    df = df.set_index("SK_ID_CURR")
-    df.index = df.index.astype("int64")
-    df.index.name = "SK_ID_CURR"
-    return df
+def _arrays(df: pd.DataFrame, sort: bool = False) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """A query result as (client ids, {column: float64 or object array}), optionally in client-id order."""
+    ids = df["SK_ID_CURR"].to_numpy(dtype="int64")
+    order = np.argsort(ids, kind="stable") if sort else slice(None)
+    cols = {}
+    for name in df.columns.drop("SK_ID_CURR"):
+        if name in _CATEGORICAL_SET:
+            cols[name] = df[name].to_numpy(dtype=object)[order]
+        else:
+            cols[name] = df[name].to_numpy(dtype="float64", na_value=np.nan)[order]
+    return ids[order], cols
 
 
-def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
-    """A small result as a DataFrame (much cheaper than .df() for one wide row)."""
+def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """A small result as arrays (much cheaper than .df() for a few wide rows)."""
     result = con.execute(sql)
     names, rows = [d[0] for d in result.description], result.fetchall()
     columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
-    return _index(pd.DataFrame({name: np.array(values, dtype=object if name in _CATEGORICAL_SET or name == "SK_ID_CURR"
-                                                else "float64")
-                                for name, values in zip(names, columns, strict=True)}))
+    cols = {name: np.array(values, dtype=object if name in _CATEGORICAL_SET else "float64")
+            for name, values in zip(names[1:], columns[1:], strict=True)}
+    return np.array(columns[0], dtype="int64"), cols
 
 
 def load_target(data_dir) -> pd.Series:
