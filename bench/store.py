@@ -38,7 +38,9 @@ n_lookups = int(sys.argv[2])
 meta = store.meta()
 rng = np.random.default_rng(0)
 total = store.list_clients(limit=1)["total"]
-ids = [store.list_clients(limit=1, offset=int(o))["items"][0]["client_id"] for o in rng.integers(0, total, 200)]
+# distinct random clients, so most lookups read pages that are not cached yet
+ids = [store.list_clients(limit=1, offset=int(o))["items"][0]["client_id"]
+       for o in rng.choice(total, size=min(n_lookups, total), replace=False)]
 ids = [ids[i % len(ids)] for i in range(n_lookups)]
 numeric = meta["numeric_features"]
 pair = lambda i: (numeric[i % len(numeric)], numeric[(i + 7) % len(numeric)])  # noqa: E731
