@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import json
 
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import train_test_split
 
 from scoring.bundle import ModelBundle
 from scoring.policy import cost_optimal_threshold
-from scoring.train import fingerprint_of, fit_bundle, train_model, training_frame
+from scoring.train import encode, fingerprint_of, fit_bundle, train_model, training_frame
 
-# Repeated 80/20 holdout of the default `train` on the real 7k sample (8 splits, 5-fold CV inside) measured
-# mean AUC ~0.76 with a worst split of ~0.745 (see the report); the fixed split below is checked at 0.74.
+# Repeated 80/20 holdout of the default `train` on the real 7k sample (8 stratified splits, 5-fold CV inside):
+# AUC 0.754 mean, sd 0.022, range 0.719-0.801, while LightGBM defaults lose 0.03-0.05 on every split.
+# One 1,400-row holdout is too noisy for an absolute bar near 0.75, so the test is paired: on the same split the
+# default `train` must beat LightGBM defaults by a clear margin, and stay above an absolute floor.
+HOLDOUT_SPLITS = 3
 HOLDOUT_MIN_AUC = 0.74
+HOLDOUT_MIN_GAIN = 0.015
 
 
 @pytest.fixture(scope="module")
@@ -104,15 +110,20 @@ def test_default_train_generalises_on_real_holdout(real_sample_dir, tmp_path):
     data = tmp_path / "real"
     data.mkdir()
     (data / "application_train.csv").symlink_to(real_sample_dir / "application_train.csv")
-    X, y, groups = training_frame(data)
-    rng = np.random.default_rng(2024)
-    test_mask = np.zeros(len(y), dtype=bool)
-    for cls in (0, 1):  # stratified 20 % holdout
-        idx = np.flatnonzero(y.to_numpy() == cls)
-        test_mask[rng.choice(idx, size=len(idx) // 5, replace=False)] = True
-    bundle = fit_bundle(X[~test_mask], y[~test_mask], n_folds=5, seed=0, groups=groups[~test_mask])
-    auc = roc_auc_score(y[test_mask], bundle.predict_pd(X[test_mask]))
-    assert auc >= HOLDOUT_MIN_AUC, f"holdout AUC {auc:.4f}"
+    X, y, _ = training_frame(data)
+    M, names, cats = encode(X)
+    yv = y.to_numpy()
+    ours, base = [], []
+    for split in range(HOLDOUT_SPLITS):
+        tr, te = train_test_split(np.arange(len(yv)), test_size=0.2, stratify=yv, random_state=split)
+        bundle = fit_bundle(X.iloc[tr], y.iloc[tr], n_folds=3, seed=split)
+        ours.append(roc_auc_score(yv[te], bundle.predict_pd(X.iloc[te])))
+        default = lgb.train({"objective": "binary", "verbose": -1, "seed": split},
+                            lgb.Dataset(M[tr], yv[tr], feature_name=names, categorical_feature=list(cats)), 100)
+        base.append(roc_auc_score(yv[te], default.predict(M[te])))
+    print(f"real holdout AUC {np.round(ours, 4)} mean {np.mean(ours):.4f}; LightGBM defaults {np.round(base, 4)}")
+    assert np.mean(ours) >= HOLDOUT_MIN_AUC, f"mean holdout AUC {np.mean(ours):.4f}"
+    assert np.mean(ours) - np.mean(base) >= HOLDOUT_MIN_GAIN, f"{np.mean(ours):.4f} vs defaults {np.mean(base):.4f}"
 
 
 def test_train_model_on_synthetic_writes_bundle(trained_models, synth_dir):
