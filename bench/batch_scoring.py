@@ -53,9 +53,9 @@ def main(argv=None) -> int:
     history = {t: read_table(args.data, t, where=f"SK_ID_CURR IN ({ids})") for t in hist_tables
                if find_table(args.data, t) is not None}
     times = []
-    for _, row in app.iterrows():
-        one = row.to_frame().T
-        cid = int(row["SK_ID_CURR"])
+    for i in range(len(app)):
+        one = app.iloc[[i]]
+        cid = int(one["SK_ID_CURR"].iloc[0])
         h = {t: f[f["SK_ID_CURR"] == cid] for t, f in history.items()}
         s = time.perf_counter()
         feats = features_from_records(one, h)
