@@ -1,0 +1,36 @@
+"""Flask scoring API: create_app() verifies and loads the model once per worker and opens the client store."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask
+
+from scoring.config import secret_key, settings
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app: config from `test_config`, else from the environment; refuses a tampered model."""
+    from api import auth, clients, errors, features, health, metrics, model, openapi, score
+    from scoring.bundle import ModelBundle
+    from scoring.store import ClientStore
+
+    app = Flask(__name__)
+    s = settings()
+    app.config.update(STORE_PATH=s.store_path, MODELS_DIR=s.models_dir, TOKEN_TTL=s.token_ttl_seconds,
+                      MAX_CONTENT_LENGTH=s.max_body_bytes, JSON_SORT_KEYS=False)
+    if test_config:
+        app.config.update(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = secret_key(app.config["STORE_PATH"])
+    app.json.sort_keys = False
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # ModelIntegrityError propagates: a worker never serves from an unverified model
+    app.config["BUNDLE"] = ModelBundle.load(app.config["MODELS_DIR"])
+    app.config["STORE"] = ClientStore(app.config["STORE_PATH"])
+    errors.register(app)
+    metrics.register(app)
+    for blueprint in (health.bp, auth.bp, model.bp, features.bp, clients.bp, score.bp, openapi.bp):
+        app.register_blueprint(blueprint)
+    return app

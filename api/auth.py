@@ -1,0 +1,100 @@
+"""Who may see what: signed expiring tokens, roles, and the one rule that a customer sees only their own file."""
+
+from __future__ import annotations
+
+import functools
+
+from flask import Blueprint, current_app, g, jsonify, request
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from api.errors import ApiError, not_found
+from api.io import json_body
+from scoring import users
+
+bp = Blueprint("auth", __name__)
+_SALT = "scoring-api-token"
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
+
+
+def issue_token(user: dict) -> str:
+    return _serializer().dumps({"u": user["username"], "r": user["role"], "c": user.get("client_id")})
+
+
+def _current_user() -> dict:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not header:
+        raise ApiError(401, "missing_token", "Authorization: Bearer <token> header is required")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "invalid_token", "Authorization header must be 'Bearer <token>'")
+    try:
+        data = _serializer().loads(token.strip(), max_age=current_app.config["TOKEN_TTL"])
+    except SignatureExpired:
+        raise ApiError(401, "token_expired", "token expired; sign in again") from None
+    except BadSignature:
+        raise ApiError(401, "invalid_token", "token is invalid or was not issued by this service") from None
+    if not isinstance(data, dict) or not {"u", "r"} <= set(data):
+        raise ApiError(401, "invalid_token", "token is invalid or was not issued by this service")
+    # a removed user, or one whose role changed, loses access at once, not when the token expires
+    user = users.get_user(current_app.config["STORE_PATH"], data["u"])
+    if user is None or user["role"] != data["r"] or user.get("client_id") != data.get("c"):
+        raise ApiError(401, "invalid_token", "token no longer matches an active user; sign in again")
+    return user
+
+
+def require(*roles: str):
+    """Route decorator: a valid token of one of `roles`; the user lands in flask.g.user."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            g.user = _current_user()
+            if g.user["role"] not in roles:
+                raise ApiError(403, "forbidden", f"role {g.user['role']} may not use this route")
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def check_client_access(client_id) -> int:
+    """The client id as int if the signed-in user may see that client, else the same 404 as an unknown id."""
+    from api.audit import audit
+
+    user = g.user
+    try:
+        cid = int(client_id)
+    except (TypeError, ValueError):
+        raise not_found() from None
+    if user["role"] == "manager":
+        return cid
+    if user["role"] == "customer" and user.get("client_id") == cid:
+        return cid
+    audit(cid, "denied")
+    raise not_found()
+
+
+def sees_individual_rows() -> bool:
+    """Customers get population views only as aggregates, never other clients' rows."""
+    return g.user["role"] == "manager"
+
+
+@bp.post("/api/v1/auth/token")
+def token():
+    body = json_body()
+    if not isinstance(body, dict):
+        raise ApiError(422, "invalid_body", "body must be a JSON object with username and password")
+    fields = [{"field": f, "message": "required string"} for f in ("username", "password")
+              if not isinstance(body.get(f), str) or not body.get(f)]
+    if fields:
+        raise ApiError(422, "invalid_body", "username and password are required", fields)
+    user = users.authenticate(current_app.config["STORE_PATH"], body["username"], body["password"])
+    if user is None:
+        raise ApiError(401, "bad_credentials", "wrong username or password")
+    return jsonify({"access_token": issue_token(user), "token_type": "Bearer",
+                    "expires_in": current_app.config["TOKEN_TTL"], "role": user["role"],
+                    "client_id": user.get("client_id"), "username": user["username"]})

@@ -1,0 +1,85 @@
+"""Client routes: the paged list (managers), the file, the score and the explanation, each read audited."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+
+from api import explanation, metrics
+from api.audit import audit
+from api.auth import check_client_access, require
+from api.errors import ApiError, not_found
+from api.io import choice_arg, int_arg, lang_arg
+from scoring import labels
+
+bp = Blueprint("clients", __name__)
+
+
+def _store():
+    return current_app.config["STORE"]
+
+
+@bp.get("/api/v1/clients")
+@require("manager")
+def index():
+    search = request.args.get("search", "").strip()
+    if search and (not search.isdigit() or len(search) > 18):
+        raise ApiError(422, "invalid_query", "search must be the digits of a client id (a prefix)",
+                       [{"field": "search", "message": "digits only, at most 18"}])
+    limit = int_arg("limit", 20, 1, 200)
+    offset = int_arg("offset", 0, 0, 10**9)
+    grades = tuple(current_app.config["BUNDLE"].grades.names)
+    result = _store().list_clients(search=search or None, limit=limit, offset=offset,
+                                   grade=choice_arg("grade", grades), decision=choice_arg("decision", ("approve", "decline")))
+    return jsonify({**result, "limit": limit, "offset": offset})
+
+
+def _score(cid: int) -> dict:
+    score = _store().get_score(cid)
+    if score is None:
+        raise not_found()
+    score.pop("raw_score", None)
+    return score
+
+
+@bp.get("/api/v1/clients/<client_id>")
+@require("manager", "customer")
+def file(client_id):
+    cid = check_client_access(client_id)
+    lang = lang_arg()
+    client = _store().get_client(cid)
+    if client is None:
+        audit(cid, "not_found")
+        raise not_found()
+    audit(cid, "ok")
+    return jsonify({"client_id": cid, "split": client["split"], "data_source": _store().meta().get("data_source"),
+                    "groups": labels.describe_application(client["application"], lang),
+                    "history": labels.history_summary(client["features"], lang)})
+
+
+@bp.get("/api/v1/clients/<client_id>/score")
+@require("manager", "customer")
+def score(client_id):
+    cid = check_client_access(client_id)
+    try:
+        out = _score(cid)
+    except ApiError:
+        audit(cid, "not_found")
+        raise
+    audit(cid, "ok")
+    metrics.count_score(out["decision"], out["grade"])
+    return jsonify(out)
+
+
+@bp.get("/api/v1/clients/<client_id>/explanation")
+@require("manager", "customer")
+def explain(client_id):
+    cid = check_client_access(client_id)
+    top = int_arg("top", 10, 1, 50)
+    lang = lang_arg()
+    stored = _store().get_explanation(cid)
+    if stored is None:
+        audit(cid, "not_found")
+        raise not_found()
+    score = _score(cid)
+    audit(cid, "ok")
+    return jsonify(explanation.payload(stored["base_value"], stored["shap"], stored["values"], top, lang, score))

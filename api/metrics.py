@@ -1,0 +1,69 @@
+"""Prometheus text metrics kept per worker process: requests, errors, latency histograms per route, scores."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import defaultdict
+
+from flask import Flask, g, request
+
+BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+_lock = threading.Lock()
+_requests: dict = defaultdict(int)
+_latency: dict = defaultdict(lambda: [0] * (len(BUCKETS) + 1))
+_latency_sum: dict = defaultdict(float)
+_scores: dict = defaultdict(int)
+
+
+def count_score(decision: str, grade: str) -> None:
+    with _lock:
+        _scores[(decision, grade)] += 1
+
+
+def register(app: Flask) -> None:
+    @app.before_request
+    def _start():
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _record(response):
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        with _lock:
+            _requests[(request.method, route, response.status_code)] += 1
+            buckets = _latency[route]
+            for i, bound in enumerate(BUCKETS):
+                if elapsed <= bound:
+                    buckets[i] += 1
+                    break
+            else:
+                buckets[-1] += 1
+            _latency_sum[route] += elapsed
+        return response
+
+
+def render() -> str:
+    pid = os.getpid()
+    lines = ["# HELP api_requests_total Requests served by this worker, by method, route and status.",
+             "# TYPE api_requests_total counter"]
+    with _lock:
+        for (method, route, status), n in sorted(_requests.items()):
+            lines.append(f'api_requests_total{{worker="{pid}",method="{method}",route="{route}",status="{status}"}} {n}')
+        lines += ["# HELP api_errors_total Responses with status 5xx.", "# TYPE api_errors_total counter",
+                  f'api_errors_total{{worker="{pid}"}} {sum(n for (_, _, s), n in _requests.items() if s >= 500)}',
+                  "# HELP api_request_seconds Request latency by route.", "# TYPE api_request_seconds histogram"]
+        for route, buckets in sorted(_latency.items()):
+            cumulative = 0
+            for bound, n in zip(BUCKETS, buckets):
+                cumulative += n
+                lines.append(f'api_request_seconds_bucket{{worker="{pid}",route="{route}",le="{bound}"}} {cumulative}')
+            cumulative += buckets[-1]
+            lines.append(f'api_request_seconds_bucket{{worker="{pid}",route="{route}",le="+Inf"}} {cumulative}')
+            lines.append(f'api_request_seconds_sum{{worker="{pid}",route="{route}"}} {_latency_sum[route]:.6f}')
+            lines.append(f'api_request_seconds_count{{worker="{pid}",route="{route}"}} {cumulative}')
+        lines += ["# HELP api_scores_total Scores served, by decision and grade.", "# TYPE api_scores_total counter"]
+        for (decision, grade), n in sorted(_scores.items()):
+            lines.append(f'api_scores_total{{worker="{pid}",decision="{decision}",grade="{grade}"}} {n}')
+    return "\n".join(lines) + "\n"
