@@ -47,12 +47,12 @@ def _wait(url: str, proc: subprocess.Popen, timeout: float = 120.0) -> None:
 def _warm_up(api: str, dash: str, username: str, password: str, n_clients: int) -> int:
     """Exercise the routes a dashboard session uses, so caches and lazy imports are loaded before measuring."""
     token = requests.post(f"{api}/api/v1/auth/token", json={"username": username, "password": password},
-                          timeout=10).json()["token"]
+                          timeout=10).json()["access_token"]
     auth = {"Authorization": f"Bearer {token}"}
     calls = 0
     items = requests.get(f"{api}/api/v1/clients?limit={n_clients}", headers=auth, timeout=10).json()["items"]
     top = requests.get(f"{api}/api/v1/model/importance?top=3", headers=auth, timeout=10).json()
-    features = [row["feature"] for row in (top.get("items") or top.get("importance") or [])][:2]
+    features = [row["feature"] for row in top["items"]][:2]
     for item in items:
         cid = item["client_id"]
         for path in (f"/api/v1/clients/{cid}", f"/api/v1/clients/{cid}/score", f"/api/v1/clients/{cid}/explanation"):
