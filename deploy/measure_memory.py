@@ -44,7 +44,7 @@ def _wait(url: str, proc: subprocess.Popen, timeout: float = 120.0) -> None:
     raise SystemExit(f"{url} did not answer within {timeout:.0f} s")
 
 
-def _warm_up(api: str, dash: str, username: str, password: str, n_clients: int) -> int:
+def _warm_up(api: str, dash: str | None, username: str, password: str, n_clients: int) -> int:
     """Exercise the routes a dashboard session uses, so caches and lazy imports are loaded before measuring."""
     token = requests.post(f"{api}/api/v1/auth/token", json={"username": username, "password": password},
                           timeout=10).json()["access_token"]
@@ -62,7 +62,13 @@ def _warm_up(api: str, dash: str, username: str, password: str, n_clients: int) 
             requests.get(f"{api}/api/v1/features/{feature}/distribution?bins=30&client_id={cid}", headers=auth,
                          timeout=10)
             calls += 1
-    for path in ("/", "/_dash-layout", "/_dash-dependencies"):
+    applicant = {"application": {"AMT_INCOME_TOTAL": 180000, "AMT_CREDIT": 450000, "AMT_ANNUITY": 22500,
+                                 "AMT_GOODS_PRICE": 405000, "DAYS_BIRTH": -12000, "DAYS_EMPLOYED": -2000,
+                                 "CODE_GENDER": "F", "NAME_CONTRACT_TYPE": "Cash loans", "EXT_SOURCE_2": 0.6}}
+    for _ in range(20):  # new applicants: features from records and online TreeSHAP
+        requests.post(f"{api}/api/v1/score", json=applicant, headers=auth, timeout=10).raise_for_status()
+        calls += 1
+    for path in ("/", "/_dash-layout", "/_dash-dependencies") if dash else ():
         requests.get(dash + path, timeout=10)
         calls += 1
     return calls
@@ -96,6 +102,7 @@ def main() -> int:
     parser.add_argument("--api-port", type=int, default=5390)
     parser.add_argument("--dashboard-port", type=int, default=8390)
     parser.add_argument("--clients", type=int, default=50, help="clients read during warm-up")
+    parser.add_argument("--api-only", action="store_true", help="measure the API alone (no dashboard)")
     args = parser.parse_args()
     s = settings()
     creds_path = ROOT / s.store_path.parent / "demo_credentials.json"
@@ -105,19 +112,21 @@ def main() -> int:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     api_url, dash_url = f"http://127.0.0.1:{args.api_port}", f"http://127.0.0.1:{args.dashboard_port}"
     api = _start("api:create_app()", args.api_port, env)
-    dash = _start("dashboard.app:server", args.dashboard_port, {**env, "DASHBOARD_API_URL": api_url})
+    dash = None if args.api_only else _start("dashboard.app:server", args.dashboard_port,
+                                              {**env, "DASHBOARD_API_URL": api_url})
     try:
         _wait(f"{api_url}/ready", api)
-        _wait(f"{dash_url}/", dash)
-        calls = _warm_up(api_url, dash_url, manager["username"], manager["password"], args.clients)
+        if dash:
+            _wait(f"{dash_url}/", dash)
+        calls = _warm_up(api_url, dash_url if dash else None, manager["username"], manager["password"], args.clients)
         meta = requests.get(f"{api_url}/ready", timeout=5).json()
-        result = {"store": str(s.store_path), "warm_up_requests": calls, "ready": meta,
-                  "api": _memory(api), "dashboard": _memory(dash),
-                  "system_available_mb": round(psutil.virtual_memory().available / 2**20)}
+        result = {"store": str(s.store_path), "warm_up_requests": calls, "ready": meta, "api": _memory(api),
+                  "dashboard": _memory(dash) if dash else None}
         print(json.dumps(result, indent=2))
     finally:
         _stop(api)
-        _stop(dash)
+        if dash:
+            _stop(dash)
     return 0
 
 
