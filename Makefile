@@ -38,7 +38,7 @@ test: install-dev system-deps
 	$(PY) -m pytest
 
 lint: install-dev
-	$(VENV)/bin/ruff check scoring api dashboard tests bench scripts
+	$(VENV)/bin/ruff check scoring api dashboard tests bench scripts deploy
 
 bench: install-dev
 	$(PY) bench/run_all.py
