@@ -449,7 +449,7 @@ def _connection() -> duckdb.DuckDBPyConnection:
     if con is None or getattr(_local, "pid", None) != os.getpid():  # never reuse a connection across fork
         # Small flush thresholds hand freed memory back at once: without them a long-lived API worker's RSS
         # creeps up by hundreds of MB over a few thousand calls.
-        con = duckdb.connect(config={"threads": 1, "memory_limit": "256MB", "allocator_flush_threshold": "1MB",
+        con = duckdb.connect(config={"threads": 1, "memory_limit": "2GB", "allocator_flush_threshold": "1MB",
                                      "allocator_bulk_deallocation_flush_threshold": "1MB"})
         for name, schema in _INPUT_TABLES.items():
             cols = ", ".join(f'"{c}" {_SQL_TYPES[k]}' for c, k in schema.items())

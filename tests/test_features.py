@@ -246,3 +246,17 @@ def test_text_values_are_data_not_sql():
     with pytest.raises(ValueError, match="AMT_CREDIT.*finite"):
         features_from_records(_app_row(AMT_CREDIT=float("inf")))
     assert features_from_records(_app_row(), _hand_history()).loc[1, "BUREAU_COUNT"] == 3
+
+
+def test_synthetic_portfolio_as_records_equals_batch(synth_dir):
+    """Many applicants at once (the batch-scoring path) give the batch values too."""
+    batch = build_features(synth_dir)
+    apps, tables = _records(synth_dir, None)
+    single = features_from_records(apps.drop(columns=["TARGET"]), tables)
+    assert list(single.index) == list(apps["SK_ID_CURR"])
+    expected = batch.loc[single.index]
+    numeric = [c for c in feature_names() if c not in CATEGORICAL_FEATURES]
+    assert np.allclose(single[numeric].to_numpy(float), expected[numeric].to_numpy(float),
+                       rtol=1e-9, atol=1e-12, equal_nan=True)
+    for name in CATEGORICAL_FEATURES:
+        assert ((single[name] == expected[name]) | (single[name].isna() & expected[name].isna())).all(), name
