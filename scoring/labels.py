@@ -396,7 +396,8 @@ _FEATURES = {
 _PREFIX_GROUPS = (("BUREAU_ENQUIRIES", "external_scores"), ("BUREAU_", "bureau"), ("PREV_", "previous_applications"),
                   ("INST_", "instalments"), ("POS_", "pos_cash"), ("CC_", "credit_card"))
 _DPD_BUCKETS = {0: ("no delay", "aucun retard"), 1: ("1 to 30 days", "1 à 30 jours"),
-                2: ("31 to 60 days", "31 à 60 jours"), 3: ("61 to 90 days", "61 à 90 jours"), 4: ("91 to 120 days", "91 à 120 jours"),
+                2: ("31 to 60 days", "31 à 60 jours"), 3: ("61 to 90 days", "61 à 90 jours"),
+                4: ("91 to 120 days", "91 à 120 jours"),
                 5: ("over 120 days or written off", "plus de 120 jours ou en perte")}
 _YES_NO = {"en": ("yes", "no"), "fr": ("oui", "non")}
 _UNIT_WORDS = {"years": ("years", "ans"), "days": ("days", "jours"), "percent": ("%", "%")}
