@@ -366,10 +366,17 @@ class ClientStore:
     # --- plumbing -------------------------------------------------------------------------------------------
     def _con(self) -> sqlite3.Connection:
         con = getattr(self._local, "con", None)
+        try:
+            inode = self.path.stat().st_ino
+        except FileNotFoundError:
+            inode = None  # mid-swap or removed: keep answering from the file already open
+        if con is not None and inode is not None and self._local.inode != inode:
+            con.close()  # build-store renamed a new file into place: follow it
+            con = None
         if con is None or getattr(self._local, "pid", None) != os.getpid():
             con = sqlite3.connect(f"file:{self.path.resolve()}?mode=ro", uri=True, timeout=30)
             con.execute("PRAGMA query_only=ON")
-            self._local.con, self._local.pid = con, os.getpid()
+            self._local.con, self._local.pid, self._local.inode = con, os.getpid(), inode
         return con
 
     def _cached(self, key, compute):

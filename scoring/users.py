@@ -68,14 +68,18 @@ def _connect(store) -> sqlite3.Connection:
         cache = _local.cons = {}
         _local.pid = os.getpid()
     key = str(path.resolve())
-    con = cache.get(key)
+    inode = path.stat().st_ino
+    con, seen = cache.get(key, (None, None))
+    if con is not None and seen != inode:  # the store was rebuilt (renamed into place): follow the new file
+        con.close()
+        con = None
     if con is None:
         con = sqlite3.connect(path, timeout=30, isolation_level=None)
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA synchronous=FULL")  # a committed audit entry survives a crash or power loss
         con.execute("PRAGMA busy_timeout=30000")
         ensure_schema(con)
-        cache[key] = con
+        cache[key] = (con, inode)
     return con
 
 

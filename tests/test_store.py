@@ -230,9 +230,13 @@ def test_rebuild_keeps_users_and_a_failed_build_leaves_the_store_untouched(synth
     assert first.meta()["sample_size"] == 300
     users.add_user(path, "bob", "battery staple", "customer", client_id=cid)
     users.append_audit(path, user="bob", role="customer", client_id=cid, route="/r", outcome="200", model_version="v")
-    build_store(synth_dir, trained_models, path, sample_size=300)
+    build_store(synth_dir, trained_models, path, sample_size=200)
+    assert first.meta()["sample_size"] == 200  # an open reader follows the rebuilt file
     assert users.authenticate(path, "bob", "battery staple")["client_id"] == cid
-    assert [e["route"] for e in users.read_audit(path)] == ["/r"]
+    users.append_audit(path, user="bob", role="customer", client_id=cid, route="/s", outcome="200", model_version="v")
+    con = sqlite3.connect(path)  # entries land in the new file, not in the replaced one
+    assert [r for (r,) in con.execute("SELECT route FROM audit ORDER BY id")] == ["/r", "/s"]
+    con.close()
     before = path.read_bytes()
     broken = tmp_path / "broken_models"
     shutil.copytree(trained_models, broken)
