@@ -70,6 +70,8 @@ def check_client_access(client_id) -> int:
         cid = int(client_id)
     except (TypeError, ValueError):
         raise not_found() from None
+    if not 0 <= cid < 2**63:  # not a storable id: nobody's file
+        raise not_found()
     if user["role"] == "manager":
         return cid
     if user["role"] == "customer" and user.get("client_id") == cid:
