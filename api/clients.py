@@ -83,3 +83,44 @@ def explain(client_id):
     score = _score(cid)
     audit(cid, "ok")
     return jsonify(explanation.payload(stored["base_value"], stored["shap"], stored["values"], top, lang, score))
+
+
+WHAT_IF_FIELDS = ("AMT_CREDIT", "AMT_ANNUITY", "AMT_GOODS_PRICE")
+
+
+@bp.post("/api/v1/clients/<client_id>/what-if")
+@require("manager")
+def what_if(client_id):
+    """Simulation: the client's PD if the loan asked changed; the history and the stored score are untouched."""
+    import pandas as pd
+
+    from api.io import json_body
+    from scoring.features import features_with_new_application
+
+    cid = check_client_access(client_id)
+    body = json_body()
+    changes = body.get("changes") if isinstance(body, dict) else None
+    if not isinstance(changes, dict) or not changes:
+        raise ApiError(422, "invalid_body", "body must be {\"changes\": {field: value}}",
+                       [{"field": "changes", "message": f"required object with some of {', '.join(WHAT_IF_FIELDS)}"}])
+    problems = []
+    for field, value in changes.items():
+        if field not in WHAT_IF_FIELDS:
+            problems.append({"field": f"changes.{field}", "message": f"not changeable; expected {', '.join(WHAT_IF_FIELDS)}"})
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1e10:
+            problems.append({"field": f"changes.{field}", "message": "must be a positive number below 10 billion"})
+    if problems:
+        raise ApiError(422, "invalid_what_if", "the simulation has invalid fields", problems)
+    client = _store().get_client(cid)
+    if client is None:
+        raise not_found()
+    bundle = current_app.config["BUNDLE"]
+    application = {**client["application"], **{k: float(v) for k, v in changes.items()}, "SK_ID_CURR": cid}
+    app_frame = pd.DataFrame([application])
+    stored = pd.DataFrame([client["features"]], index=pd.Index([cid], name="SK_ID_CURR"))
+    features = features_with_new_application(app_frame, stored)
+    simulated = bundle.score(features).iloc[0]
+    audit(cid, "what-if")
+    return jsonify({"simulation": True, "stored_unchanged": True, "changes": changes, "current": _score(cid),
+                    "simulated": {"pd": float(simulated["pd"]), "grade": simulated["grade"],
+                                  "decision": simulated["decision"], "threshold": bundle.threshold}})

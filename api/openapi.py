@@ -77,6 +77,11 @@ SPEC = {
         "/api/v1/clients/{client_id}/score": {"get": _op("PD, grade, decision, threshold, model version", [_ID])},
         "/api/v1/clients/{client_id}/explanation": {"get": _op("SHAP contributions (log-odds) and reasons in words", [
             _ID, _q("top", {"type": "integer", "minimum": 1, "maximum": 50}), _LANG])},
+        "/api/v1/clients/{client_id}/what-if": {"post": _op("Simulation: PD if the loan asked changed; nothing stored", [_ID],
+            roles="manager", body={"type": "object", "required": ["changes"], "properties": {"changes": {
+                "type": "object", "additionalProperties": False, "minProperties": 1,
+                "properties": {f: {"type": "number", "exclusiveMinimum": 0, "maximum": 1e10}
+                               for f in ("AMT_CREDIT", "AMT_ANNUITY", "AMT_GOODS_PRICE")}}}})},
         "/api/v1/score": {"post": _op("Score a new applicant (nothing stored)", [_LANG], body=_APPLICANT, roles="manager, service")},
         "/api/v1/score/batch": {"post": _op("Score up to 1,000 applicants, all or nothing", [_LANG], roles="manager, service", body={
             "type": "object", "required": ["applicants"],

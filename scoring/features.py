@@ -371,18 +371,47 @@ def _assemble(app: tuple, parts: dict[str, tuple]) -> pd.DataFrame:
                 if zero:
                     values[np.isnan(values)] = 0.0
             cols[name] = values
-    debt = np.nan_to_num(cols["BUREAU_ACTIVE_DEBT"], nan=0.0)
-    cols["BUREAU_ACTIVE_DEBT_TO_INCOME"] = _ratio(debt, cols["AMT_INCOME_TOTAL"])
-    cols["BUREAU_ACTIVE_DEBT_TO_CREDIT_APPLIED"] = _ratio(debt, cols["AMT_CREDIT"])
-    annuities = (cols["AMT_ANNUITY"] + np.nan_to_num(cols["BUREAU_ACTIVE_ANNUITY"], nan=0.0)
-                 + np.nan_to_num(cols["PREV_ONGOING_ANNUITY"], nan=0.0))
-    cols["TOTAL_ANNUITY_TO_INCOME"] = _ratio(annuities, cols["AMT_INCOME_TOTAL"])
-    cols["CREDIT_TO_PREV_APPROVED_MEAN"] = _ratio(cols["AMT_CREDIT"], cols["PREV_APPROVED_CREDIT_MEAN"])
+    _cross(cols)
     for col in CATEGORICAL_FEATURES:
         values = cols[col].astype(object)
         values[pd.isna(values)] = np.nan
         cols[col] = values
     return pd.DataFrame(cols, index=index)
+
+
+def _cross(cols: dict) -> None:
+    """Cross-table ratios from application values and history aggregates (numpy arrays), in place."""
+    debt = np.nan_to_num(np.asarray(cols["BUREAU_ACTIVE_DEBT"], dtype=float), nan=0.0)
+    income, credit = np.asarray(cols["AMT_INCOME_TOTAL"], dtype=float), np.asarray(cols["AMT_CREDIT"], dtype=float)
+    cols["BUREAU_ACTIVE_DEBT_TO_INCOME"] = _ratio(debt, income)
+    cols["BUREAU_ACTIVE_DEBT_TO_CREDIT_APPLIED"] = _ratio(debt, credit)
+    annuities = (np.asarray(cols["AMT_ANNUITY"], dtype=float)
+                 + np.nan_to_num(np.asarray(cols["BUREAU_ACTIVE_ANNUITY"], dtype=float), nan=0.0)
+                 + np.nan_to_num(np.asarray(cols["PREV_ONGOING_ANNUITY"], dtype=float), nan=0.0))
+    cols["TOTAL_ANNUITY_TO_INCOME"] = _ratio(annuities, income)
+    cols["CREDIT_TO_PREV_APPROVED_MEAN"] = _ratio(credit, np.asarray(cols["PREV_APPROVED_CREDIT_MEAN"], dtype=float))
+
+
+def application_feature_names() -> list[str]:
+    """Features computed from the application row alone."""
+    return list(_APP_CATEGORICAL) + APP_NUMERIC_RAW + [n for n, _ in APP_ENGINEERED]
+
+
+def features_with_new_application(application: pd.DataFrame, stored: pd.DataFrame) -> pd.DataFrame:
+    """A what-if: clients' features after their application changed but not their history.
+
+    Application features come from the same SQL as always, history aggregates from `stored` (indexed by
+    SK_ID_CURR like `application`), and the cross-table ratios are recomputed from both.
+    """
+    fresh = features_from_records(application)
+    out = stored.reindex(fresh.index).copy()
+    app_cols = application_feature_names()
+    out[app_cols] = fresh[app_cols]
+    cols = {c: out[c].to_numpy() for c in out.columns}
+    _cross(cols)
+    for name in CROSS:
+        out[name] = cols[name]
+    return out
 
 
 def feature_names() -> list[str]:

@@ -314,3 +314,20 @@ def test_tampered_model_refuses_to_start(api_env, tmp_path):
         handle.write(b"\0")
     with pytest.raises(ModelIntegrityError, match="SHA-256"):
         create_app({"STORE_PATH": api_env["store"], "MODELS_DIR": models, "SECRET_KEY": "x"})
+
+
+def test_what_if_simulates_without_storing(client, heads, app, api_env):
+    cid = api_env["other"]
+    url = f"/api/v1/clients/{cid}/what-if"
+    current = app.config["STORE"].get_client(cid)["application"]
+    same = client.post(url, json={"changes": {"AMT_CREDIT": current["AMT_CREDIT"]}}, headers=heads["manager"]).json
+    assert same["simulation"] is True and same["simulated"]["pd"] == pytest.approx(same["current"]["pd"], rel=1e-12)
+    smaller = {"AMT_CREDIT": current["AMT_CREDIT"] / 4, "AMT_ANNUITY": current["AMT_ANNUITY"] / 4}
+    changed = client.post(url, json={"changes": smaller}, headers=heads["manager"]).json
+    assert changed["simulated"]["pd"] != pytest.approx(changed["current"]["pd"])
+    assert client.get(f"/api/v1/clients/{cid}/score", headers=heads["manager"]).json["pd"] == same["current"]["pd"]
+    _error(client.post(url, json={"changes": {"AMT_INCOME_TOTAL": 1.0}}, headers=heads["manager"]), 422)
+    _error(client.post(url, json={"changes": {"AMT_CREDIT": -1}}, headers=heads["manager"]), 422)
+    _error(client.post(url, json={}, headers=heads["manager"]), 422)
+    _error(client.post(f"/api/v1/clients/{api_env['own']}/what-if", json={"changes": {"AMT_CREDIT": 1.0}},
+                       headers=heads["alice"]), 403)
