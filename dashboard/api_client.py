@@ -1,0 +1,76 @@
+"""The only module that talks to the scoring API: requests with timeouts, errors turned into three plain cases."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+
+TIMEOUT = float(os.environ.get("DASHBOARD_API_TIMEOUT", "5"))
+_pool = ThreadPoolExecutor(max_workers=8)
+_session = requests.Session()
+
+
+class ApiUnavailable(Exception):
+    """The API did not answer (down, slow, or a server error)."""
+
+
+class AuthExpired(Exception):
+    """The token was refused: expired, revoked or forged; the user must sign in again."""
+
+
+class ApiRefused(Exception):
+    """A 4xx the user can act on (not found, invalid value); carries the API's message."""
+
+    def __init__(self, status: int, message: str, fields=None):
+        super().__init__(message)
+        self.status, self.message, self.fields = status, message, fields or []
+
+
+def base_url() -> str:
+    return os.environ.get("DASHBOARD_API_URL", "http://127.0.0.1:5000").rstrip("/")
+
+
+def _request(method: str, path: str, token: str | None = None, **kwargs):
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        response = _session.request(method, base_url() + path, headers=headers, timeout=TIMEOUT, **kwargs)
+    except requests.RequestException as exc:
+        raise ApiUnavailable(type(exc).__name__) from None
+    if response.status_code >= 500:
+        raise ApiUnavailable(f"HTTP {response.status_code}")
+    try:
+        body = response.json()
+    except ValueError:
+        raise ApiUnavailable("answer was not JSON") from None
+    if response.status_code == 401 and token:
+        raise AuthExpired(body.get("error", {}).get("message", "sign in again"))
+    if response.status_code >= 400:
+        error = body.get("error", {})
+        raise ApiRefused(response.status_code, error.get("message", "refused"), error.get("fields"))
+    return body
+
+
+def sign_in(username: str, password: str) -> dict:
+    return _request("POST", "/api/v1/auth/token", json={"username": username, "password": password})
+
+
+def get(path: str, token: str, **params):
+    return _request("GET", path, token, params={k: v for k, v in params.items() if v is not None})
+
+
+def post(path: str, token: str, body: dict, **params):
+    return _request("POST", path, token, json=body, params=params)
+
+
+def get_many(token: str, calls: dict[str, tuple[str, dict]]) -> dict:
+    """Independent GETs in parallel; each result is the body or the exception it raised."""
+    futures = {key: _pool.submit(get, path, token, **params) for key, (path, params) in calls.items()}
+    results = {}
+    for key, future in futures.items():
+        try:
+            results[key] = future.result()
+        except (ApiUnavailable, AuthExpired, ApiRefused) as exc:
+            results[key] = exc
+    return results

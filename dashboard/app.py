@@ -1,0 +1,156 @@
+"""Dash app factory: sign-in through the API, routing by role, the header with language switch and sign-out."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import urlparse
+
+from dash import Dash, Input, Output, callback, dcc, html
+from flask import redirect, request, session
+
+from dashboard import api_client
+from dashboard import session as user_session
+from dashboard.components import client_view, search
+from dashboard.i18n import LANGS, t
+
+
+def _secret_key() -> str:
+    """DASHBOARD_SECRET_KEY, else a random key in a file shared by every worker (mode 0600)."""
+    env = os.environ.get("DASHBOARD_SECRET_KEY", "").strip()
+    if env:
+        return env
+    path = Path(os.environ.get("DASHBOARD_SECRET_FILE", "data/processed/.dashboard_secret"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+class _Dash(Dash):
+    def interpolate_index(self, **kwargs):
+        # the page language follows the user's choice (WCAG 3.1.1)
+        return super().interpolate_index(**kwargs).replace("<html>", f'<html lang="{user_session.lang()}">', 1)
+
+
+def _safe_next(target: str | None) -> str:
+    parsed = urlparse(target or "/")
+    return parsed.path if not parsed.netloc and parsed.path.startswith("/") and not parsed.path.startswith("//") else "/"
+
+
+def _login_layout(lang: str, message: str | None):
+    notice = [html.P(message, className="notice", role="alert")] if message else []
+    return html.Main([
+        html.Section([
+            html.H1(t("title", lang)),
+            *notice,
+            html.Form([
+                html.Label(t("username", lang), htmlFor="username"),
+                dcc.Input(id="username", name="username", type="text", autoComplete="username", required=True),
+                html.Label(t("password", lang), htmlFor="password"),
+                dcc.Input(id="password", name="password", type="password", autoComplete="current-password", required=True),
+                html.Button(t("sign_in", lang), id="sign-in", type="submit", className="primary"),
+            ], action="/auth/login", method="POST", className="login-form"),
+        ], className="card login"),
+    ], id="main")
+
+
+def _header(user: dict, lang: str):
+    other = "fr" if lang == "en" else "en"
+    return html.Header([
+        html.A(t("skip", lang), href="#main", className="skip"),
+        html.Span(t("title", lang), className="brand"),
+        html.Nav([
+            html.A(t("language", lang), href=f"/lang/{other}", id="lang-switch", lang=other, hrefLang=other),
+            html.Span(user["username"], className="muted"),
+            html.A(t("sign_out", lang), href="/logout", id="sign-out"),
+        ]),
+    ], className="header")
+
+
+def serve_layout():
+    user, lang = user_session.user(), user_session.lang()
+    if user is None:
+        reason = request.args.get("reason") if request else None
+        messages = {"expired": t("expired", lang), "bad_credentials": t("bad_credentials", lang),
+                    "signed_out": t("signed_out", lang), "api_down": t("api_down", lang)}
+        return _login_layout(lang, messages.get(reason))
+    return html.Div([
+        _header(user, lang),
+        html.Div(id="api-banner", role="status"),
+        dcc.Location(id="url"),
+        html.Main(id="main", tabIndex="-1"),
+    ])
+
+
+@callback(Output("main", "children"), Input("url", "pathname"))
+def _route(pathname):
+    user, lang = user_session.user(), user_session.lang()
+    if user is None:
+        return dcc.Location(id="expired-redirect", href="/logout?reason=expired")
+    if user["role"] == "customer":  # a customer's view is their own file, whatever the URL says
+        return client_view.layout(user["client_id"], lang, "customer")
+    if user["role"] != "manager":
+        return html.P(t("not_found", lang), role="alert")
+    if pathname and pathname.startswith("/client/"):
+        try:
+            return client_view.layout(int(pathname.rsplit("/", 1)[-1]), lang, "manager")
+        except ValueError:
+            return html.P(t("not_found", lang), role="alert")
+    return search.layout(lang)
+
+
+def create_app() -> Dash:
+    app = _Dash(__name__, title="Prêt à dépenser", suppress_callback_exceptions=True, update_title=None,
+                assets_folder=str(Path(__file__).with_name("assets")))
+    server = app.server
+    server.secret_key = _secret_key()
+    server.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                         SESSION_COOKIE_SECURE=os.environ.get("DASHBOARD_SECURE_COOKIE", "0") == "1")
+    app.layout = serve_layout
+
+    @server.post("/auth/login")
+    def _login():
+        lang = user_session.lang()
+        try:
+            token = api_client.sign_in(request.form.get("username", ""), request.form.get("password", ""))
+        except api_client.ApiUnavailable:
+            return redirect("/?reason=api_down")
+        except (api_client.ApiRefused, api_client.AuthExpired):
+            return redirect("/?reason=bad_credentials")
+        session.clear()
+        session.update(token=token["access_token"], role=token["role"], client_id=token.get("client_id"),
+                       username=token.get("username"), lang=lang)
+        return redirect("/")
+
+    @server.get("/logout")
+    def _logout():
+        lang = user_session.lang()
+        session.clear()
+        session["lang"] = lang
+        reason = "expired" if request.args.get("reason") == "expired" else "signed_out"
+        return redirect(f"/?reason={reason}")
+
+    @server.get("/lang/<code>")
+    def _language(code):
+        if code in LANGS:
+            session["lang"] = code
+        return redirect(_safe_next(request.referrer and urlparse(request.referrer).path))
+
+    @server.after_request
+    def _headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    return app
+
+
+app = create_app()
+server = app.server

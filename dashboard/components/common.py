@@ -1,0 +1,22 @@
+"""Shared pieces: colour-blind-safe palette, failure notes, figure defaults."""
+
+from __future__ import annotations
+
+from dash import html
+
+from dashboard.i18n import t
+
+# Okabe-Ito: distinguishable with every common colour-vision deficiency; decisions also carry text and a symbol
+BLUE, ORANGE, VERMILION, SKY, GREY, INK = "#0072B2", "#E69F00", "#D55E00", "#56B4E9", "#6b6b6b", "#1a1a1a"
+DECISION_STYLE = {"approve": (BLUE, "✔"), "decline": (VERMILION, "✖")}
+
+
+def failed(lang: str, detail: str | None = None):
+    return html.P([t("chart_failed", lang)] + ([" ", detail] if detail else []), className="failed", role="alert")
+
+
+def figure_layout(**extra) -> dict:
+    base = {"margin": {"l": 10, "r": 10, "t": 30, "b": 40}, "font": {"color": INK, "size": 13},
+            "paper_bgcolor": "white", "plot_bgcolor": "white", "height": 320}
+    base.update(extra)
+    return base

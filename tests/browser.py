@@ -1,0 +1,44 @@
+"""Headless Chromium (Debian's chromium + chromium-driver) driven by selenium, with the flags this machine needs."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-dev-shm-usage",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic", "--window-size=1280,2400")
+
+
+def available() -> bool:
+    return bool(shutil.which("chromium") and shutil.which("chromedriver"))
+
+
+def start() -> webdriver.Chrome:
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tempfile.mkdtemp(prefix='chromium-')}")
+    driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    driver.set_page_load_timeout(60)
+    return driver
+
+
+def wait_css(driver, selector: str, timeout: float = 30, text: str | None = None):
+    wait = WebDriverWait(driver, timeout)
+    if text is not None:
+        wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, selector), text))
+    return wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, selector)))
+
+
+def sign_in(driver, base: str, username: str, password: str) -> None:
+    driver.get(base + "/")
+    wait_css(driver, "#username").send_keys(username)
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.ID, "sign-in").click()
