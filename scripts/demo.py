@@ -339,6 +339,8 @@ def _on_sigterm(signum, frame) -> None:
 
 def main() -> int:
     signal.signal(signal.SIGTERM, _on_sigterm)
+    # a shell starting us in the background may have set SIGINT to "ignore": Ctrl-C / SIGINT must still stop us
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     os.chdir(ROOT)
     started = time.monotonic()
     try:
