@@ -18,14 +18,21 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app = Flask(__name__)
     s = settings()
-    app.config.update(STORE_PATH=s.store_path, MODELS_DIR=s.models_dir, TOKEN_TTL=s.token_ttl_seconds,
-                      MAX_CONTENT_LENGTH=s.max_body_bytes, JSON_SORT_KEYS=False)
+    app.config.update(
+        STORE_PATH=s.store_path,
+        MODELS_DIR=s.models_dir,
+        TOKEN_TTL=s.token_ttl_seconds,
+        MAX_CONTENT_LENGTH=s.max_body_bytes,
+        JSON_SORT_KEYS=False,
+    )
     if test_config:
         app.config.update(test_config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secret_key(app.config["STORE_PATH"])
     app.json.sort_keys = False
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
     # ModelIntegrityError propagates: a worker never serves from an unverified model
     app.config["BUNDLE"] = ModelBundle.load(app.config["MODELS_DIR"])
     app.config["STORE"] = ClientStore(app.config["STORE_PATH"])

@@ -90,13 +90,23 @@ def token():
     body = json_body()
     if not isinstance(body, dict):
         raise ApiError(422, "invalid_body", "body must be a JSON object with username and password")
-    fields = [{"field": f, "message": "required string"} for f in ("username", "password")
-              if not isinstance(body.get(f), str) or not body.get(f)]
+    fields = [
+        {"field": f, "message": "required string"}
+        for f in ("username", "password")
+        if not isinstance(body.get(f), str) or not body.get(f)
+    ]
     if fields:
         raise ApiError(422, "invalid_body", "username and password are required", fields)
     user = users.authenticate(current_app.config["STORE_PATH"], body["username"], body["password"])
     if user is None:
         raise ApiError(401, "bad_credentials", "wrong username or password")
-    return jsonify({"access_token": issue_token(user), "token_type": "Bearer",
-                    "expires_in": current_app.config["TOKEN_TTL"], "role": user["role"],
-                    "client_id": user.get("client_id"), "username": user["username"]})
+    return jsonify(
+        {
+            "access_token": issue_token(user),
+            "token_type": "Bearer",
+            "expires_in": current_app.config["TOKEN_TTL"],
+            "role": user["role"],
+            "client_id": user.get("client_id"),
+            "username": user["username"],
+        }
+    )

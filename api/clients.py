@@ -23,13 +23,22 @@ def _store():
 def index():
     search = request.args.get("search", "").strip()
     if search and (not search.isdigit() or len(search) > 18):
-        raise ApiError(422, "invalid_query", "search must be the digits of a client id (a prefix)",
-                       [{"field": "search", "message": "digits only, at most 18"}])
+        raise ApiError(
+            422,
+            "invalid_query",
+            "search must be the digits of a client id (a prefix)",
+            [{"field": "search", "message": "digits only, at most 18"}],
+        )
     limit = int_arg("limit", 20, 1, 200)
     offset = int_arg("offset", 0, 0, 10**9)
     grades = tuple(current_app.config["BUNDLE"].grades.names)
-    result = _store().list_clients(search=search or None, limit=limit, offset=offset,
-                                   grade=choice_arg("grade", grades), decision=choice_arg("decision", ("approve", "decline")))
+    result = _store().list_clients(
+        search=search or None,
+        limit=limit,
+        offset=offset,
+        grade=choice_arg("grade", grades),
+        decision=choice_arg("decision", ("approve", "decline")),
+    )
     return jsonify({**result, "limit": limit, "offset": offset})
 
 
@@ -51,9 +60,15 @@ def file(client_id):
         audit(cid, "not_found")
         raise not_found()
     audit(cid, "ok")
-    return jsonify({"client_id": cid, "split": client["split"], "data_source": _store().meta().get("data_source"),
-                    "groups": labels.describe_application(client["application"], lang),
-                    "history": labels.history_summary(client["features"], lang)})
+    return jsonify(
+        {
+            "client_id": cid,
+            "split": client["split"],
+            "data_source": _store().meta().get("data_source"),
+            "groups": labels.describe_application(client["application"], lang),
+            "history": labels.history_summary(client["features"], lang),
+        }
+    )
 
 
 @bp.get("/api/v1/clients/<client_id>/score")
@@ -101,12 +116,18 @@ def what_if(client_id):
     body = json_body()
     changes = body.get("changes") if isinstance(body, dict) else None
     if not isinstance(changes, dict) or not changes:
-        raise ApiError(422, "invalid_body", "body must be {\"changes\": {field: value}}",
-                       [{"field": "changes", "message": f"required object with some of {', '.join(WHAT_IF_FIELDS)}"}])
+        raise ApiError(
+            422,
+            "invalid_body",
+            'body must be {"changes": {field: value}}',
+            [{"field": "changes", "message": f"required object with some of {', '.join(WHAT_IF_FIELDS)}"}],
+        )
     problems = []
     for field, value in changes.items():
         if field not in WHAT_IF_FIELDS:
-            problems.append({"field": f"changes.{field}", "message": f"not changeable; expected {', '.join(WHAT_IF_FIELDS)}"})
+            problems.append(
+                {"field": f"changes.{field}", "message": f"not changeable; expected {', '.join(WHAT_IF_FIELDS)}"}
+            )
         elif isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1e10:
             problems.append({"field": f"changes.{field}", "message": "must be a positive number below 10 billion"})
     if problems:
@@ -121,6 +142,17 @@ def what_if(client_id):
     features = features_with_new_application(app_frame, stored)
     simulated = bundle.score(features).iloc[0]
     audit(cid, "what-if")
-    return jsonify({"simulation": True, "stored_unchanged": True, "changes": changes, "current": _score(cid),
-                    "simulated": {"pd": float(simulated["pd"]), "grade": simulated["grade"],
-                                  "decision": simulated["decision"], "threshold": bundle.threshold}})
+    return jsonify(
+        {
+            "simulation": True,
+            "stored_unchanged": True,
+            "changes": changes,
+            "current": _score(cid),
+            "simulated": {
+                "pd": float(simulated["pd"]),
+                "grade": simulated["grade"],
+                "decision": simulated["decision"],
+                "threshold": bundle.threshold,
+            },
+        }
+    )

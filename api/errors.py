@@ -37,10 +37,20 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
-        codes = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                 405: "method_not_allowed", 413: "body_too_large", 415: "unsupported_media_type"}
-        messages = {404: "no such route", 405: f"method not allowed on this route",
-                    413: f"request body larger than {app.config['MAX_CONTENT_LENGTH']} bytes"}
+        codes = {
+            400: "bad_request",
+            401: "unauthorized",
+            403: "forbidden",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "body_too_large",
+            415: "unsupported_media_type",
+        }
+        messages = {
+            404: "no such route",
+            405: "method not allowed on this route",
+            413: f"request body larger than {app.config['MAX_CONTENT_LENGTH']} bytes",
+        }
         code = codes.get(exc.code, "http_error")
         response = jsonify(error_body(code, messages.get(exc.code, exc.description or exc.name)))
         response.status_code = exc.code or 500

@@ -20,8 +20,16 @@ def payload(base_value: float, shap: dict, values: dict, top: int, lang: str, sc
     store = current_app.config["STORE"]
     ranked = sorted(shap.items(), key=lambda kv: -abs(kv[1]))
     shown, rest = ranked[:top], ranked[top:]
-    contributions = [{"feature": f, "label": labels.label(f, lang), "value": _json_value(values.get(f)),
-                      "display": labels.display_text(f, values.get(f), lang), "shap": float(s)} for f, s in shown]
+    contributions = [
+        {
+            "feature": f,
+            "label": labels.label(f, lang),
+            "value": _json_value(values.get(f)),
+            "display": labels.display_text(f, values.get(f), lang),
+            "shap": float(s),
+        }
+        for f, s in shown
+    ]
     percentiles = store.percentiles({f: values.get(f) for f, _ in shown[:8]})
     return {
         **score,

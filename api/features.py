@@ -19,7 +19,9 @@ def _store():
 def _feature(name: str, param: str = "name") -> str:
     meta = _store().meta()
     if name not in set(meta["feature_names"]):
-        raise ApiError(404, "unknown_feature", f"unknown feature {name!r}", [{"field": param, "message": "unknown feature"}])
+        raise ApiError(
+            404, "unknown_feature", f"unknown feature {name!r}", [{"field": param, "message": "unknown feature"}]
+        )
     return name
 
 
@@ -44,9 +46,21 @@ def catalogue():
     meta = _store().meta()
     model = set(meta.get("model_features", meta["feature_names"]))
     categorical = set(meta.get("categorical_features", []))
-    return jsonify({"items": [{"name": f, "label": labels.label(f, lang), "group": labels.group(f), "unit": labels.unit(f),
-                               "type": "categorical" if f in categorical else "numeric", "in_model": f in model}
-                              for f in meta["feature_names"]]})
+    return jsonify(
+        {
+            "items": [
+                {
+                    "name": f,
+                    "label": labels.label(f, lang),
+                    "group": labels.group(f),
+                    "unit": labels.unit(f),
+                    "type": "categorical" if f in categorical else "numeric",
+                    "in_model": f in model,
+                }
+                for f in meta["feature_names"]
+            ]
+        }
+    )
 
 
 @bp.get("/api/v1/features/<name>/distribution")
@@ -59,8 +73,12 @@ def distribution(name: str):
     out["label"] = labels.label(feature, lang)
     cid, value = _client_value(feature)
     if cid is not None:
-        out["client"] = {"client_id": cid, "value": value, "display": labels.display_text(feature, value, lang),
-                         "percentile": _store().percentile(feature, value) if out["kind"] == "numeric" else None}
+        out["client"] = {
+            "client_id": cid,
+            "value": value,
+            "display": labels.display_text(feature, value, lang),
+            "percentile": _store().percentile(feature, value) if out["kind"] == "numeric" else None,
+        }
     return jsonify(out)
 
 

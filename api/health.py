@@ -21,8 +21,15 @@ def ready():
     except Exception as exc:  # noqa: BLE001 - any store failure means not ready; the type is enough to say why
         return jsonify({"status": "not_ready", "reason": f"client store unreachable ({type(exc).__name__})"}), 503
     bundle = current_app.config["BUNDLE"]
-    return jsonify({"status": "ready", "model_version": bundle.version, "store_model_version": meta.get("model_version"),
-                    "data_source": meta.get("data_source"), "clients": meta.get("n_clients")})
+    return jsonify(
+        {
+            "status": "ready",
+            "model_version": bundle.version,
+            "store_model_version": meta.get("model_version"),
+            "data_source": meta.get("data_source"),
+            "clients": meta.get("n_clients"),
+        }
+    )
 
 
 @bp.get("/metrics")

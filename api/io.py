@@ -23,18 +23,23 @@ def int_arg(name: str, default: int | None, low: int, high: int | None = None) -
     try:
         value = int(raw)
     except ValueError:
-        raise ApiError(422, "invalid_query", f"{name} must be an integer",
-                       [{"field": name, "message": "must be an integer"}]) from None
+        raise ApiError(
+            422, "invalid_query", f"{name} must be an integer", [{"field": name, "message": "must be an integer"}]
+        ) from None
     if value < low or (high is not None and value > high):
         bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
-        raise ApiError(422, "invalid_query", f"{name} must be {bounds}", [{"field": name, "message": f"must be {bounds}"}])
+        raise ApiError(
+            422, "invalid_query", f"{name} must be {bounds}", [{"field": name, "message": f"must be {bounds}"}]
+        )
     return value
 
 
 def lang_arg() -> str:
     lang = request.args.get("lang", "en")
     if lang not in ("en", "fr"):
-        raise ApiError(422, "invalid_query", "lang must be en or fr", [{"field": "lang", "message": "must be en or fr"}])
+        raise ApiError(
+            422, "invalid_query", "lang must be en or fr", [{"field": "lang", "message": "must be en or fr"}]
+        )
     return lang
 
 
@@ -43,6 +48,10 @@ def choice_arg(name: str, choices: tuple[str, ...]) -> str | None:
     if raw in (None, ""):
         return None
     if raw not in choices:
-        raise ApiError(422, "invalid_query", f"{name} must be one of {', '.join(choices)}",
-                       [{"field": name, "message": f"must be one of {', '.join(choices)}"}])
+        raise ApiError(
+            422,
+            "invalid_query",
+            f"{name} must be one of {', '.join(choices)}",
+            [{"field": name, "message": f"must be one of {', '.join(choices)}"}],
+        )
     return raw

@@ -46,17 +46,25 @@ def register(app: Flask) -> None:
 
 def render() -> str:
     pid = os.getpid()
-    lines = ["# HELP api_requests_total Requests served by this worker, by method, route and status.",
-             "# TYPE api_requests_total counter"]
+    lines = [
+        "# HELP api_requests_total Requests served by this worker, by method, route and status.",
+        "# TYPE api_requests_total counter",
+    ]
     with _lock:
         for (method, route, status), n in sorted(_requests.items()):
-            lines.append(f'api_requests_total{{worker="{pid}",method="{method}",route="{route}",status="{status}"}} {n}')
-        lines += ["# HELP api_errors_total Responses with status 5xx.", "# TYPE api_errors_total counter",
-                  f'api_errors_total{{worker="{pid}"}} {sum(n for (_, _, s), n in _requests.items() if s >= 500)}',
-                  "# HELP api_request_seconds Request latency by route.", "# TYPE api_request_seconds histogram"]
+            lines.append(
+                f'api_requests_total{{worker="{pid}",method="{method}",route="{route}",status="{status}"}} {n}'
+            )
+        lines += [
+            "# HELP api_errors_total Responses with status 5xx.",
+            "# TYPE api_errors_total counter",
+            f'api_errors_total{{worker="{pid}"}} {sum(n for (_, _, s), n in _requests.items() if s >= 500)}',
+            "# HELP api_request_seconds Request latency by route.",
+            "# TYPE api_request_seconds histogram",
+        ]
         for route, buckets in sorted(_latency.items()):
             cumulative = 0
-            for bound, n in zip(BUCKETS, buckets):
+            for bound, n in zip(BUCKETS, buckets, strict=False):
                 cumulative += n
                 lines.append(f'api_request_seconds_bucket{{worker="{pid}",route="{route}",le="{bound}"}} {cumulative}')
             cumulative += buckets[-1]

@@ -16,9 +16,16 @@ bp = Blueprint("model", __name__)
 def card():
     bundle = current_app.config["BUNDLE"]
     meta = current_app.config["STORE"].meta()
-    return jsonify({"version": bundle.version, "threshold": bundle.threshold, "grades": bundle.grades.as_table(),
-                    "data_source": meta.get("data_source", bundle.card.get("data_source")),
-                    "store_model_version": meta.get("model_version"), "card": bundle.card})
+    return jsonify(
+        {
+            "version": bundle.version,
+            "threshold": bundle.threshold,
+            "grades": bundle.grades.as_table(),
+            "data_source": meta.get("data_source", bundle.card.get("data_source")),
+            "store_model_version": meta.get("model_version"),
+            "card": bundle.card,
+        }
+    )
 
 
 @bp.get("/api/v1/model/importance")
@@ -27,6 +34,17 @@ def importance():
     top = int_arg("top", 20, 1, 200)
     lang = lang_arg()
     items = current_app.config["BUNDLE"].importance[:top]
-    return jsonify({"units": "mean |SHAP| in log-odds", "items": [
-        {"feature": i["feature"], "label": labels.label(i["feature"], lang), "group": labels.group(i["feature"]),
-         "mean_abs_shap": i["mean_abs_shap"]} for i in items]})
+    return jsonify(
+        {
+            "units": "mean |SHAP| in log-odds",
+            "items": [
+                {
+                    "feature": i["feature"],
+                    "label": labels.label(i["feature"], lang),
+                    "group": labels.group(i["feature"]),
+                    "mean_abs_shap": i["mean_abs_shap"],
+                }
+                for i in items
+            ],
+        }
+    )

@@ -18,9 +18,14 @@ def _q(name, schema, required=False):
 
 
 def _op(summary, params=(), body=None, auth=True, roles="manager, customer"):
-    op = {"summary": summary + (f" (roles: {roles})" if auth else ""), "parameters": list(params),
-          "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
-                        "4XX": {"description": "Client error", "content": {"application/json": {"schema": _ERROR}}}}}
+    op = {
+        "summary": summary + (f" (roles: {roles})" if auth else ""),
+        "parameters": list(params),
+        "responses": {
+            "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
+            "4XX": {"description": "Client error", "content": {"application/json": {"schema": _ERROR}}},
+        },
+    }
     if not auth:
         op["security"] = []
     if body:
@@ -28,64 +33,173 @@ def _op(summary, params=(), body=None, auth=True, roles="manager, customer"):
     return op
 
 
-_APPLICANT = {"type": "object", "required": ["application"], "additionalProperties": False, "properties": {
-    "application": {"type": "object", "description": "Kaggle application fields (AMT_INCOME_TOTAL, AMT_CREDIT and "
-                    "DAYS_BIRTH required; others optional)",
-                    "required": ["AMT_INCOME_TOTAL", "AMT_CREDIT", "DAYS_BIRTH"],
-                    "properties": {"AMT_INCOME_TOTAL": {"type": "number", "exclusiveMinimum": 0},
-                                   "AMT_CREDIT": {"type": "number", "exclusiveMinimum": 0},
-                                   "AMT_ANNUITY": {"type": "number", "exclusiveMinimum": 0},
-                                   "DAYS_BIRTH": {"type": "integer", "minimum": -43830, "maximum": -6575}}},
-    "history": {"type": "object", "description": "table name -> list of records in Kaggle field names"}}}
+_APPLICANT = {
+    "type": "object",
+    "required": ["application"],
+    "additionalProperties": False,
+    "properties": {
+        "application": {
+            "type": "object",
+            "description": "Kaggle application fields (AMT_INCOME_TOTAL, AMT_CREDIT and "
+            "DAYS_BIRTH required; others optional)",
+            "required": ["AMT_INCOME_TOTAL", "AMT_CREDIT", "DAYS_BIRTH"],
+            "properties": {
+                "AMT_INCOME_TOTAL": {"type": "number", "exclusiveMinimum": 0},
+                "AMT_CREDIT": {"type": "number", "exclusiveMinimum": 0},
+                "AMT_ANNUITY": {"type": "number", "exclusiveMinimum": 0},
+                "DAYS_BIRTH": {"type": "integer", "minimum": -43830, "maximum": -6575},
+            },
+        },
+        "history": {"type": "object", "description": "table name -> list of records in Kaggle field names"},
+    },
+}
 
 SPEC = {
     "openapi": "3.0.3",
-    "info": {"title": "Credit scoring API", "version": "1",
-             "description": "PD, risk grade, decision and SHAP explanation (log-odds) per client."},
+    "info": {
+        "title": "Credit scoring API",
+        "version": "1",
+        "description": "PD, risk grade, decision and SHAP explanation (log-odds) per client.",
+    },
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        "schemas": {"Error": {"type": "object", "required": ["error"], "properties": {"error": {
-            "type": "object", "required": ["code", "message"],
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"},
-                           "fields": {"type": "array", "items": {"type": "object"}}}}}}}},
+        "schemas": {
+            "Error": {
+                "type": "object",
+                "required": ["error"],
+                "properties": {
+                    "error": {
+                        "type": "object",
+                        "required": ["code", "message"],
+                        "properties": {
+                            "code": {"type": "string"},
+                            "message": {"type": "string"},
+                            "fields": {"type": "array", "items": {"type": "object"}},
+                        },
+                    }
+                },
+            }
+        },
+    },
     "security": [{"bearer": []}],
     "paths": {
         "/health": {"get": _op("Liveness", auth=False)},
-        "/ready": {"get": {**_op("Readiness: model verified, store reachable", auth=False),
-                           "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}}}},
-        "/metrics": {"get": {**_op("Prometheus metrics (per worker)", auth=False),
-                             "responses": {"200": {"description": "text", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
-        "/api/v1/auth/token": {"post": _op("Sign in: a signed, expiring bearer token", auth=False, body={
-            "type": "object", "required": ["username", "password"],
-            "properties": {"username": {"type": "string"}, "password": {"type": "string"}}})},
+        "/ready": {
+            "get": {
+                **_op("Readiness: model verified, store reachable", auth=False),
+                "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}},
+            }
+        },
+        "/metrics": {
+            "get": {
+                **_op("Prometheus metrics (per worker)", auth=False),
+                "responses": {
+                    "200": {"description": "text", "content": {"text/plain": {"schema": {"type": "string"}}}}
+                },
+            }
+        },
+        "/api/v1/auth/token": {
+            "post": _op(
+                "Sign in: a signed, expiring bearer token",
+                auth=False,
+                body={
+                    "type": "object",
+                    "required": ["username", "password"],
+                    "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
+                },
+            )
+        },
         "/api/v1/model": {"get": _op("Model card, grade scale, threshold")},
-        "/api/v1/model/importance": {"get": _op("Global importance (mean |SHAP|)", [_q("top", {"type": "integer", "minimum": 1, "maximum": 200}), _LANG])},
+        "/api/v1/model/importance": {
+            "get": _op(
+                "Global importance (mean |SHAP|)", [_q("top", {"type": "integer", "minimum": 1, "maximum": 200}), _LANG]
+            )
+        },
         "/api/v1/features": {"get": _op("Features: names, labels, groups, types", [_LANG])},
-        "/api/v1/features/{name}/distribution": {"get": _op("Histogram repaid vs defaulted; client's percentile", [
-            {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
-            _q("bins", {"type": "integer", "minimum": 2, "maximum": 100}), _q("client_id", {"type": "integer", "minimum": 0}), _LANG])},
-        "/api/v1/features/bivariate": {"get": _op("Two features: points with PD (managers) or 2-D bins (customers)", [
-            _q("x", {"type": "string"}, True), _q("y", {"type": "string"}, True),
-            _q("sample", {"type": "integer", "minimum": 1, "maximum": 5000}),
-            _q("bins", {"type": "integer", "minimum": 2, "maximum": 50}), _q("client_id", {"type": "integer", "minimum": 0}), _LANG])},
-        "/api/v1/clients": {"get": _op("Paged client list with PD and grade", [
-            _q("search", {"type": "string", "pattern": "^[0-9]{0,18}$"}), _q("limit", {"type": "integer", "minimum": 1, "maximum": 200}),
-            _q("offset", {"type": "integer", "minimum": 0, "maximum": 1000000000}),
-            _q("grade", {"type": "string", "enum": [f"G{i}" for i in range(1, 9)]}),
-            _q("decision", {"type": "string", "enum": ["approve", "decline"]})], roles="manager")},
-        "/api/v1/clients/{client_id}": {"get": _op("Client file: grouped fields with labels and units, history", [_ID, _LANG])},
+        "/api/v1/features/{name}/distribution": {
+            "get": _op(
+                "Histogram repaid vs defaulted; client's percentile",
+                [
+                    {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
+                    _q("bins", {"type": "integer", "minimum": 2, "maximum": 100}),
+                    _q("client_id", {"type": "integer", "minimum": 0}),
+                    _LANG,
+                ],
+            )
+        },
+        "/api/v1/features/bivariate": {
+            "get": _op(
+                "Two features: points with PD (managers) or 2-D bins (customers)",
+                [
+                    _q("x", {"type": "string"}, True),
+                    _q("y", {"type": "string"}, True),
+                    _q("sample", {"type": "integer", "minimum": 1, "maximum": 5000}),
+                    _q("bins", {"type": "integer", "minimum": 2, "maximum": 50}),
+                    _q("client_id", {"type": "integer", "minimum": 0}),
+                    _LANG,
+                ],
+            )
+        },
+        "/api/v1/clients": {
+            "get": _op(
+                "Paged client list with PD and grade",
+                [
+                    _q("search", {"type": "string", "pattern": "^[0-9]{0,18}$"}),
+                    _q("limit", {"type": "integer", "minimum": 1, "maximum": 200}),
+                    _q("offset", {"type": "integer", "minimum": 0, "maximum": 1000000000}),
+                    _q("grade", {"type": "string", "enum": [f"G{i}" for i in range(1, 9)]}),
+                    _q("decision", {"type": "string", "enum": ["approve", "decline"]}),
+                ],
+                roles="manager",
+            )
+        },
+        "/api/v1/clients/{client_id}": {
+            "get": _op("Client file: grouped fields with labels and units, history", [_ID, _LANG])
+        },
         "/api/v1/clients/{client_id}/score": {"get": _op("PD, grade, decision, threshold, model version", [_ID])},
-        "/api/v1/clients/{client_id}/explanation": {"get": _op("SHAP contributions (log-odds) and reasons in words", [
-            _ID, _q("top", {"type": "integer", "minimum": 1, "maximum": 50}), _LANG])},
-        "/api/v1/clients/{client_id}/what-if": {"post": _op("Simulation: PD if the loan asked changed; nothing stored", [_ID],
-            roles="manager", body={"type": "object", "required": ["changes"], "properties": {"changes": {
-                "type": "object", "additionalProperties": False, "minProperties": 1,
-                "properties": {f: {"type": "number", "exclusiveMinimum": 0, "maximum": 1e10}
-                               for f in ("AMT_CREDIT", "AMT_ANNUITY", "AMT_GOODS_PRICE")}}}})},
-        "/api/v1/score": {"post": _op("Score a new applicant (nothing stored)", [_LANG], body=_APPLICANT, roles="manager, service")},
-        "/api/v1/score/batch": {"post": _op("Score up to 1,000 applicants, all or nothing", [_LANG], roles="manager, service", body={
-            "type": "object", "required": ["applicants"],
-            "properties": {"applicants": {"type": "array", "maxItems": 1000, "items": _APPLICANT}}})},
+        "/api/v1/clients/{client_id}/explanation": {
+            "get": _op(
+                "SHAP contributions (log-odds) and reasons in words",
+                [_ID, _q("top", {"type": "integer", "minimum": 1, "maximum": 50}), _LANG],
+            )
+        },
+        "/api/v1/clients/{client_id}/what-if": {
+            "post": _op(
+                "Simulation: PD if the loan asked changed; nothing stored",
+                [_ID],
+                roles="manager",
+                body={
+                    "type": "object",
+                    "required": ["changes"],
+                    "properties": {
+                        "changes": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "minProperties": 1,
+                            "properties": {
+                                f: {"type": "number", "exclusiveMinimum": 0, "maximum": 1e10}
+                                for f in ("AMT_CREDIT", "AMT_ANNUITY", "AMT_GOODS_PRICE")
+                            },
+                        }
+                    },
+                },
+            )
+        },
+        "/api/v1/score": {
+            "post": _op("Score a new applicant (nothing stored)", [_LANG], body=_APPLICANT, roles="manager, service")
+        },
+        "/api/v1/score/batch": {
+            "post": _op(
+                "Score up to 1,000 applicants, all or nothing",
+                [_LANG],
+                roles="manager, service",
+                body={
+                    "type": "object",
+                    "required": ["applicants"],
+                    "properties": {"applicants": {"type": "array", "maxItems": 1000, "items": _APPLICANT}},
+                },
+            )
+        },
     },
 }
 
@@ -101,13 +215,18 @@ def docs():
     for path, ops in SPEC["paths"].items():
         for method, op in ops.items():
             params = ", ".join(p["name"] for p in op.get("parameters", []))
-            rows.append(f"<tr><td><code>{method.upper()}</code></td><td><code>{html.escape(path)}</code></td>"
-                        f"<td>{html.escape(op['summary'])}</td><td>{html.escape(params)}</td></tr>")
-    page = ("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Credit scoring API</title>"
-            "<style>body{font-family:sans-serif;margin:2rem;color:#1a1a1a}td,th{padding:.3rem .6rem;border-bottom:1px solid #ccc;"
-            "text-align:left}</style></head><body><h1>Credit scoring API</h1><p>Machine-readable spec: "
-            "<a href='/api/v1/openapi.json'>/api/v1/openapi.json</a>. Every /api/v1 route except sign-in needs "
-            "<code>Authorization: Bearer &lt;token&gt;</code> from <code>POST /api/v1/auth/token</code>. "
-            "SHAP contributions are in log-odds.</p><table><tr><th>Method</th><th>Path</th><th>What</th>"
-            "<th>Parameters</th></tr>" + "".join(rows) + "</table></body></html>")
+            rows.append(
+                f"<tr><td><code>{method.upper()}</code></td><td><code>{html.escape(path)}</code></td>"
+                f"<td>{html.escape(op['summary'])}</td><td>{html.escape(params)}</td></tr>"
+            )
+    page = (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Credit scoring API</title>"
+        "<style>body{font-family:sans-serif;margin:2rem;color:#1a1a1a}"
+        "td,th{padding:.3rem .6rem;border-bottom:1px solid #ccc;"
+        "text-align:left}</style></head><body><h1>Credit scoring API</h1><p>Machine-readable spec: "
+        "<a href='/api/v1/openapi.json'>/api/v1/openapi.json</a>. Every /api/v1 route except sign-in needs "
+        "<code>Authorization: Bearer &lt;token&gt;</code> from <code>POST /api/v1/auth/token</code>. "
+        "SHAP contributions are in log-odds.</p><table><tr><th>Method</th><th>Path</th><th>What</th>"
+        "<th>Parameters</th></tr>" + "".join(rows) + "</table></body></html>"
+    )
     return Response(page, mimetype="text/html")

@@ -84,7 +84,9 @@ def validate_applicant(body) -> tuple[dict, dict[str, list[dict]]]:
             problems.append({"field": f"history.{table}", "message": f"unknown table (expected {', '.join(HISTORY)})"})
             continue
         if not isinstance(records, list) or len(records) > MAX_HISTORY_ROWS:
-            problems.append({"field": f"history.{table}", "message": f"must be a list of at most {MAX_HISTORY_ROWS} records"})
+            problems.append(
+                {"field": f"history.{table}", "message": f"must be a list of at most {MAX_HISTORY_ROWS} records"}
+            )
             continue
         rows = []
         for i, record in enumerate(records):

@@ -1,4 +1,4 @@
-"""Scoring new applicants online: features through the shared feature path, PD, decision and TreeSHAP; nothing stored."""
+"""Scoring new applicants online: the shared feature path, PD, decision and TreeSHAP; nothing stored."""
 
 from __future__ import annotations
 
@@ -58,8 +58,13 @@ def _score_many(applicants: list[tuple[dict, dict]], top: int, lang: str) -> lis
     base, contrib = bundle.explain(features)
     out = []
     for row, (_, s) in enumerate(scores.iterrows()):
-        score = {"pd": float(s["pd"]), "grade": s["grade"], "decision": s["decision"],
-                 "threshold": bundle.threshold, "model_version": bundle.version}
+        score = {
+            "pd": float(s["pd"]),
+            "grade": s["grade"],
+            "decision": s["decision"],
+            "threshold": bundle.threshold,
+            "model_version": bundle.version,
+        }
         shap = dict(zip(bundle.feature_names, contrib[row].tolist(), strict=True))
         values = features.iloc[row].to_dict()
         out.append(explanation.payload(base, shap, values, top, lang, score))
@@ -87,11 +92,19 @@ def score_batch():
     body = json_body()
     items = body.get("applicants") if isinstance(body, dict) else None
     if not isinstance(items, list) or not items:
-        raise ApiError(422, "invalid_body", "body must be {\"applicants\": [ {application, history?}, ... ]}",
-                       [{"field": "applicants", "message": "required non-empty list"}])
+        raise ApiError(
+            422,
+            "invalid_body",
+            'body must be {"applicants": [ {application, history?}, ... ]}',
+            [{"field": "applicants", "message": "required non-empty list"}],
+        )
     if len(items) > MAX_BATCH:
-        raise ApiError(413, "batch_too_large", f"at most {MAX_BATCH} applicants per batch, got {len(items)}",
-                       [{"field": "applicants", "message": f"at most {MAX_BATCH} items"}])
+        raise ApiError(
+            413,
+            "batch_too_large",
+            f"at most {MAX_BATCH} applicants per batch, got {len(items)}",
+            [{"field": "applicants", "message": f"at most {MAX_BATCH} items"}],
+        )
     applicants, problems = [], []
     for i, item in enumerate(items):
         try:

@@ -1,1 +1,1 @@
-"""Dash dashboard: talks to the scoring API over HTTP only (dashboard.api_client); imports nothing from scoring/ or api/."""
+"""Dash dashboard: talks to the scoring API over HTTP only (dashboard.api_client); never imports scoring/ or api/."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -13,6 +14,7 @@ from flask import redirect, request, session
 from dashboard import api_client
 from dashboard import session as user_session
 from dashboard.components import client_view, search
+from dashboard.components.common import expired_marker
 from dashboard.i18n import LANGS, t
 
 
@@ -40,59 +42,95 @@ class _Dash(Dash):
 
 def _safe_next(target: str | None) -> str:
     parsed = urlparse(target or "/")
-    return parsed.path if not parsed.netloc and parsed.path.startswith("/") and not parsed.path.startswith("//") else "/"
+    return (
+        parsed.path if not parsed.netloc and parsed.path.startswith("/") and not parsed.path.startswith("//") else "/"
+    )
 
 
 def _login_layout(lang: str, message: str | None):
     notice = [html.P(message, className="notice", role="alert")] if message else []
-    return html.Main([
-        html.Section([
-            html.H1(t("title", lang)),
-            *notice,
-            html.Form([
-                html.Label(t("username", lang), htmlFor="username"),
-                dcc.Input(id="username", name="username", type="text", autoComplete="username", required=True),
-                html.Label(t("password", lang), htmlFor="password"),
-                dcc.Input(id="password", name="password", type="password", autoComplete="current-password", required=True),
-                html.Button(t("sign_in", lang), id="sign-in", type="submit", className="primary"),
-            ], action="/auth/login", method="POST", className="login-form"),
-        ], className="card login"),
-    ], id="main")
+    return html.Main(
+        [
+            html.Section(
+                [
+                    html.H1(t("title", lang)),
+                    *notice,
+                    html.Form(
+                        [
+                            html.Label(t("username", lang), htmlFor="username"),
+                            dcc.Input(
+                                id="username", name="username", type="text", autoComplete="username", required=True
+                            ),
+                            html.Label(t("password", lang), htmlFor="password"),
+                            dcc.Input(
+                                id="password",
+                                name="password",
+                                type="password",
+                                autoComplete="current-password",
+                                required=True,
+                            ),
+                            html.Button(t("sign_in", lang), id="sign-in", type="submit", className="primary"),
+                        ],
+                        action="/auth/login",
+                        method="POST",
+                        className="login-form",
+                    ),
+                ],
+                className="card login",
+            ),
+        ],
+        id="main",
+    )
 
 
 def _header(user: dict, lang: str):
     other = "fr" if lang == "en" else "en"
-    return html.Header([
-        html.A(t("skip", lang), href="#main", className="skip"),
-        html.Span(t("title", lang), className="brand"),
-        html.Nav([
-            html.A(t("language", lang), href=f"/lang/{other}", id="lang-switch", lang=other, hrefLang=other),
-            html.Span(user["username"], className="muted"),
-            html.A(t("sign_out", lang), href="/logout", id="sign-out"),
-        ]),
-    ], className="header")
+    return html.Header(
+        [
+            html.A(t("skip", lang), href="#main", className="skip"),
+            html.Span(t("title", lang), className="brand"),
+            html.Nav(
+                [
+                    html.A(t("language", lang), href=f"/lang/{other}", id="lang-switch", lang=other, hrefLang=other),
+                    html.Span(user["username"], className="muted"),
+                    html.A(t("sign_out", lang), href="/logout", id="sign-out"),
+                ]
+            ),
+        ],
+        className="header",
+    )
 
 
 def serve_layout():
     user, lang = user_session.user(), user_session.lang()
     if user is None:
         reason = request.args.get("reason") if request else None
-        messages = {"expired": t("expired", lang), "bad_credentials": t("bad_credentials", lang),
-                    "signed_out": t("signed_out", lang), "api_down": t("api_down", lang)}
+        if user_session.expired():
+            session.clear()
+            session["lang"] = lang
+            reason = "expired"
+        messages = {
+            "expired": t("expired", lang),
+            "bad_credentials": t("bad_credentials", lang),
+            "signed_out": t("signed_out", lang),
+            "api_down": t("api_down", lang),
+        }
         return _login_layout(lang, messages.get(reason))
-    return html.Div([
-        _header(user, lang),
-        html.Div(id="api-banner", role="status"),
-        dcc.Location(id="url"),
-        html.Main(id="main", tabIndex="-1"),
-    ])
+    return html.Div(
+        [
+            _header(user, lang),
+            html.Div(id="api-banner", role="status"),
+            dcc.Location(id="url"),
+            html.Main(id="main", tabIndex="-1"),
+        ]
+    )
 
 
 @callback(Output("main", "children"), Input("url", "pathname"))
 def _route(pathname):
     user, lang = user_session.user(), user_session.lang()
     if user is None:
-        return dcc.Location(id="expired-redirect", href="/logout?reason=expired")
+        return expired_marker()
     if user["role"] == "customer":  # a customer's view is their own file, whatever the URL says
         return client_view.layout(user["client_id"], lang, "customer")
     if user["role"] != "manager":
@@ -106,12 +144,20 @@ def _route(pathname):
 
 
 def create_app() -> Dash:
-    app = _Dash(__name__, title="Prêt à dépenser", suppress_callback_exceptions=True, update_title=None,
-                assets_folder=str(Path(__file__).with_name("assets")))
+    app = _Dash(
+        __name__,
+        title="Prêt à dépenser",
+        suppress_callback_exceptions=True,
+        update_title=None,
+        assets_folder=str(Path(__file__).with_name("assets")),
+    )
     server = app.server
     server.secret_key = _secret_key()
-    server.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
-                         SESSION_COOKIE_SECURE=os.environ.get("DASHBOARD_SECURE_COOKIE", "0") == "1")
+    server.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=os.environ.get("DASHBOARD_SECURE_COOKIE", "0") == "1",
+    )
     app.layout = serve_layout
 
     @server.post("/auth/login")
@@ -124,8 +170,14 @@ def create_app() -> Dash:
         except (api_client.ApiRefused, api_client.AuthExpired):
             return redirect("/?reason=bad_credentials")
         session.clear()
-        session.update(token=token["access_token"], role=token["role"], client_id=token.get("client_id"),
-                       username=token.get("username"), lang=lang)
+        session.update(
+            token=token["access_token"],
+            role=token["role"],
+            client_id=token.get("client_id"),
+            username=token.get("username"),
+            lang=lang,
+            expires_at=time.time() + token["expires_in"] - 5,
+        )
         return redirect("/")
 
     @server.get("/logout")

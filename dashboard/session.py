@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import time
+
 from flask import session
 
 
+def expired() -> bool:
+    return bool(session.get("token")) and time.time() >= session.get("expires_at", 0)
+
+
 def user() -> dict | None:
-    if not session.get("token"):
+    if not session.get("token") or expired():
         return None
-    return {"token": session["token"], "role": session.get("role"), "client_id": session.get("client_id"),
-            "username": session.get("username")}
+    return {
+        "token": session["token"],
+        "role": session.get("role"),
+        "client_id": session.get("client_id"),
+        "username": session.get("username"),
+    }
 
 
 def lang() -> str:

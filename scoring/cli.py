@@ -11,7 +11,9 @@ from scoring.config import settings
 
 
 def _add_data(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", type=Path, default=None, help="folder of the raw tables (default: $SCORING_DATA or data/raw)")
+    p.add_argument(
+        "--data", type=Path, default=None, help="folder of the raw tables (default: $SCORING_DATA or data/raw)"
+    )
 
 
 def _add_models(p: argparse.ArgumentParser) -> None:
@@ -19,8 +21,12 @@ def _add_models(p: argparse.ArgumentParser) -> None:
 
 
 def _add_store(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--store", type=Path, default=None,
-                   help="client store file (default: $SCORING_STORE or data/processed/store.sqlite)")
+    p.add_argument(
+        "--store",
+        type=Path,
+        default=None,
+        help="client store file (default: $SCORING_STORE or data/processed/store.sqlite)",
+    )
 
 
 def _paths(args: argparse.Namespace) -> argparse.Namespace:
@@ -65,7 +71,10 @@ def _cmd_train(args):
 
     bundle = train_model(args.data, args.models, n_folds=args.folds, cost_fn=args.cost_fn, seed=args.seed)
     card = bundle.card
-    print(f"model {bundle.version}: CV AUC {card['metrics']['cv_auc']:.4f}, threshold {bundle.threshold:.4f} -> {args.models}")
+    print(
+        f"model {bundle.version}: CV AUC {card['metrics']['cv_auc']:.4f}, "
+        f"threshold {bundle.threshold:.4f} -> {args.models}"
+    )
 
 
 def _cmd_tune(args):
@@ -118,7 +127,9 @@ def _cmd_audit(args):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m scoring", description="Credit-scoring tools: data, model, store, users.")
+    parser = argparse.ArgumentParser(
+        prog="python -m scoring", description="Credit-scoring tools: data, model, store, users."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("synth", help="write a synthetic portfolio in the Kaggle schema (demo data)")
@@ -141,7 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data(p)
     _add_models(p)
     p.add_argument("--folds", type=int, default=5)
-    p.add_argument("--cost-fn", type=float, default=10.0, help="cost of a missed default relative to a wrongly declined good client")
+    p.add_argument(
+        "--cost-fn",
+        type=float,
+        default=10.0,
+        help="cost of a missed default relative to a wrongly declined good client",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_cmd_train)
 

@@ -21,7 +21,7 @@ class GradeScale:
         bounds = tuple(float(b) for b in self.bounds)
         if not bounds or any(b <= 0 or b > 1 for b in bounds):
             raise ValueError("grade bounds must lie in (0, 1]")
-        if any(a >= b for a, b in zip(bounds, bounds[1:])):
+        if any(a >= b for a, b in zip(bounds, bounds[1:], strict=False)):
             raise ValueError("grade bounds must be strictly increasing")
         if bounds[-1] != 1.0:
             raise ValueError("the last grade bound must be 1.0 so every PD has a grade")
@@ -51,7 +51,9 @@ class GradeScale:
 
     def as_table(self) -> list[dict]:
         lower = (0.0,) + self.bounds[:-1]
-        return [{"grade": n, "pd_from": lo, "pd_to": hi} for n, lo, hi in zip(self.names, lower, self.bounds)]
+        return [
+            {"grade": n, "pd_from": lo, "pd_to": hi} for n, lo, hi in zip(self.names, lower, self.bounds, strict=False)
+        ]
 
 
 def business_cost(y_true, pd_values, threshold: float, cost_fn: float = 10.0, cost_fp: float = 1.0) -> float:

@@ -96,8 +96,8 @@ def _days_from_years(rng, years) -> np.ndarray:
 def _applications(rng, ids, profile) -> tuple[_Columns, dict]:
     n = len(ids)
     c = _Columns(rng, "application_train", n, profile)
-    z = rng.standard_normal(n)                          # creditworthiness, never observed directly
-    h = 0.6 * z + 0.8 * rng.standard_normal(n)          # payment discipline, seen in the history tables
+    z = rng.standard_normal(n)  # creditworthiness, never observed directly
+    h = 0.6 * z + 0.8 * rng.standard_normal(n)  # payment discipline, seen in the history tables
     age = 21 + 48 * rng.beta(1.5, 1.7, n)
     pensioner = rng.random(n) < np.where(age >= 58, 0.72, 0.035)
     income_type, _ = c.sample("NAME_INCOME_TYPE", exclude=("Pensioner",))
@@ -110,7 +110,9 @@ def _applications(rng, ids, profile) -> tuple[_Columns, dict]:
     contract, _ = c.sample("NAME_CONTRACT_TYPE")
     loading = 1 + np.where(contract == "Cash loans", 0.3 * rng.beta(1.2, 3, n), 0.02 * rng.random(n))
     credit = np.round(goods * loading / 10) * 10
-    term = rng.choice([10, 12, 15, 18, 20, 24, 30, 36, 48, 60], n, p=[.06, .16, .08, .12, .13, .18, .1, .09, .05, .03])
+    term = rng.choice(
+        [10, 12, 15, 18, 20, 24, 30, 36, 48, 60], n, p=[0.06, 0.16, 0.08, 0.12, 0.13, 0.18, 0.1, 0.09, 0.05, 0.03]
+    )
     annuity = np.round(credit * (1 + 0.12 * term / 12) / term * 2) / 2
     pti = annuity / income
     female = rng.random(n) < 0.66
@@ -118,9 +120,18 @@ def _applications(rng, ids, profile) -> tuple[_Columns, dict]:
     gender[rng.random(n) < 1.3e-5] = "XNA"
     education, _ = c.sample("NAME_EDUCATION_TYPE")
     edu_risk = np.select([education == "Higher education", education == "Lower secondary"], [-0.35, 0.35], 0.0)
-    risk = (_DEFAULT_INTERCEPT - 0.95 * z - 0.55 * h + 2.2 * (pti - 0.18) + 0.35 * (credit / goods > 1.15)
-            - 0.022 * (age - 40) + 0.35 * (years_employed < 1) * ~pensioner + 0.18 * ~female + edu_risk
-            + 0.35 * rng.standard_normal(n))
+    risk = (
+        _DEFAULT_INTERCEPT
+        - 0.95 * z
+        - 0.55 * h
+        + 2.2 * (pti - 0.18)
+        + 0.35 * (credit / goods > 1.15)
+        - 0.022 * (age - 40)
+        + 0.35 * (years_employed < 1) * ~pensioner
+        + 0.18 * ~female
+        + edu_risk
+        + 0.35 * rng.standard_normal(n)
+    )
     target = (rng.random(n) < expit(risk)).astype(np.int64)
 
     c.put("SK_ID_CURR", ids)
@@ -141,7 +152,7 @@ def _applications(rng, ids, profile) -> tuple[_Columns, dict]:
     occ, occ_missing = c.sample("OCCUPATION_TYPE")
     c.put("OCCUPATION_TYPE", occ, occ_missing | pensioner)
     for k, (rho, name) in enumerate(((0.55, "EXT_SOURCE_1"), (0.6, "EXT_SOURCE_2"), (0.6, "EXT_SOURCE_3"))):
-        latent = rho * z + np.sqrt(1 - rho ** 2) * rng.standard_normal(n)
+        latent = rho * z + np.sqrt(1 - rho**2) * rng.standard_normal(n)
         if k == 0:  # the first external score also knows the applicant's age, as the real one does
             latent = 0.85 * latent + 0.5 * (age - 44) / 12
             latent /= latent.std() if n > 1 else 1
@@ -221,8 +232,9 @@ def _previous(rng, ids, h, profile, next_prev_id):
     prev_ids = next_prev_id + np.arange(m)
     u = rng.random(m)
     refused_p = expit(-1.9 - 0.9 * hp)
-    status = np.select([u < refused_p, u < refused_p + 0.16, u < refused_p + 0.18], ["Refused", "Canceled", "Unused offer"],
-                       "Approved").astype(object)
+    status = np.select(
+        [u < refused_p, u < refused_p + 0.16, u < refused_p + 0.18], ["Refused", "Canceled", "Unused offer"], "Approved"
+    ).astype(object)
     approved = status == "Approved"
     contract, _ = c.sample("NAME_CONTRACT_TYPE")
     term, term_missing = c.sample("CNT_PAYMENT")
@@ -251,8 +263,9 @@ def _previous(rng, ids, h, profile, next_prev_id):
     c.put("DAYS_LAST_DUE", np.where(finished, last_due_1st, PENSIONER_DAYS), ~approved)
     c.put("DAYS_TERMINATION", np.where(finished, last_due_1st + 3, PENSIONER_DAYS), ~approved)
     instal_mask = approved & (term > 0) & ~term_missing
-    return c, dict(idx=idx, prev_ids=prev_ids, first_due=first_due, term=term, annuity=annuity,
-                   instal_mask=instal_mask, h=hp)
+    return c, dict(
+        idx=idx, prev_ids=prev_ids, first_due=first_due, term=term, annuity=annuity, instal_mask=instal_mask, h=hp
+    )
 
 
 def _expand(counts):
@@ -292,7 +305,7 @@ def _pos_and_instalments(rng, ids, prev, profile):
     under = rng.random(mi) < expit(-3.4 - 1.3 * hi)
     inst.put("SK_ID_PREV", prev["prev_ids"][sel][i_idx])
     inst.put("SK_ID_CURR", ids[prev["idx"][sel]][i_idx])
-    inst.put("NUM_INSTALMENT_VERSION", np.where(k == 0, 1.0, rng.choice([0.0, 1.0, 2.0], mi, p=[.25, .7, .05])))
+    inst.put("NUM_INSTALMENT_VERSION", np.where(k == 0, 1.0, rng.choice([0.0, 1.0, 2.0], mi, p=[0.25, 0.7, 0.05])))
     inst.put("NUM_INSTALMENT_NUMBER", k + 1)
     inst.put("DAYS_INSTALMENT", due.astype(float))
     inst.put("DAYS_ENTRY_PAYMENT", np.minimum(due + delay, -1), rng.random(mi) < 0.0002)
@@ -353,8 +366,14 @@ class _Writer:
             writer.close()
 
 
-def generate(out_dir, n_clients: int, seed: int = 0, fmt: str = "parquet",
-             test_fraction: float = TEST_FRACTION, chunk_clients: int = CHUNK_CLIENTS) -> dict[str, int]:
+def generate(
+    out_dir,
+    n_clients: int,
+    seed: int = 0,
+    fmt: str = "parquet",
+    test_fraction: float = TEST_FRACTION,
+    chunk_clients: int = CHUNK_CLIENTS,
+) -> dict[str, int]:
     """Write all eight tables for n_clients (train + test) into out_dir; deterministic for a seed."""
     if n_clients < 10:
         raise ValueError(f"--clients must be at least 10, got {n_clients}")
@@ -392,8 +411,14 @@ def generate(out_dir, n_clients: int, seed: int = 0, fmt: str = "parquet",
             writer.write("credit_card_balance", cards.to_arrow())
     finally:
         writer.close()
-    marker = {"generator": "scoring.synth", "synthetic": True, "seed": seed, "clients": n_clients,
-              "format": fmt, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-              "note": "Synthetic demo data in the Home Credit schema: not real clients."}
+    marker = {
+        "generator": "scoring.synth",
+        "synthetic": True,
+        "seed": seed,
+        "clients": n_clients,
+        "format": fmt,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "note": "Synthetic demo data in the Home Credit schema: not real clients.",
+    }
     (out_dir / SYNTHETIC_MARKER).write_text(json.dumps(marker, indent=2))
     return writer.rows

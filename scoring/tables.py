@@ -10,8 +10,14 @@ import duckdb
 import pandas as pd
 
 TABLES = (
-    "application_train", "application_test", "bureau", "bureau_balance", "previous_application",
-    "POS_CASH_balance", "installments_payments", "credit_card_balance",
+    "application_train",
+    "application_test",
+    "bureau",
+    "bureau_balance",
+    "previous_application",
+    "POS_CASH_balance",
+    "installments_payments",
+    "credit_card_balance",
 )
 REQUIRED = ("application_train",)
 ID_COLUMNS = ("SK_ID_CURR", "SK_ID_BUREAU", "SK_ID_PREV")
@@ -232,8 +238,14 @@ def check_schema(data_dir) -> list[SchemaProblem]:
     data_dir = Path(data_dir)
     problems: list[SchemaProblem] = []
     if not data_dir.is_dir():
-        return [SchemaProblem(f"{data_dir}/application_train.csv", None, None,
-                              f"data folder {data_dir} does not exist (application_train is required)")]
+        return [
+            SchemaProblem(
+                f"{data_dir}/application_train.csv",
+                None,
+                None,
+                f"data folder {data_dir} does not exist (application_train is required)",
+            )
+        ]
     for name in TABLES:
         path = find_table(data_dir, name)
         if path is None:
@@ -259,28 +271,40 @@ def _check_file(path: Path, name: str) -> list[SchemaProblem]:
             source = f"(SELECT *, row_number() OVER () AS __row FROM read_parquet({_sql_str(path)}))"
             as_text = {c: f'CAST("{c}" AS VARCHAR)' for c in checked}
         else:
-            source = (f"(SELECT *, row_number() OVER () AS __row FROM read_csv({_sql_str(path)}, header=true, "
-                      "all_varchar=true, nullstr=''))")
+            source = (
+                f"(SELECT *, row_number() OVER () AS __row FROM read_csv({_sql_str(path)}, header=true, "
+                "all_varchar=true, nullstr=''))"
+            )
             as_text = {c: f'"{c}"' for c in checked}
         if checked:
             parts = []
             for c in checked:
                 sql_type = _SQL_TYPES[schema[c]]
                 bad = f"({as_text[c]} IS NOT NULL AND TRY_CAST({as_text[c]} AS {sql_type}) IS NULL)"
-                parts.append(f"count(*) FILTER (WHERE {bad}), min(__row) FILTER (WHERE {bad}), "
-                             f"arg_min({as_text[c]}, __row) FILTER (WHERE {bad})")
+                parts.append(
+                    f"count(*) FILTER (WHERE {bad}), min(__row) FILTER (WHERE {bad}), "
+                    f"arg_min({as_text[c]}, __row) FILTER (WHERE {bad})"
+                )
             row = con.execute(f"SELECT {', '.join(parts)} FROM {source}").fetchone()
             for i, c in enumerate(checked):
-                count, first_row, value = row[3 * i: 3 * i + 3]
+                count, first_row, value = row[3 * i : 3 * i + 3]
                 if count:
-                    problems.append(SchemaProblem(
-                        path.name, c, int(first_row),
-                        f"value {value!r} is not a valid {schema[c]} ({count} bad value{'s' if count > 1 else ''})"))
+                    problems.append(
+                        SchemaProblem(
+                            path.name,
+                            c,
+                            int(first_row),
+                            f"value {value!r} is not a valid {schema[c]} ({count} bad value{'s' if count > 1 else ''})",
+                        )
+                    )
         if name.startswith("application") and "SK_ID_CURR" in header:
-            dup = con.execute(f'SELECT "SK_ID_CURR", count(*) FROM {source} GROUP BY 1 HAVING count(*) > 1 '
-                              "ORDER BY 1 LIMIT 1").fetchone()
+            dup = con.execute(
+                f'SELECT "SK_ID_CURR", count(*) FROM {source} GROUP BY 1 HAVING count(*) > 1 ORDER BY 1 LIMIT 1'
+            ).fetchone()
             if dup:
-                problems.append(SchemaProblem(path.name, "SK_ID_CURR", None, f"client id {dup[0]} appears {dup[1]} times"))
+                problems.append(
+                    SchemaProblem(path.name, "SK_ID_CURR", None, f"client id {dup[0]} appears {dup[1]} times")
+                )
     finally:
         con.close()
     return problems

@@ -40,16 +40,33 @@ def wait_for(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = No
 
 
 @contextlib.contextmanager
-def gunicorn(app: str, env: dict[str, str], *, port: int | None = None, workers: int = 1,
-             ready_path: str = "/", timeout: float = 90.0, log_path: Path | None = None):
+def gunicorn(
+    app: str,
+    env: dict[str, str],
+    *,
+    port: int | None = None,
+    workers: int = 1,
+    ready_path: str = "/",
+    timeout: float = 90.0,
+    log_path: Path | None = None,
+):
     """Run `gunicorn app` (e.g. 'api:create_app()') on 127.0.0.1:port; yield the base URL."""
     port = port or free_port()
     full_env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-           "--timeout", "120", app]
+    cmd = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--timeout",
+        "120",
+        app,
+    ]
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(base + ready_path, timeout=timeout, proc=proc)

@@ -31,8 +31,15 @@ def api_env(store_path, trained_models, tmp_path_factory):
 def app(api_env):
     from api import create_app
 
-    return create_app({"STORE_PATH": api_env["store"], "MODELS_DIR": api_env["models"], "SECRET_KEY": "test-secret",
-                       "TOKEN_TTL": 3600, "MAX_CONTENT_LENGTH": 256 * 1024})
+    return create_app(
+        {
+            "STORE_PATH": api_env["store"],
+            "MODELS_DIR": api_env["models"],
+            "SECRET_KEY": "test-secret",
+            "TOKEN_TTL": 3600,
+            "MAX_CONTENT_LENGTH": 256 * 1024,
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +72,7 @@ def test_health_ready_metrics_docs(client):
     assert ready["status"] == "ready" and ready["data_source"] == "synthetic"
     client.get("/health")
     metrics = client.get("/metrics").get_data(as_text=True)
-    assert 'api_requests_total{' in metrics and 'route="/health"' in metrics
+    assert "api_requests_total{" in metrics and 'route="/health"' in metrics
     assert "api_request_seconds_bucket" in metrics
     spec = client.get("/api/v1/openapi.json").json
     assert spec["openapi"].startswith("3.") and "/api/v1/clients/{client_id}/explanation" in spec["paths"]
@@ -75,14 +82,20 @@ def test_health_ready_metrics_docs(client):
 def test_spec_lists_every_route(app):
     from api.openapi import SPEC
 
-    rules = {r.rule.replace("<client_id>", "{client_id}").replace("<name>", "{name}") for r in app.url_map.iter_rules()
-             if r.endpoint != "static"}
+    rules = {
+        r.rule.replace("<client_id>", "{client_id}").replace("<name>", "{name}")
+        for r in app.url_map.iter_rules()
+        if r.endpoint != "static"
+    }
     assert rules - {"/api/v1/openapi.json", "/api/v1/docs"} == set(SPEC["paths"])
 
 
 def test_sign_in_failures(client):
-    _error(client.post("/api/v1/auth/token", json={"username": "manager", "password": "wrong password"}), 401,
-           "bad_credentials")
+    _error(
+        client.post("/api/v1/auth/token", json={"username": "manager", "password": "wrong password"}),
+        401,
+        "bad_credentials",
+    )
     _error(client.post("/api/v1/auth/token", json={"username": "nobody", "password": PASSWORD}), 401, "bad_credentials")
     _error(client.post("/api/v1/auth/token", json={"username": "manager"}), 422)
     _error(client.post("/api/v1/auth/token", data="{", content_type="application/json"), 400, "invalid_json")
@@ -96,7 +109,9 @@ def test_missing_forged_and_expired_tokens(client, app, api_env):
     _error(client.get(url, headers={"Authorization": "Bearer not.a.token"}), 401, "invalid_token")
     from itsdangerous import URLSafeTimedSerializer
 
-    forged = URLSafeTimedSerializer("another-secret", salt="scoring-api-token").dumps({"u": "manager", "r": "manager", "c": None})
+    forged = URLSafeTimedSerializer("another-secret", salt="scoring-api-token").dumps(
+        {"u": "manager", "r": "manager", "c": None}
+    )
     _error(client.get(url, headers={"Authorization": f"Bearer {forged}"}), 401, "invalid_token")
     good = _token(client, "manager")
     app.config["TOKEN_TTL"] = 1
@@ -137,7 +152,9 @@ def test_manager_reads_everything(client, heads, api_env):
     assert exp["units"] == "log-odds" and len(exp["contributions"]) == 5 and exp["pd"] == score["pd"]
     total = exp["base_value"] + sum(c["shap"] for c in exp["contributions"]) + exp["others"]["shap"]
     assert total == pytest.approx(exp["raw_score"], abs=1e-4)
-    assert exp["reasons"] and all(r["sentence"] and r["direction"] in ("raises_risk", "lowers_risk") for r in exp["reasons"])
+    assert exp["reasons"] and all(
+        r["sentence"] and r["direction"] in ("raises_risk", "lowers_risk") for r in exp["reasons"]
+    )
     assert client.get("/api/v1/model", headers=h).json["threshold"] == score["threshold"]
     imp = client.get("/api/v1/model/importance?top=3", headers=h).json["items"]
     assert len(imp) == 3 and imp[0]["mean_abs_shap"] >= imp[-1]["mean_abs_shap"] and imp[0]["label"]
@@ -145,7 +162,9 @@ def test_manager_reads_everything(client, heads, api_env):
     assert {"name", "label", "group", "type"} <= set(feats[0])
     dist = client.get(f"/api/v1/features/EXT_SOURCE_2/distribution?bins=10&client_id={cid}", headers=h).json
     assert len(dist["repaid"]) == 10 and 0 <= dist["client"]["percentile"] <= 100
-    biv = client.get(f"/api/v1/features/bivariate?x=EXT_SOURCE_2&y=AMT_CREDIT&sample=50&client_id={cid}", headers=h).json
+    biv = client.get(
+        f"/api/v1/features/bivariate?x=EXT_SOURCE_2&y=AMT_CREDIT&sample=50&client_id={cid}", headers=h
+    ).json
     assert biv["kind"] == "points" and 0 < len(biv["points"]) <= 50 and biv["client"]["client_id"] == cid
 
 
@@ -155,9 +174,13 @@ def test_french_labels_and_reasons(client, heads, api_env):
     _error(client.get(f"/api/v1/clients/{api_env['other']}/explanation?lang=de", headers=heads["manager"]), 422)
 
 
-CLIENT_ROUTES = ["/api/v1/clients/{id}", "/api/v1/clients/{id}/score", "/api/v1/clients/{id}/explanation",
-                 "/api/v1/features/EXT_SOURCE_2/distribution?client_id={id}",
-                 "/api/v1/features/bivariate?x=EXT_SOURCE_2&y=AMT_CREDIT&client_id={id}"]
+CLIENT_ROUTES = [
+    "/api/v1/clients/{id}",
+    "/api/v1/clients/{id}/score",
+    "/api/v1/clients/{id}/explanation",
+    "/api/v1/features/EXT_SOURCE_2/distribution?client_id={id}",
+    "/api/v1/features/bivariate?x=EXT_SOURCE_2&y=AMT_CREDIT&client_id={id}",
+]
 
 
 @pytest.mark.parametrize("route", CLIENT_ROUTES)
@@ -198,8 +221,10 @@ def _history(raw_dir, cid):
             out[k] = v
         return out
 
-    hist = {t: [clean(t, r) for r in read_table(raw_dir, t, where=f"SK_ID_CURR = {cid}").to_dict("records")]
-            for t in ("bureau", "previous_application", "POS_CASH_balance", "installments_payments", "credit_card_balance")}
+    hist = {
+        t: [clean(t, r) for r in read_table(raw_dir, t, where=f"SK_ID_CURR = {cid}").to_dict("records")]
+        for t in ("bureau", "previous_application", "POS_CASH_balance", "installments_payments", "credit_card_balance")
+    }
     ids = [r["SK_ID_BUREAU"] for r in hist["bureau"]]
     if ids:
         rows = read_table(raw_dir, "bureau_balance", where=f"SK_ID_BUREAU IN ({','.join(map(str, ids))})")
@@ -209,8 +234,11 @@ def _history(raw_dir, cid):
 
 def _application(client, heads, app, cid):
     raw = app.config["STORE"].get_client(cid)["application"]
-    return {k: (int(v) if SCHEMAS["application_test"][k] == "int" else v) for k, v in raw.items()
-            if v is not None and k != "SK_ID_CURR"}
+    return {
+        k: (int(v) if SCHEMAS["application_test"][k] == "int" else v)
+        for k, v in raw.items()
+        if v is not None and k != "SK_ID_CURR"
+    }
 
 
 @pytest.mark.parametrize("role", ["manager", "svc"])
@@ -223,8 +251,9 @@ def test_posted_stored_client_gets_the_stored_pd(client, heads, app, api_env, sy
         assert posted.json["pd"] == pytest.approx(stored["pd"], rel=1e-9)
         assert posted.json["grade"] == stored["grade"] and posted.json["decision"] == stored["decision"]
         result = posted.json
-        assert result["base_value"] + sum(c["shap"] for c in result["contributions"]) + result["others"]["shap"] == \
-            pytest.approx(result["raw_score"], abs=1e-6)
+        assert result["base_value"] + sum(c["shap"] for c in result["contributions"]) + result["others"][
+            "shap"
+        ] == pytest.approx(result["raw_score"], abs=1e-6)
 
 
 def test_posting_changes_nothing_stored(client, heads, app, api_env):
@@ -235,15 +264,24 @@ def test_posting_changes_nothing_stored(client, heads, app, api_env):
     assert client.get(f"/api/v1/clients/{cid}/score", headers=heads["manager"]).json == before
 
 
-@pytest.mark.parametrize("application, field", [
-    ({"AMT_INCOME_TOTAL": -1.0, "AMT_CREDIT": 1e5, "DAYS_BIRTH": -12000}, "application.AMT_INCOME_TOTAL"),
-    ({"AMT_INCOME_TOTAL": 1e5, "AMT_CREDIT": 1e5, "DAYS_BIRTH": -50000}, "application.DAYS_BIRTH"),
-    ({"AMT_INCOME_TOTAL": 1e5, "AMT_CREDIT": 1e5, "DAYS_BIRTH": -12000, "DAYS_EMPLOYED": -13000}, "application.DAYS_EMPLOYED"),
-    ({"AMT_INCOME_TOTAL": "lots", "AMT_CREDIT": 1e5, "DAYS_BIRTH": -12000}, "application.AMT_INCOME_TOTAL"),
-    ({"AMT_INCOME_TOTAL": 1e5, "AMT_CREDIT": 1e5, "DAYS_BIRTH": -12000, "SALARY": 3}, "application.SALARY"),
-    ({"AMT_INCOME_TOTAL": 1e5, "DAYS_BIRTH": -12000}, "application.AMT_CREDIT"),
-    ({"AMT_INCOME_TOTAL": 1e5, "AMT_CREDIT": 1e5, "DAYS_BIRTH": -12000, "EXT_SOURCE_2": 3.0}, "application.EXT_SOURCE_2"),
-])
+@pytest.mark.parametrize(
+    "application, field",
+    [
+        ({"AMT_INCOME_TOTAL": -1.0, "AMT_CREDIT": 1e5, "DAYS_BIRTH": -12000}, "application.AMT_INCOME_TOTAL"),
+        ({"AMT_INCOME_TOTAL": 1e5, "AMT_CREDIT": 1e5, "DAYS_BIRTH": -50000}, "application.DAYS_BIRTH"),
+        (
+            {"AMT_INCOME_TOTAL": 1e5, "AMT_CREDIT": 1e5, "DAYS_BIRTH": -12000, "DAYS_EMPLOYED": -13000},
+            "application.DAYS_EMPLOYED",
+        ),
+        ({"AMT_INCOME_TOTAL": "lots", "AMT_CREDIT": 1e5, "DAYS_BIRTH": -12000}, "application.AMT_INCOME_TOTAL"),
+        ({"AMT_INCOME_TOTAL": 1e5, "AMT_CREDIT": 1e5, "DAYS_BIRTH": -12000, "SALARY": 3}, "application.SALARY"),
+        ({"AMT_INCOME_TOTAL": 1e5, "DAYS_BIRTH": -12000}, "application.AMT_CREDIT"),
+        (
+            {"AMT_INCOME_TOTAL": 1e5, "AMT_CREDIT": 1e5, "DAYS_BIRTH": -12000, "EXT_SOURCE_2": 3.0},
+            "application.EXT_SOURCE_2",
+        ),
+    ],
+)
 def test_bad_applicants_are_422_naming_the_field(client, heads, application, field):
     response = client.post("/api/v1/score", json={"application": application}, headers=heads["manager"])
     _error(response, 422, "invalid_applicant")
@@ -252,11 +290,16 @@ def test_bad_applicants_are_422_naming_the_field(client, heads, application, fie
 
 def test_bad_history_names_the_record(client, heads):
     app = {"AMT_INCOME_TOTAL": 1e5, "AMT_CREDIT": 2e5, "DAYS_BIRTH": -12000}
-    response = client.post("/api/v1/score", json={"application": app, "history": {"bureau": [{"DAYS_CREDIT": "old"}]}},
-                           headers=heads["manager"])
+    response = client.post(
+        "/api/v1/score",
+        json={"application": app, "history": {"bureau": [{"DAYS_CREDIT": "old"}]}},
+        headers=heads["manager"],
+    )
     _error(response, 422)
     assert response.json["error"]["fields"][0]["field"] == "history.bureau.0.DAYS_CREDIT"
-    _error(client.post("/api/v1/score", json={"application": app, "history": {"loans": []}}, headers=heads["manager"]), 422)
+    _error(
+        client.post("/api/v1/score", json={"application": app, "history": {"loans": []}}, headers=heads["manager"]), 422
+    )
 
 
 def test_minimal_applicant_scores(client, heads):
@@ -279,17 +322,26 @@ def test_batch_all_or_nothing_and_limits(client, heads):
 
 def test_bad_queries_and_bodies(client, heads, api_env):
     h = heads["manager"]
-    for url in ("/api/v1/clients?limit=0", "/api/v1/clients?limit=abc", "/api/v1/clients?offset=-1",
-                "/api/v1/clients?search=12a", "/api/v1/clients?grade=G9", "/api/v1/model/importance?top=0",
-                "/api/v1/features/EXT_SOURCE_2/distribution?bins=1", "/api/v1/features/bivariate?x=EXT_SOURCE_2",
-                f"/api/v1/clients/{api_env['own']}/explanation?top=51"):
+    for url in (
+        "/api/v1/clients?limit=0",
+        "/api/v1/clients?limit=abc",
+        "/api/v1/clients?offset=-1",
+        "/api/v1/clients?search=12a",
+        "/api/v1/clients?grade=G9",
+        "/api/v1/model/importance?top=0",
+        "/api/v1/features/EXT_SOURCE_2/distribution?bins=1",
+        "/api/v1/features/bivariate?x=EXT_SOURCE_2",
+        f"/api/v1/clients/{api_env['own']}/explanation?top=51",
+    ):
         _error(client.get(url, headers=h), 422)
     _error(client.get("/api/v1/features/NO_SUCH/distribution", headers=h), 404, "unknown_feature")
     _error(client.get("/api/v1/clients/abc/score", headers=h), 404)
     _error(client.get("/api/v1/clients/99999999999999999999999/score", headers=h), 404)
     _error(client.delete("/api/v1/clients", headers=h), 405)
     _error(client.get("/no/such/route"), 404)
-    _error(client.post("/api/v1/score", data="{not json", content_type="application/json", headers=h), 400, "invalid_json")
+    _error(
+        client.post("/api/v1/score", data="{not json", content_type="application/json", headers=h), 400, "invalid_json"
+    )
     _error(client.post("/api/v1/score", data=b"x" * (300 * 1024), content_type="application/json", headers=h), 413)
     _error(client.post("/api/v1/score", json=[1, 2], headers=h), 422)
 
@@ -300,7 +352,9 @@ def test_reads_and_refusals_are_audited(client, heads, api_env):
     client.get(f"/api/v1/clients/{api_env['other']}/explanation", headers=heads["alice"])
     entries = users.read_audit(api_env["store"])[before:]
     assert [(e["username"], e["client_id"], e["outcome"]) for e in entries] == [
-        ("alice", api_env["own"], "ok"), ("alice", api_env["other"], "denied")]
+        ("alice", api_env["own"], "ok"),
+        ("alice", api_env["other"], "denied"),
+    ]
     assert entries[0]["role"] == "customer" and entries[0]["model_version"] and entries[0]["route"].startswith("GET ")
 
 
@@ -329,5 +383,9 @@ def test_what_if_simulates_without_storing(client, heads, app, api_env):
     _error(client.post(url, json={"changes": {"AMT_INCOME_TOTAL": 1.0}}, headers=heads["manager"]), 422)
     _error(client.post(url, json={"changes": {"AMT_CREDIT": -1}}, headers=heads["manager"]), 422)
     _error(client.post(url, json={}, headers=heads["manager"]), 422)
-    _error(client.post(f"/api/v1/clients/{api_env['own']}/what-if", json={"changes": {"AMT_CREDIT": 1.0}},
-                       headers=heads["alice"]), 403)
+    _error(
+        client.post(
+            f"/api/v1/clients/{api_env['own']}/what-if", json={"changes": {"AMT_CREDIT": 1.0}}, headers=heads["alice"]
+        ),
+        403,
+    )

@@ -11,19 +11,35 @@ from dashboard.i18n import NBSP, number, percent, t
 def gauge(score: dict, lang: str) -> go.Figure:
     colour, _ = DECISION_STYLE[score["decision"]]
     top = max(0.4, min(1.0, score["pd"] * 1.5), score["threshold"] * 2)
-    fig = go.Figure(go.Indicator(
-        mode="gauge+number", value=100 * score["pd"], number={"suffix": " %", "valueformat": ".1f", "font": {"color": INK}},
-        gauge={"axis": {"range": [0, 100 * top], "ticksuffix": " %"}, "bar": {"color": colour, "thickness": 0.35},
-               "steps": [{"range": [0, 100 * score["threshold"]], "color": "#dcebf7"},
-                         {"range": [100 * score["threshold"], 100 * top], "color": "#fbe3d4"}],
-               "threshold": {"line": {"color": INK, "width": 4}, "thickness": 0.9, "value": 100 * score["threshold"]}}))
+    fig = go.Figure(
+        go.Indicator(
+            mode="gauge+number",
+            value=100 * score["pd"],
+            number={"suffix": " %", "valueformat": ".1f", "font": {"color": INK}},
+            gauge={
+                "axis": {"range": [0, 100 * top], "ticksuffix": " %"},
+                "bar": {"color": colour, "thickness": 0.35},
+                "steps": [
+                    {"range": [0, 100 * score["threshold"]], "color": "#dcebf7"},
+                    {"range": [100 * score["threshold"], 100 * top], "color": "#fbe3d4"},
+                ],
+                "threshold": {"line": {"color": INK, "width": 4}, "thickness": 0.9, "value": 100 * score["threshold"]},
+            },
+        )
+    )
     fig.update_layout(**figure_layout(height=230, margin={"l": 30, "r": 30, "t": 20, "b": 10}))
     return fig
 
 
 def gauge_summary(score: dict, lang: str) -> str:
-    return t("gauge_summary", lang, pd=percent(score["pd"], lang), threshold=percent(score["threshold"], lang),
-             grade=score["grade"], decision=t(score["decision"], lang))
+    return t(
+        "gauge_summary",
+        lang,
+        pd=percent(score["pd"], lang),
+        threshold=percent(score["threshold"], lang),
+        grade=score["grade"],
+        decision=t(score["decision"], lang),
+    )
 
 
 def waterfall(exp: dict, lang: str) -> go.Figure:
@@ -38,27 +54,52 @@ def waterfall(exp: dict, lang: str) -> go.Figure:
     labels.append(t("final", lang))
     values.append(exp["raw_score"])
     measures.append("total")
-    fig = go.Figure(go.Waterfall(
-        orientation="h", y=labels, x=values, measure=measures, textposition="outside",
-        text=[f"{v:+.2f}" if m == "relative" else f"{v:.2f}" for v, m in zip(values, measures)],
-        increasing={"marker": {"color": VERMILION}}, decreasing={"marker": {"color": BLUE}},
-        totals={"marker": {"color": GREY}}, connector={"line": {"color": "#999"}}))
-    fig.update_layout(**figure_layout(height=110 + 34 * len(labels), margin={"l": 10, "r": 40, "t": 10, "b": 50},
-                                      xaxis_title=t("waterfall_axis", lang), showlegend=False))
+    fig = go.Figure(
+        go.Waterfall(
+            orientation="h",
+            y=labels,
+            x=values,
+            measure=measures,
+            textposition="outside",
+            text=[f"{v:+.2f}" if m == "relative" else f"{v:.2f}" for v, m in zip(values, measures, strict=False)],
+            increasing={"marker": {"color": VERMILION}},
+            decreasing={"marker": {"color": BLUE}},
+            totals={"marker": {"color": GREY}},
+            connector={"line": {"color": "#999"}},
+        )
+    )
+    fig.update_layout(
+        **figure_layout(
+            height=110 + 34 * len(labels),
+            margin={"l": 10, "r": 40, "t": 10, "b": 50},
+            xaxis_title=t("waterfall_axis", lang),
+            showlegend=False,
+        )
+    )
     fig.update_yaxes(automargin=True)
     return fig
 
 
 def waterfall_summary(exp: dict, lang: str) -> str:
-    parts = [f"{c['label']} ({c['display']}): {t('raises' if c['shap'] > 0 else 'lowers', lang)} {c['shap']:+.2f}"
-             for c in exp["contributions"][:5]]
+    parts = [
+        f"{c['label']} ({c['display']}): {t('raises' if c['shap'] > 0 else 'lowers', lang)} {c['shap']:+.2f}"
+        for c in exp["contributions"][:5]
+    ]
     return t("waterfall_summary", lang, base=f"{exp['base_value']:.2f}", items="; ".join(parts))
 
 
 def importance(items: list[dict], lang: str) -> go.Figure:
     items = list(reversed(items))
-    fig = go.Figure(go.Bar(x=[i["mean_abs_shap"] for i in items], y=[i["label"] for i in items], orientation="h",
-                           marker_color=SKY, marker_line_color=BLUE, marker_line_width=1))
+    fig = go.Figure(
+        go.Bar(
+            x=[i["mean_abs_shap"] for i in items],
+            y=[i["label"] for i in items],
+            orientation="h",
+            marker_color=SKY,
+            marker_line_color=BLUE,
+            marker_line_width=1,
+        )
+    )
     fig.update_layout(**figure_layout(height=60 + 26 * len(items), xaxis_title=t("importance_axis", lang)))
     fig.update_yaxes(automargin=True)
     return fig
@@ -71,24 +112,48 @@ def distribution(dist: dict, lang: str) -> tuple[go.Figure, str]:
         x = dist["categories"]
     else:
         edges = dist["edges"]
-        x = [(a + b) / 2 for a, b in zip(edges, edges[1:])]
-    fig = go.Figure([
-        go.Bar(x=x, y=[100 * v / repaid_total for v in dist["repaid"]], name=t("repaid", lang), marker_color=BLUE),
-        go.Bar(x=x, y=[100 * v / default_total for v in dist["defaulted"]], name=t("defaulted", lang),
-               marker_color=ORANGE, marker_pattern_shape="/"),
-    ])
-    fig.update_layout(**figure_layout(barmode="group", yaxis_title=t("share_axis", lang), xaxis_title=dist["label"],
-                                      legend={"orientation": "h", "y": 1.12}))
+        x = [(a + b) / 2 for a, b in zip(edges, edges[1:], strict=False)]
+    fig = go.Figure(
+        [
+            go.Bar(x=x, y=[100 * v / repaid_total for v in dist["repaid"]], name=t("repaid", lang), marker_color=BLUE),
+            go.Bar(
+                x=x,
+                y=[100 * v / default_total for v in dist["defaulted"]],
+                name=t("defaulted", lang),
+                marker_color=ORANGE,
+                marker_pattern_shape="/",
+            ),
+        ]
+    )
+    fig.update_layout(
+        **figure_layout(
+            barmode="group",
+            yaxis_title=t("share_axis", lang),
+            xaxis_title=dist["label"],
+            legend={"orientation": "h", "y": 1.12},
+        )
+    )
     client = dist.get("client")
     label = dist["label"]
     if client is None or client.get("value") is None:
         return fig, t("dist_missing", lang, label=label)
     if dist["kind"] == "numeric":
-        fig.add_vline(x=client["value"], line_width=3, line_dash="dash", line_color=INK,
-                      annotation_text=t("this_client", lang), annotation_position="top")
+        fig.add_vline(
+            x=client["value"],
+            line_width=3,
+            line_dash="dash",
+            line_color=INK,
+            annotation_text=t("this_client", lang),
+            annotation_position="top",
+        )
         pct = client.get("percentile")
-        text = t("dist_summary", lang, label=label, value=client["display"],
-                 pct=f"{number(pct, lang)}{NBSP}%" if pct is not None else "—")
+        text = t(
+            "dist_summary",
+            lang,
+            label=label,
+            value=client["display"],
+            pct=f"{number(pct, lang)}{NBSP}%" if pct is not None else "—",
+        )
     else:
         text = t("dist_summary_cat", lang, label=label, value=client["display"])
     return fig, text
@@ -98,24 +163,45 @@ def bivariate(data: dict, lang: str) -> tuple[go.Figure, str]:
     client = data.get("client") or {}
     if data["kind"] == "points":
         pts = data["points"]
-        fig = go.Figure(go.Scattergl(
-            x=[p["x"] for p in pts], y=[p["y"] for p in pts], mode="markers", name=t("clients_count", lang),
-            marker={"color": [p["pd"] for p in pts], "colorscale": "Cividis", "size": 6, "opacity": 0.7,
-                    "colorbar": {"title": {"text": t("pd", lang)}, "tickformat": ".0%"}}))
+        fig = go.Figure(
+            go.Scattergl(
+                x=[p["x"] for p in pts],
+                y=[p["y"] for p in pts],
+                mode="markers",
+                name=t("clients_count", lang),
+                marker={
+                    "color": [p["pd"] for p in pts],
+                    "colorscale": "Cividis",
+                    "size": 6,
+                    "opacity": 0.7,
+                    "colorbar": {"title": {"text": t("pd", lang)}, "tickformat": ".0%"},
+                },
+            )
+        )
         text = t("biv_points", lang, n=len(pts))
     else:
         dens = data["density"]
         xe, ye = dens["x_edges"], dens["y_edges"]
-        xs = xe if dens["x_kind"] == "categorical" else [(a + b) / 2 for a, b in zip(xe, xe[1:])]
-        ys = ye if dens["y_kind"] == "categorical" else [(a + b) / 2 for a, b in zip(ye, ye[1:])]
-        counts = [list(col) for col in zip(*dens["counts"])]  # rows = y
-        fig = go.Figure(go.Heatmap(x=xs, y=ys, z=counts, colorscale="Blues",
-                                   colorbar={"title": {"text": t("clients_count", lang)}}))
+        xs = xe if dens["x_kind"] == "categorical" else [(a + b) / 2 for a, b in zip(xe, xe[1:], strict=False)]
+        ys = ye if dens["y_kind"] == "categorical" else [(a + b) / 2 for a, b in zip(ye, ye[1:], strict=False)]
+        counts = [list(col) for col in zip(*dens["counts"], strict=False)]  # rows = y
+        fig = go.Figure(
+            go.Heatmap(x=xs, y=ys, z=counts, colorscale="Blues", colorbar={"title": {"text": t("clients_count", lang)}})
+        )
         text = t("biv_density", lang)
     if client.get("x") is not None and client.get("y") is not None:
-        fig.add_trace(go.Scatter(x=[client["x"]], y=[client["y"]], mode="markers", name=t("this_client", lang),
-                                 marker={"symbol": "star", "size": 20, "color": VERMILION,
-                                         "line": {"color": INK, "width": 2}}))
-    fig.update_layout(**figure_layout(height=380, xaxis_title=data["x_label"], yaxis_title=data["y_label"],
-                                      legend={"orientation": "h", "y": 1.1}))
+        fig.add_trace(
+            go.Scatter(
+                x=[client["x"]],
+                y=[client["y"]],
+                mode="markers",
+                name=t("this_client", lang),
+                marker={"symbol": "star", "size": 20, "color": VERMILION, "line": {"color": INK, "width": 2}},
+            )
+        )
+    fig.update_layout(
+        **figure_layout(
+            height=380, xaxis_title=data["x_label"], yaxis_title=data["y_label"], legend={"orientation": "h", "y": 1.1}
+        )
+    )
     return fig, text

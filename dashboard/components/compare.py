@@ -6,30 +6,52 @@ from dash import Input, Output, callback, dcc, html
 
 from dashboard import api_client, session
 from dashboard.components import charts
-from dashboard.components.common import failed
+from dashboard.components.common import expired_marker, failed
 from dashboard.i18n import t
 
 DEFAULTS = ("EXT_SOURCE_MEAN", "EXT_SOURCE_2", "CREDIT_TO_INCOME", "AMT_CREDIT")
 
 
 def layout(lang: str):
-    return html.Section([
-        html.H2(t("compare_title", lang)),
-        html.Div([html.Label(t("feature_pick", lang), htmlFor="dist-feature"),
-                  dcc.Dropdown(id="dist-feature", clearable=False)], className="field"),
-        dcc.Loading(html.Div(id="dist-panel")),
-        html.Div([
-            html.Div([html.Label(t("x_pick", lang), htmlFor="biv-x"), dcc.Dropdown(id="biv-x", clearable=False)],
-                     className="field"),
-            html.Div([html.Label(t("y_pick", lang), htmlFor="biv-y"), dcc.Dropdown(id="biv-y", clearable=False)],
-                     className="field"),
-        ], className="filters"),
-        dcc.Loading(html.Div(id="biv-panel")),
-    ], className="card")
+    return html.Section(
+        [
+            html.H2(t("compare_title", lang)),
+            html.Div(
+                [
+                    html.Label(t("feature_pick", lang), htmlFor="dist-feature"),
+                    dcc.Dropdown(id="dist-feature", clearable=False),
+                ],
+                className="field",
+            ),
+            dcc.Loading(html.Div(id="dist-panel")),
+            html.Div(
+                [
+                    html.Div(
+                        [html.Label(t("x_pick", lang), htmlFor="biv-x"), dcc.Dropdown(id="biv-x", clearable=False)],
+                        className="field",
+                    ),
+                    html.Div(
+                        [html.Label(t("y_pick", lang), htmlFor="biv-y"), dcc.Dropdown(id="biv-y", clearable=False)],
+                        className="field",
+                    ),
+                ],
+                className="filters",
+            ),
+            dcc.Loading(html.Div(id="biv-panel")),
+        ],
+        className="card",
+    )
 
 
-@callback(Output("dist-feature", "options"), Output("dist-feature", "value"), Output("biv-x", "options"),
-          Output("biv-x", "value"), Output("biv-y", "options"), Output("biv-y", "value"), Input("client-id", "data"))
+@callback(
+    Output("dist-feature", "options"),
+    Output("dist-feature", "value"),
+    Output("biv-x", "options"),
+    Output("biv-x", "value"),
+    Output("biv-y", "options"),
+    Output("biv-y", "value"),
+    Input("client-id", "data"),
+)
 def _options(_):
     user, lang = session.user(), session.lang()
     if user is None:
@@ -54,14 +76,18 @@ def _distribution(feature, requested):
     if user is None or not feature or cid is None:
         return None
     try:
-        dist = api_client.get(f"/api/v1/features/{feature}/distribution", user["token"], bins=30, client_id=cid, lang=lang)
+        dist = api_client.get(
+            f"/api/v1/features/{feature}/distribution", user["token"], bins=30, client_id=cid, lang=lang
+        )
     except api_client.AuthExpired:
-        return dcc.Location(id="expired-redirect-dist", href="/logout?reason=expired")
+        return expired_marker()
     except (api_client.ApiUnavailable, api_client.ApiRefused):
         return failed(lang)
     fig, text = charts.distribution(dist, lang)
-    return [dcc.Graph(id="dist-graph", figure=fig, config={"displaylogo": False}),
-            html.P(text, id="dist-summary", className="summary")]
+    return [
+        dcc.Graph(id="dist-graph", figure=fig, config={"displaylogo": False}),
+        html.P(text, id="dist-summary", className="summary"),
+    ]
 
 
 @callback(Output("biv-panel", "children"), Input("biv-x", "value"), Input("biv-y", "value"), Input("client-id", "data"))
@@ -71,11 +97,15 @@ def _bivariate(x, y, requested):
     if user is None or not x or not y or cid is None:
         return None
     try:
-        data = api_client.get("/api/v1/features/bivariate", user["token"], x=x, y=y, sample=1500, client_id=cid, lang=lang)
+        data = api_client.get(
+            "/api/v1/features/bivariate", user["token"], x=x, y=y, sample=1500, client_id=cid, lang=lang
+        )
     except api_client.AuthExpired:
-        return dcc.Location(id="expired-redirect-biv", href="/logout?reason=expired")
+        return expired_marker()
     except (api_client.ApiUnavailable, api_client.ApiRefused):
         return failed(lang)
     fig, text = charts.bivariate(data, lang)
-    return [dcc.Graph(id="biv-graph", figure=fig, config={"displaylogo": False}),
-            html.P(text, id="biv-summary", className="summary")]
+    return [
+        dcc.Graph(id="biv-graph", figure=fig, config={"displaylogo": False}),
+        html.P(text, id="biv-summary", className="summary"),
+    ]

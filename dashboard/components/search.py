@@ -5,7 +5,7 @@ from __future__ import annotations
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from dashboard import api_client, session
-from dashboard.components.common import DECISION_STYLE, failed
+from dashboard.components.common import DECISION_STYLE, expired_marker, failed
 from dashboard.i18n import percent, t
 
 PAGE = 20
@@ -13,31 +13,71 @@ PAGE = 20
 
 def layout(lang: str):
     grades = [{"label": t("any", lang), "value": ""}] + [{"label": f"G{i}", "value": f"G{i}"} for i in range(1, 9)]
-    decisions = [{"label": t("any", lang), "value": ""}, {"label": t("approve", lang), "value": "approve"},
-                 {"label": t("decline", lang), "value": "decline"}]
-    return html.Section([
-        html.H1(t("search_title", lang)),
-        html.Div([
-            html.Div([html.Label(t("search_label", lang), htmlFor="search-input"),
-                      dcc.Input(id="search-input", type="text", inputMode="numeric", debounce=0.3, value="",
-                                autoComplete="off")], className="field"),
-            html.Div([html.Label(t("grade_filter", lang), htmlFor="search-grade"),
-                      dcc.Dropdown(id="search-grade", options=grades, value="", clearable=False, searchable=False)],
-                     className="field narrow"),
-            html.Div([html.Label(t("decision_filter", lang), htmlFor="search-decision"),
-                      dcc.Dropdown(id="search-decision", options=decisions, value="", clearable=False, searchable=False)],
-                     className="field narrow"),
-        ], className="filters"),
-        dcc.Store(id="search-offset", data=0),
-        html.Div(id="search-results", **{"aria-live": "polite"}),
-        html.Div([html.Button(t("previous", lang), id="search-prev", className="secondary"),
-                  html.Button(t("next", lang), id="search-next", className="secondary")], className="pager"),
-    ], className="card")
+    decisions = [
+        {"label": t("any", lang), "value": ""},
+        {"label": t("approve", lang), "value": "approve"},
+        {"label": t("decline", lang), "value": "decline"},
+    ]
+    return html.Section(
+        [
+            html.H1(t("search_title", lang)),
+            html.Div(
+                [
+                    html.Div(
+                        [
+                            html.Label(t("search_label", lang), htmlFor="search-input"),
+                            dcc.Input(
+                                id="search-input",
+                                type="text",
+                                inputMode="numeric",
+                                debounce=0.3,
+                                value="",
+                                autoComplete="off",
+                            ),
+                        ],
+                        className="field",
+                    ),
+                    html.Fieldset(
+                        [
+                            html.Legend(t("grade_filter", lang)),
+                            dcc.RadioItems(id="search-grade", options=grades, value="", inline=True),
+                        ],
+                        className="field",
+                    ),
+                    html.Fieldset(
+                        [
+                            html.Legend(t("decision_filter", lang)),
+                            dcc.RadioItems(id="search-decision", options=decisions, value="", inline=True),
+                        ],
+                        className="field",
+                    ),
+                ],
+                className="filters",
+            ),
+            dcc.Store(id="search-offset", data=0),
+            html.Div(id="search-results", **{"aria-live": "polite"}),
+            html.Div(
+                [
+                    html.Button(t("previous", lang), id="search-prev", className="secondary"),
+                    html.Button(t("next", lang), id="search-next", className="secondary"),
+                ],
+                className="pager",
+            ),
+        ],
+        className="card",
+    )
 
 
-@callback(Output("search-offset", "data"), Input("search-prev", "n_clicks"), Input("search-next", "n_clicks"),
-          Input("search-input", "value"), Input("search-grade", "value"), Input("search-decision", "value"),
-          State("search-offset", "data"), prevent_initial_call=True)
+@callback(
+    Output("search-offset", "data"),
+    Input("search-prev", "n_clicks"),
+    Input("search-next", "n_clicks"),
+    Input("search-input", "value"),
+    Input("search-grade", "value"),
+    Input("search-decision", "value"),
+    State("search-offset", "data"),
+    prevent_initial_call=True,
+)
 def _page(prev, nxt, query, grade, decision, offset):
     from dash import ctx
 
@@ -48,8 +88,13 @@ def _page(prev, nxt, query, grade, decision, offset):
     return 0
 
 
-@callback(Output("search-results", "children"), Input("search-offset", "data"), Input("search-input", "value"),
-          Input("search-grade", "value"), Input("search-decision", "value"))
+@callback(
+    Output("search-results", "children"),
+    Input("search-offset", "data"),
+    Input("search-input", "value"),
+    Input("search-grade", "value"),
+    Input("search-decision", "value"),
+)
 def _results(offset, query, grade, decision):
     user, lang = session.user(), session.lang()
     if user is None or user["role"] != "manager":
@@ -58,24 +103,60 @@ def _results(offset, query, grade, decision):
     if query and not query.isdigit():
         return html.P(t("invalid", lang, msg=t("search_label", lang)), role="alert")
     try:
-        page = api_client.get("/api/v1/clients", user["token"], search=query or None, grade=grade or None,
-                              decision=decision or None, limit=PAGE, offset=offset or 0)
+        page = api_client.get(
+            "/api/v1/clients",
+            user["token"],
+            search=query or None,
+            grade=grade or None,
+            decision=decision or None,
+            limit=PAGE,
+            offset=offset or 0,
+        )
     except api_client.AuthExpired:
-        return dcc.Location(id="expired-redirect", href="/logout?reason=expired")
+        return expired_marker()
     except (api_client.ApiUnavailable, api_client.ApiRefused):
         return failed(lang)
     rows = []
     for item in page["items"]:
         colour, mark = DECISION_STYLE[item["decision"]]
-        rows.append(html.Tr([
-            html.Td(dcc.Link(str(item["client_id"]), href=f"/client/{item['client_id']}",
-                             title=f"{t('open', lang)} {item['client_id']}")),
-            html.Td(percent(item["pd"], lang)), html.Td(item["grade"]),
-            html.Td([html.Span(mark, **{"aria-hidden": "true"}), " ", t(item["decision"], lang)],
-                    style={"color": colour}, className="decision")]))
+        rows.append(
+            html.Tr(
+                [
+                    html.Td(
+                        dcc.Link(
+                            str(item["client_id"]),
+                            href=f"/client/{item['client_id']}",
+                            title=f"{t('open', lang)} {item['client_id']}",
+                        )
+                    ),
+                    html.Td(percent(item["pd"], lang)),
+                    html.Td(item["grade"]),
+                    html.Td(
+                        [html.Span(mark, **{"aria-hidden": "true"}), " ", t(item["decision"], lang)],
+                        style={"color": colour},
+                        className="decision",
+                    ),
+                ]
+            )
+        )
     start = (offset or 0) + 1 if page["items"] else 0
     summary = t("results", lang, total=page["total"], start=start, end=(offset or 0) + len(page["items"]))
-    return [html.P(summary), html.Table([
-        html.Thead(html.Tr([html.Th(t("client", lang), scope="col"), html.Th(t("pd", lang), scope="col"),
-                            html.Th(t("grade", lang), scope="col"), html.Th(t("decision", lang), scope="col")])),
-        html.Tbody(rows)], className="results")]
+    return [
+        html.P(summary),
+        html.Table(
+            [
+                html.Thead(
+                    html.Tr(
+                        [
+                            html.Th(t("client", lang), scope="col"),
+                            html.Th(t("pd", lang), scope="col"),
+                            html.Th(t("grade", lang), scope="col"),
+                            html.Th(t("decision", lang), scope="col"),
+                        ]
+                    )
+                ),
+                html.Tbody(rows),
+            ],
+            className="results",
+        ),
+    ]

@@ -5,30 +5,51 @@ from __future__ import annotations
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from dashboard import api_client, session
-from dashboard.components.common import DECISION_STYLE, failed
+from dashboard.components.common import DECISION_STYLE, expired_marker, failed
 from dashboard.i18n import percent, t
 
 _FIELDS = (("AMT_CREDIT", "amount"), ("AMT_ANNUITY", "annuity"), ("AMT_GOODS_PRICE", "goods"))
 
 
 def layout(lang: str):
-    inputs = [html.Div([html.Label(t(key, lang), htmlFor=f"wi-{field}"),
-                        dcc.Input(id=f"wi-{field}", type="number", min=1, step="any", debounce=True)], className="field")
-              for field, key in _FIELDS]
-    inputs.append(html.Div([html.Label(t("term", lang), htmlFor="wi-term"),
-                            dcc.Input(id="wi-term", type="number", min=3, max=120, step=1, debounce=True)],
-                           className="field"))
-    return html.Section([
-        html.H2(t("whatif_title", lang)),
-        html.P(t("whatif_note", lang), className="simulation-note", role="note"),
-        html.Div(inputs, className="filters"),
-        html.Button(t("simulate", lang), id="wi-run", className="primary"),
-        html.Div(id="wi-result", **{"aria-live": "polite"}),
-    ], className="card whatif")
+    inputs = [
+        html.Div(
+            [
+                html.Label(t(key, lang), htmlFor=f"wi-{field}"),
+                dcc.Input(id=f"wi-{field}", type="number", min=1, step="any"),
+            ],
+            className="field",
+        )
+        for field, key in _FIELDS
+    ]
+    inputs.append(
+        html.Div(
+            [
+                html.Label(t("term", lang), htmlFor="wi-term"),
+                dcc.Input(id="wi-term", type="number", min=3, max=120, step=1, debounce=True),
+            ],
+            className="field",
+        )
+    )
+    return html.Section(
+        [
+            html.H2(t("whatif_title", lang)),
+            html.P(t("whatif_note", lang), className="simulation-note", role="note"),
+            html.Div(inputs, className="filters"),
+            html.Button(t("simulate", lang), id="wi-run", className="primary"),
+            html.Div(id="wi-result", **{"aria-live": "polite"}),
+        ],
+        className="card whatif",
+    )
 
 
-@callback(Output("wi-AMT_CREDIT", "value"), Output("wi-AMT_ANNUITY", "value"), Output("wi-AMT_GOODS_PRICE", "value"),
-          Input("file-panel", "children"), State("client-id", "data"))
+@callback(
+    Output("wi-AMT_CREDIT", "value"),
+    Output("wi-AMT_ANNUITY", "value"),
+    Output("wi-AMT_GOODS_PRICE", "value"),
+    Input("file-panel", "children"),
+    State("client-id", "data"),
+)
 def _prefill(_, requested):
     user = session.user()
     cid = session.allowed_client(requested)
@@ -42,8 +63,12 @@ def _prefill(_, requested):
     return tuple(values.get(field) for field, _ in _FIELDS)
 
 
-@callback(Output("wi-AMT_ANNUITY", "value", allow_duplicate=True), Input("wi-term", "value"),
-          State("wi-AMT_CREDIT", "value"), prevent_initial_call=True)
+@callback(
+    Output("wi-AMT_ANNUITY", "value", allow_duplicate=True),
+    Input("wi-term", "value"),
+    State("wi-AMT_CREDIT", "value"),
+    prevent_initial_call=True,
+)
 def _annuity_from_term(term, credit):
     if not term or not credit or term <= 0:
         return no_update
@@ -53,15 +78,30 @@ def _annuity_from_term(term, credit):
 
 def _side(title: str, score: dict, lang: str, element_id: str):
     colour, mark = DECISION_STYLE[score["decision"]]
-    return html.Div([html.H3(title), html.P([t("pd", lang), ": ", html.Strong(percent(score["pd"], lang), id=f"{element_id}-pd")]),
-                     html.P([t("grade", lang), ": ", html.Strong(score["grade"])]),
-                     html.P([html.Span(mark, **{"aria-hidden": "true"}), " ", t(score["decision"], lang)],
-                            style={"color": colour}, className="decision")], className="side")
+    return html.Div(
+        [
+            html.H3(title),
+            html.P([t("pd", lang), ": ", html.Strong(percent(score["pd"], lang), id=f"{element_id}-pd")]),
+            html.P([t("grade", lang), ": ", html.Strong(score["grade"])]),
+            html.P(
+                [html.Span(mark, **{"aria-hidden": "true"}), " ", t(score["decision"], lang)],
+                style={"color": colour},
+                className="decision",
+            ),
+        ],
+        className="side",
+    )
 
 
-@callback(Output("wi-result", "children"), Input("wi-run", "n_clicks"), State("client-id", "data"),
-          State("wi-AMT_CREDIT", "value"), State("wi-AMT_ANNUITY", "value"), State("wi-AMT_GOODS_PRICE", "value"),
-          prevent_initial_call=True)
+@callback(
+    Output("wi-result", "children"),
+    Input("wi-run", "n_clicks"),
+    State("client-id", "data"),
+    State("wi-AMT_CREDIT", "value"),
+    State("wi-AMT_ANNUITY", "value"),
+    State("wi-AMT_GOODS_PRICE", "value"),
+    prevent_initial_call=True,
+)
 def _simulate(_, requested, credit, annuity, goods):
     user, lang = session.user(), session.lang()
     cid = session.allowed_client(requested)
@@ -71,12 +111,17 @@ def _simulate(_, requested, credit, annuity, goods):
     try:
         result = api_client.post(f"/api/v1/clients/{cid}/what-if", user["token"], {"changes": changes})
     except api_client.AuthExpired:
-        return dcc.Location(id="expired-redirect-wi", href="/logout?reason=expired")
+        return expired_marker()
     except api_client.ApiRefused as exc:
         detail = "; ".join(f"{f['field']}: {f['message']}" for f in exc.fields) or exc.message
         return html.P(t("invalid", lang, msg=detail), role="alert", className="failed")
     except api_client.ApiUnavailable:
         return failed(lang)
-    return html.Div([_side(t("current", lang), result["current"], lang, "wi-current"),
-                     _side(t("simulated", lang) + " *", result["simulated"], lang, "wi-simulated"),
-                     html.P("* " + t("whatif_note", lang), className="muted small")], className="compare-sides")
+    return html.Div(
+        [
+            _side(t("current", lang), result["current"], lang, "wi-current"),
+            _side(t("simulated", lang) + " *", result["simulated"], lang, "wi-simulated"),
+            html.P("* " + t("whatif_note", lang), className="muted small"),
+        ],
+        className="compare-sides",
+    )

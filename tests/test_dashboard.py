@@ -1,0 +1,256 @@
+"""The dashboard in real headless Chromium against a real gunicorn API and dashboard on loopback."""
+
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from scoring import users
+from tests import browser
+from tests.servers import gunicorn
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+AXE = (Path(__file__).with_name("vendor") / "axe.min.js").read_text()
+PASSWORD = "dashboard password"
+
+
+def test_dashboard_imports_only_its_own_package_and_libraries():
+    for path in (ROOT / "dashboard").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            for name in names:
+                assert name.split(".")[0] not in ("scoring", "api"), f"{path.name} imports {name}"
+    http = [p.name for p in (ROOT / "dashboard").rglob("*.py") if "import requests" in p.read_text()]
+    assert http == ["api_client.py"]
+
+
+pytestmark_browser = pytest.mark.skipif(not browser.available(), reason="chromium and chromedriver are not installed")
+
+
+@pytest.fixture(scope="module")
+def stack(store_path, trained_models, tmp_path_factory):
+    from scoring.store import ClientStore
+
+    work = tmp_path_factory.mktemp("dash")
+    store = work / "store.sqlite"
+    shutil.copy(store_path, store)
+    ids = [c["client_id"] for c in ClientStore(store).list_clients(limit=5)["items"]]
+    users.add_user(store, "manager", PASSWORD, "manager")
+    users.add_user(store, "carla", PASSWORD, "customer", client_id=ids[1])
+    env = {"SCORING_STORE": str(store), "SCORING_MODELS": str(trained_models), "SCORING_SECRET_KEY": "browser-tests"}
+    ARTIFACTS.mkdir(exist_ok=True)
+    with gunicorn("api:create_app()", env, ready_path="/ready", log_path=work / "api.log") as api:
+        dash_env = {"DASHBOARD_API_URL": api, "DASHBOARD_SECRET_KEY": "dash-tests"}
+        with gunicorn("dashboard.app:server", dash_env, workers=2, log_path=work / "dash.log") as dash:
+            yield {"api": api, "dash": dash, "own": ids[1], "other": ids[2], "store": store, "env": env, "work": work}
+
+
+@pytest.fixture()
+def driver():
+    drv = browser.start()
+    yield drv
+    drv.quit()
+
+
+def _api_token(api, username):
+    return {
+        "Authorization": "Bearer "
+        + requests.post(
+            f"{api}/api/v1/auth/token", json={"username": username, "password": PASSWORD}, timeout=10
+        ).json()["access_token"]
+    }
+
+
+def _axe(driver) -> list[dict]:
+    driver.execute_script(AXE)
+    result = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']}).then(r => done(JSON.stringify(r.violations)))"
+        ".catch(e => done(JSON.stringify([{id: 'axe-error', impact: 'critical', help: String(e)}])));"
+    )
+    return [v for v in json.loads(result) if v.get("impact") in ("serious", "critical")]
+
+
+def _shot(driver, name):
+    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+
+
+def _client_view_loaded(driver):
+    for css in (
+        "#gauge-summary",
+        "#reasons-list",
+        "#waterfall",
+        "#dist-summary",
+        "#biv-summary",
+        "#file-panel details",
+    ):
+        browser.wait_css(driver, css)
+
+
+@pytestmark_browser
+@pytest.mark.browser
+def test_manager_search_and_client_view_show_the_api_values(stack, driver):
+    driver.set_script_timeout(60)
+    driver.get(stack["dash"] + "/")
+    assert _axe(driver) == [], "login page"
+    _shot(driver, "login")
+    browser.sign_in(driver, stack["dash"], "manager", PASSWORD)
+    browser.wait_css(driver, "table.results a")
+    assert _axe(driver) == [], "search page"
+    _shot(driver, "search")
+    search = browser.wait_css(driver, "#search-input")
+    search.send_keys(str(stack["other"]))
+    browser.wait_css(driver, "table.results", text=str(stack["other"]))
+    driver.find_element("link text", str(stack["other"])).click()
+    _client_view_loaded(driver)
+    head = _api_token(stack["api"], "manager")
+    score = requests.get(f"{stack['api']}/api/v1/clients/{stack['other']}/score", headers=head, timeout=10).json()
+    exp = requests.get(
+        f"{stack['api']}/api/v1/clients/{stack['other']}/explanation?top=8", headers=head, timeout=10
+    ).json()
+    summary = driver.find_element("id", "gauge-summary").text
+    assert f"{100 * score['pd']:.1f}" in summary and score["grade"] in summary
+    assert driver.find_element("id", "grade-value").text == score["grade"]
+    reasons = [li.text for li in driver.find_elements("css selector", "#reasons-list li")]
+    assert [r.lstrip("▲▼ ") for r in reasons] == [r["sentence"] for r in exp["reasons"]]
+    bars = driver.execute_script(
+        "return document.getElementById('waterfall').querySelector('.js-plotly-plot').data[0].x"
+    )
+    assert bars[-1] == pytest.approx(exp["raw_score"]) and bars[0] == pytest.approx(exp["base_value"])
+    assert "Synthetic demo data" in driver.page_source
+    assert _axe(driver) == [], "client page"
+    _shot(driver, "client_manager")
+
+
+@pytestmark_browser
+@pytest.mark.browser
+def test_what_if_changes_the_shown_pd_not_the_stored_one(stack, driver):
+    browser.sign_in(driver, stack["dash"], "manager", PASSWORD)
+    browser.wait_css(driver, "table.results a")
+    driver.get(f"{stack['dash']}/client/{stack['other']}")
+    _client_view_loaded(driver)
+    head = _api_token(stack["api"], "manager")
+    url = f"{stack['api']}/api/v1/clients/{stack['other']}/score"
+    before = requests.get(url, headers=head, timeout=10).json()
+    credit = browser.wait_css(driver, "#wi-AMT_CREDIT")
+    browser.wait_css(driver, "#wi-AMT_CREDIT")
+    for _ in range(50):  # prefilled from the API
+        if credit.get_attribute("value"):
+            break
+        time.sleep(0.2)
+    amount = float(credit.get_attribute("value"))
+    credit.clear()
+    credit.send_keys(str(round(amount * 3)))
+    driver.find_element("id", "wi-run").click()
+    simulated = browser.wait_css(driver, "#wi-simulated-pd").text
+    current = driver.find_element("id", "wi-current-pd").text
+    assert simulated != current and "nothing is stored" in driver.page_source
+    _shot(driver, "what_if")
+    assert requests.get(url, headers=head, timeout=10).json() == before
+
+
+@pytestmark_browser
+@pytest.mark.browser
+def test_customer_sees_only_their_own_file(stack, driver):
+    browser.sign_in(driver, stack["dash"], "carla", PASSWORD)
+    _client_view_loaded(driver)
+    assert str(stack["own"]) in driver.find_element("id", "client-title").text
+    assert not driver.find_elements("id", "wi-run") and not driver.find_elements("id", "search-input")
+    assert (
+        "Clients" in driver.find_element("id", "biv-summary").text
+        or "groups" in driver.find_element("id", "biv-summary").text
+    )
+    _shot(driver, "client_customer")
+    driver.get(f"{stack['dash']}/client/{stack['other']}")  # URL manipulation
+    _client_view_loaded(driver)
+    assert str(stack["own"]) in driver.find_element("id", "client-title").text
+    assert str(stack["other"]) not in driver.page_source
+    # a crafted callback asking for another client's file, with the customer's own session cookie
+    cookies = {c["name"]: c["value"] for c in driver.get_cookies()}
+    body = {
+        "output": "..score-panel.children...reasons-panel.children...waterfall-panel.children..."
+        "importance-panel.children...file-panel.children...client-notice.children..."
+        "api-banner.children@" + "0" * 32 + "..",
+        "outputs": [
+            {"id": i, "property": "children"}
+            for i in (
+                "score-panel",
+                "reasons-panel",
+                "waterfall-panel",
+                "importance-panel",
+                "file-panel",
+                "client-notice",
+            )
+        ]
+        + [{"id": "api-banner", "property": "children@" + "0" * 32}],
+        "inputs": [{"id": "client-id", "property": "data", "value": stack["other"]}],
+        "changedPropIds": ["client-id.data"],
+        "state": [],
+    }
+    layout = requests.get(f"{stack['dash']}/_dash-dependencies", cookies=cookies, timeout=10).json()
+    load = next(d for d in layout if "score-panel.children" in d["output"])
+    body["output"] = load["output"]
+    body["outputs"] = [
+        {"id": o.split(".")[0], "property": o.split(".", 1)[1]} for o in load["output"].strip(".").split("...")
+    ]
+    answer = requests.post(f"{stack['dash']}/_dash-update-component", json=body, cookies=cookies, timeout=30)
+    assert answer.status_code == 200
+    assert str(stack["other"]) not in answer.text
+    head = _api_token(stack["api"], "manager")
+    own_grade = requests.get(f"{stack['api']}/api/v1/clients/{stack['own']}/score", headers=head, timeout=10).json()[
+        "grade"
+    ]
+    assert own_grade in answer.text
+
+
+@pytestmark_browser
+@pytest.mark.browser
+def test_language_switch(stack, driver):
+    browser.sign_in(driver, stack["dash"], "carla", PASSWORD)
+    _client_view_loaded(driver)
+    assert driver.find_element("tag name", "html").get_attribute("lang") == "en"
+    driver.find_element("id", "lang-switch").click()
+    browser.wait_css(driver, "#reasons-list")
+    assert driver.find_element("tag name", "html").get_attribute("lang") == "fr"
+    browser.wait_css(driver, "#gauge-summary", text="Probabilité de défaut")
+    assert "Pourquoi cette décision" in driver.page_source
+    assert "risque" in driver.find_element("id", "reasons-list").text
+    _shot(driver, "client_customer_fr")
+
+
+@pytestmark_browser
+@pytest.mark.browser
+def test_expired_token_and_api_down(stack, driver):
+    env = {**stack["env"], "SCORING_TOKEN_TTL": "4"}
+    with gunicorn("api:create_app()", env, ready_path="/ready") as api:
+        dash_env = {"DASHBOARD_API_URL": api, "DASHBOARD_SECRET_KEY": "dash-tests-2", "DASHBOARD_API_TIMEOUT": "2"}
+        with gunicorn("dashboard.app:server", dash_env) as dash:
+            browser.sign_in(driver, dash, "carla", PASSWORD)
+            _client_view_loaded(driver)
+            time.sleep(5)
+            driver.get(dash + "/")
+            browser.wait_css(driver, ".notice", text="expired")
+            assert driver.find_elements("id", "sign-in")
+            browser.sign_in(driver, dash, "carla", PASSWORD)
+            browser.wait_css(driver, "#client-title")
+            stopped = api
+        # the API is gone now: the dashboard says so instead of failing
+        with gunicorn("dashboard.app:server", {**dash_env, "DASHBOARD_API_URL": stopped}) as dash2:
+            driver.get(dash2 + "/")
+            browser.sign_in(driver, dash2, "carla", PASSWORD)
+            browser.wait_css(driver, ".notice", text="not answering")
+            _shot(driver, "api_down")
