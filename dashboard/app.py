@@ -104,7 +104,8 @@ def _header(user: dict, lang: str):
 def serve_layout():
     user, lang = user_session.user(), user_session.lang()
     if user is None:
-        reason = request.args.get("reason") if request else None
+        # the layout is fetched by /_dash-layout, not the page URL: one-shot notices travel in the session
+        reason = session.pop("notice", None)
         if user_session.expired():
             session.clear()
             session["lang"] = lang
@@ -166,9 +167,11 @@ def create_app() -> Dash:
         try:
             token = api_client.sign_in(request.form.get("username", ""), request.form.get("password", ""))
         except api_client.ApiUnavailable:
-            return redirect("/?reason=api_down")
+            session["notice"] = "api_down"
+            return redirect("/")
         except (api_client.ApiRefused, api_client.AuthExpired):
-            return redirect("/?reason=bad_credentials")
+            session["notice"] = "bad_credentials"
+            return redirect("/")
         session.clear()
         session.update(
             token=token["access_token"],
@@ -176,7 +179,7 @@ def create_app() -> Dash:
             client_id=token.get("client_id"),
             username=token.get("username"),
             lang=lang,
-            expires_at=time.time() + token["expires_in"] - 5,
+            expires_at=time.time() + token["expires_in"] - 1,
         )
         return redirect("/")
 
@@ -185,8 +188,8 @@ def create_app() -> Dash:
         lang = user_session.lang()
         session.clear()
         session["lang"] = lang
-        reason = "expired" if request.args.get("reason") == "expired" else "signed_out"
-        return redirect(f"/?reason={reason}")
+        session["notice"] = "expired" if request.args.get("reason") == "expired" else "signed_out"
+        return redirect("/")
 
     @server.get("/lang/<code>")
     def _language(code):

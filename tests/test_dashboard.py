@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from selenium.webdriver.common.keys import Keys
 
 from scoring import users
 from tests import browser
@@ -108,6 +109,8 @@ def test_manager_search_and_client_view_show_the_api_values(stack, driver):
     driver.get(stack["dash"] + "/")
     assert _axe(driver) == [], "login page"
     _shot(driver, "login")
+    browser.sign_in(driver, stack["dash"], "manager", "not the password")
+    browser.wait_css(driver, ".notice", text="Wrong username or password")
     browser.sign_in(driver, stack["dash"], "manager", PASSWORD)
     browser.wait_css(driver, "table.results a")
     assert _axe(driver) == [], "search page"
@@ -153,8 +156,13 @@ def test_what_if_changes_the_shown_pd_not_the_stored_one(stack, driver):
             break
         time.sleep(0.2)
     amount = float(credit.get_attribute("value"))
-    credit.clear()
+    credit.send_keys(Keys.CONTROL, "a")  # a controlled React input ignores clear()
     credit.send_keys(str(round(amount * 3)))
+    assert float(credit.get_attribute("value")) == round(amount * 3)
+    annuity = driver.find_element("id", "wi-AMT_ANNUITY")
+    new_annuity = round(float(annuity.get_attribute("value")) * 3)
+    annuity.send_keys(Keys.CONTROL, "a")
+    annuity.send_keys(str(new_annuity))
     driver.find_element("id", "wi-run").click()
     simulated = browser.wait_css(driver, "#wi-simulated-pd").text
     current = driver.find_element("id", "wi-current-pd").text
@@ -236,7 +244,9 @@ def test_language_switch(stack, driver):
 @pytest.mark.browser
 def test_expired_token_and_api_down(stack, driver):
     env = {**stack["env"], "SCORING_TOKEN_TTL": "4"}
-    with gunicorn("api:create_app()", env, ready_path="/ready") as api:
+    api_server = gunicorn("api:create_app()", env, ready_path="/ready")
+    api = api_server.__enter__()
+    try:
         dash_env = {"DASHBOARD_API_URL": api, "DASHBOARD_SECRET_KEY": "dash-tests-2", "DASHBOARD_API_TIMEOUT": "2"}
         with gunicorn("dashboard.app:server", dash_env) as dash:
             browser.sign_in(driver, dash, "carla", PASSWORD)
@@ -244,13 +254,17 @@ def test_expired_token_and_api_down(stack, driver):
             time.sleep(5)
             driver.get(dash + "/")
             browser.wait_css(driver, ".notice", text="expired")
-            assert driver.find_elements("id", "sign-in")
             browser.sign_in(driver, dash, "carla", PASSWORD)
             browser.wait_css(driver, "#client-title")
-            stopped = api
-        # the API is gone now: the dashboard says so instead of failing
-        with gunicorn("dashboard.app:server", {**dash_env, "DASHBOARD_API_URL": stopped}) as dash2:
-            driver.get(dash2 + "/")
-            browser.sign_in(driver, dash2, "carla", PASSWORD)
-            browser.wait_css(driver, ".notice", text="not answering")
+            api_server.__exit__(None, None, None)  # the API goes down under a signed-in user
+            api_server = None
+            driver.get(dash + "/")
+            browser.wait_css(driver, ".banner", text="not answering")
+            assert driver.find_elements("css selector", ".failed") and "Traceback" not in driver.page_source
             _shot(driver, "api_down")
+            driver.get(dash + "/logout")
+            browser.sign_in(driver, dash, "carla", PASSWORD)
+            browser.wait_css(driver, ".notice", text="not answering")
+    finally:
+        if api_server is not None:
+            api_server.__exit__(None, None, None)
