@@ -147,3 +147,14 @@ def test_no_password_reaches_the_audit_or_user_listing(store, tmp_path):
     users.export_audit(store, out)
     assert "very secret pw" not in out.read_text()
     assert "very secret pw" not in repr(users.list_users(store))
+
+
+def test_audit_sync_mode_is_validated(monkeypatch):
+    from scoring.users import _audit_sync
+
+    assert _audit_sync() == "NORMAL"
+    monkeypatch.setenv("SCORING_AUDIT_SYNC", "full")
+    assert _audit_sync() == "FULL"
+    monkeypatch.setenv("SCORING_AUDIT_SYNC", "sometimes")
+    with pytest.raises(ValueError, match="SCORING_AUDIT_SYNC"):
+        _audit_sync()
