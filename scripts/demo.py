@@ -231,6 +231,8 @@ def _start(name: str, app: str, port: int, workers: int, env: dict, cfg: dict) -
     log_path = cfg["store"].parent / f"demo-{name}.log"
     cmd = [sys.executable, "-m", "gunicorn", "--bind", f"{cfg['host']}:{port}", "--workers", str(workers),
            "--timeout", "120", "--access-logfile", "-", app]
+    if name == "dashboard":  # Dash fires a view's callbacks concurrently: threads serve them side by side
+        cmd[-1:-1] = ["--threads", "8"]
     log = open(log_path, "wb")  # noqa: SIM115 - the child keeps writing to it after this returns
     # own session: a terminal Ctrl-C reaches the demo only, which then stops each server in order
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
