@@ -27,8 +27,11 @@ _BATCH_THREADS = int(os.environ.get("SCORING_FEATURES_THREADS", "2"))
 EMPLOYED_SENTINEL = 365243  # Kaggle's DAYS_EMPLOYED for pensioners and the unemployed
 
 # --- application: raw fields kept as they are -------------------------------------------------------------
+# Gender is a protected attribute: never a model input. The model card still reports AUC and approval
+# rate by gender (read from the raw table), which is how a lender checks the model for disparate impact.
+PROTECTED_FIELDS = ("CODE_GENDER",)
 CATEGORICAL_FEATURES = [
-    "NAME_CONTRACT_TYPE", "CODE_GENDER", "FLAG_OWN_CAR", "FLAG_OWN_REALTY", "NAME_TYPE_SUITE", "NAME_INCOME_TYPE",
+    "NAME_CONTRACT_TYPE", "FLAG_OWN_CAR", "FLAG_OWN_REALTY", "NAME_TYPE_SUITE", "NAME_INCOME_TYPE",
     "NAME_EDUCATION_TYPE", "NAME_FAMILY_STATUS", "NAME_HOUSING_TYPE", "OCCUPATION_TYPE",
     "WEEKDAY_APPR_PROCESS_START", "ORGANIZATION_TYPE", "FONDKAPREMONT_MODE", "HOUSETYPE_MODE",
     "WALLSMATERIAL_MODE", "EMERGENCYSTATE_MODE", "PREV_LAST_STATUS",

@@ -142,7 +142,7 @@ def test_percentile_is_the_share_of_clients_below(store, features):
     assert store.percentile("EXT_SOURCE_2", values.max() + 1) == 100.0
     assert store.percentile("EXT_SOURCE_2", None) is None
     assert store.percentile("EXT_SOURCE_2", float("nan")) is None
-    assert store.percentile("CODE_GENDER", "F") is None
+    assert store.percentile("NAME_CONTRACT_TYPE", "Cash loans") is None
     with pytest.raises(KeyError, match="NO_SUCH_FEATURE"):
         store.percentile("NO_SUCH_FEATURE", 1.0)
     with pytest.raises(ValueError, match="numeric"):
@@ -174,7 +174,7 @@ def test_sample_points_come_from_labelled_clients(store, target):
     assert p["x"] == client["features"]["EXT_SOURCE_2"] and p["y"] == client["features"]["AGE_YEARS"]
     assert p["pd"] == pytest.approx(store.get_score(p["client_id"])["pd"])
     assert store.sample_points("EXT_SOURCE_2", "AGE_YEARS", 20) == points[:20]  # fixed sample, fixed order
-    cat = store.sample_points("CODE_GENDER", "EXT_SOURCE_1", 10)
+    cat = store.sample_points("NAME_CONTRACT_TYPE", "EXT_SOURCE_1", 10)
     assert all(isinstance(q["x"], str) and q["y"] is not None for q in cat)
     with pytest.raises(KeyError):
         store.sample_points("EXT_SOURCE_2", "NOPE", 10)
@@ -191,7 +191,7 @@ def test_density_is_aggregate_only(store):
         for c, m in zip(row_c, row_m, strict=True):
             assert (m is None) == (c < grid["min_cell"])
             assert m is None or 0 <= m <= 1
-    mixed = store.density("CODE_GENDER", "EXT_SOURCE_3", bins=5)
+    mixed = store.density("NAME_CONTRACT_TYPE", "EXT_SOURCE_3", bins=5)
     assert np.array(mixed["counts"]).shape == (len(mixed["x_edges"]), 5)
 
 
