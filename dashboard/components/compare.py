@@ -69,43 +69,46 @@ def _options(_):
     return options, picks[0] if picks else None, options, x, options, y
 
 
-@callback(Output("dist-panel", "children"), Input("dist-feature", "value"), Input("client-id", "data"))
-def _distribution(feature, requested):
+def _chart_panel(path: str, params: dict, chart, graph_id: str, summary_id: str):
+    """One population chart for the allowed client: figure plus its text summary, or a note saying what failed."""
     user, lang = session.user(), session.lang()
-    cid = session.allowed_client(requested)
-    if user is None or not feature or cid is None:
+    cid = session.allowed_client(params.pop("requested"))
+    if user is None or cid is None or not all(params.values()):
         return None
     try:
-        dist = api_client.get(
-            f"/api/v1/features/{feature}/distribution", user["token"], bins=30, client_id=cid, lang=lang
-        )
+        data = api_client.get(path, user["token"], client_id=cid, lang=lang, **params)
     except api_client.AuthExpired:
         return expired_marker()
     except (api_client.ApiUnavailable, api_client.ApiRefused):
         return failed(lang)
-    fig, text = charts.distribution(dist, lang)
+    fig, text = chart(data, lang)
     return [
-        dcc.Graph(id="dist-graph", figure=fig, config={"displaylogo": False}),
-        html.P(text, id="dist-summary", className="summary"),
+        dcc.Graph(id=graph_id, figure=fig, config={"displaylogo": False}),
+        html.P(text, id=summary_id, className="summary"),
     ]
+
+
+@callback(Output("dist-panel", "children"), Input("dist-feature", "value"), Input("client-id", "data"))
+def _distribution(feature, requested):
+    return (
+        _chart_panel(
+            f"/api/v1/features/{feature}/distribution",
+            {"bins": 30, "requested": requested},
+            charts.distribution,
+            "dist-graph",
+            "dist-summary",
+        )
+        if feature
+        else None
+    )
 
 
 @callback(Output("biv-panel", "children"), Input("biv-x", "value"), Input("biv-y", "value"), Input("client-id", "data"))
 def _bivariate(x, y, requested):
-    user, lang = session.user(), session.lang()
-    cid = session.allowed_client(requested)
-    if user is None or not x or not y or cid is None:
-        return None
-    try:
-        data = api_client.get(
-            "/api/v1/features/bivariate", user["token"], x=x, y=y, sample=1500, client_id=cid, lang=lang
-        )
-    except api_client.AuthExpired:
-        return expired_marker()
-    except (api_client.ApiUnavailable, api_client.ApiRefused):
-        return failed(lang)
-    fig, text = charts.bivariate(data, lang)
-    return [
-        dcc.Graph(id="biv-graph", figure=fig, config={"displaylogo": False}),
-        html.P(text, id="biv-summary", className="summary"),
-    ]
+    return _chart_panel(
+        "/api/v1/features/bivariate",
+        {"x": x, "y": y, "sample": 1000, "requested": requested},
+        charts.bivariate,
+        "biv-graph",
+        "biv-summary",
+    )
