@@ -110,10 +110,9 @@ def _applications(rng, ids, profile) -> tuple[_Columns, dict]:
     contract, _ = c.sample("NAME_CONTRACT_TYPE")
     loading = 1 + np.where(contract == "Cash loans", 0.3 * rng.beta(1.2, 3, n), 0.02 * rng.random(n))
     credit = np.round(goods * loading / 10) * 10
-    term = rng.choice(
-        [10, 12, 15, 18, 20, 24, 30, 36, 48, 60], n, p=[0.06, 0.16, 0.08, 0.12, 0.13, 0.18, 0.1, 0.09, 0.05, 0.03]
-    )
-    annuity = np.round(credit * (1 + 0.12 * term / 12) / term * 2) / 2
+    # credit / annuity follows the real spread (10th, 50th, 90th percentiles about 10, 20, 34)
+    term = rng.choice([10, 12, 18, 24, 30, 36, 48, 60], n, p=[0.08, 0.15, 0.1, 0.2, 0.1, 0.17, 0.1, 0.1])
+    annuity = np.round(credit * (1 + 0.08 * term / 12) / term * 2) / 2
     pti = annuity / income
     female = rng.random(n) < 0.66
     gender = np.where(female, "F", "M").astype(object)
