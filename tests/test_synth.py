@@ -23,7 +23,8 @@ def test_schema_marker_and_keys(synth_dir):
     duckdb_views(con, synth_dir)
     orphans = {
         "bureau": "SELECT count(*) FROM bureau WHERE SK_ID_CURR NOT IN (SELECT SK_ID_CURR FROM applications)",
-        "bureau_balance": "SELECT count(*) FROM bureau_balance WHERE SK_ID_BUREAU NOT IN (SELECT SK_ID_BUREAU FROM bureau)",
+        "bureau_balance": "SELECT count(*) FROM bureau_balance WHERE SK_ID_BUREAU NOT IN "
+        "(SELECT SK_ID_BUREAU FROM bureau)",
         "installments": "SELECT count(*) FROM installments_payments WHERE SK_ID_PREV NOT IN "
         "(SELECT SK_ID_PREV FROM previous_application)",
     }
