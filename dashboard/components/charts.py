@@ -8,6 +8,12 @@ from dashboard.components.common import BLUE, DECISION_STYLE, GREY, INK, ORANGE,
 from dashboard.i18n import NBSP, number, percent, t
 
 
+def _logodds(value: float, lang: str, signed: bool = False) -> str:
+    """A log-odds contribution with the language's decimal mark (+0,17 in French)."""
+    text = number(abs(value), lang, 2)
+    return ("+" if value >= 0 else "−") + text if signed else ("−" if value < 0 else "") + text
+
+
 def gauge(score: dict, lang: str) -> go.Figure:
     colour, _ = DECISION_STYLE[score["decision"]]
     top = max(0.4, min(1.0, score["pd"] * 1.5), score["threshold"] * 2)
@@ -61,7 +67,7 @@ def waterfall(exp: dict, lang: str) -> go.Figure:
             x=values,
             measure=measures,
             textposition="outside",
-            text=[f"{v:+.2f}" if m == "relative" else f"{v:.2f}" for v, m in zip(values, measures, strict=False)],
+            text=[_logodds(v, lang, signed=m == "relative") for v, m in zip(values, measures, strict=True)],
             increasing={"marker": {"color": VERMILION}},
             decreasing={"marker": {"color": BLUE}},
             totals={"marker": {"color": GREY}},
@@ -82,10 +88,11 @@ def waterfall(exp: dict, lang: str) -> go.Figure:
 
 def waterfall_summary(exp: dict, lang: str) -> str:
     parts = [
-        f"{c['label']} ({c['display']}): {t('raises' if c['shap'] > 0 else 'lowers', lang)} {c['shap']:+.2f}"
+        f"{c['label']} ({c['display']}): {t('raises' if c['shap'] > 0 else 'lowers', lang)} "
+        f"{_logodds(c['shap'], lang, signed=True)}"
         for c in exp["contributions"][:5]
     ]
-    return t("waterfall_summary", lang, base=f"{exp['base_value']:.2f}", items="; ".join(parts))
+    return t("waterfall_summary", lang, base=_logodds(exp["base_value"], lang), items="; ".join(parts))
 
 
 def importance(items: list[dict], lang: str) -> go.Figure:
