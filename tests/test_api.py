@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import shutil
 import time
+from pathlib import Path
 
 import pytest
 
@@ -399,3 +400,13 @@ def test_what_if_simulates_without_storing(client, heads, app, api_env):
         ),
         403,
     )
+
+
+def test_api_workers_load_lightgbm_without_scikit_learn():
+    import subprocess
+    import sys
+
+    code = "import sys, api; print('sklearn' in sys.modules, 'lightgbm' in sys.modules)"
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=root)
+    assert out.stdout.split() == ["False", "True"], out.stderr
