@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 from scoring.tables import SCHEMAS
@@ -410,6 +411,7 @@ HISTORY_SUMMARY_FEATURES = [
 ]
 
 
+@functools.lru_cache(maxsize=4096)  # looked up several times per API request: resolve each name once
 def _entry(name: str) -> tuple[str, str | None, str, str]:
     if name in _FEATURES:
         unit, en, fr = _FEATURES[name]

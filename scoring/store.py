@@ -433,7 +433,8 @@ class ClientStore:
 
     def _features(self, num_blob, cat_blob) -> dict:
         m = self._layout()["meta"]
-        values = dict(zip(m["numeric_features"], (_py(v) for v in _unpack(num_blob, "float64")), strict=True))
+        numbers = _unpack(num_blob, "float64").tolist()  # Python floats in one call; NaN -> None below
+        values = dict(zip(m["numeric_features"], [None if v != v else v for v in numbers], strict=True))
         values.update(zip(m["categorical_features"], _unpack_json(cat_blob), strict=True))
         return {f: values.get(f) for f in m["feature_names"]}
 
