@@ -7,6 +7,7 @@ import os
 import sys
 
 from flask import Flask
+from flask.sessions import SessionInterface
 
 from scoring.config import secret_key, settings
 
@@ -35,6 +36,13 @@ def _lean_lightgbm() -> None:
 _lean_lightgbm()
 
 
+class _NoSessions(SessionInterface):
+    """The API keeps no state between requests: Flask's null session, without decoding a cookie each time."""
+
+    def open_session(self, app, request):
+        return None
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: config from `test_config`, else from the environment; refuses a tampered model."""
     from api import auth, clients, errors, features, health, metrics, model, openapi, score
@@ -55,6 +63,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secret_key(app.config["STORE_PATH"])
     app.json.sort_keys = False
+    app.session_interface = _NoSessions()  # bearer tokens only: no cookie session to open on every request
     logging.basicConfig(
         level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import functools
+import threading
+import time
+from collections import OrderedDict
 
 from flask import Blueprint, current_app, g, jsonify, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -23,6 +26,48 @@ def issue_token(user: dict) -> str:
     return _serializer().dumps({"u": user["username"], "r": user["role"], "c": user.get("client_id")})
 
 
+class _VerifiedTokens:
+    """Tokens whose signature was already checked, with their signing time: an HMAC and a decode saved per request.
+
+    Only the signature check is cached; expiry is checked on every use, and the user on every request.
+    """
+
+    def __init__(self, size: int = 4096):
+        self._size, self._lock, self._items = size, threading.Lock(), OrderedDict()
+
+    def get(self, token: str):
+        with self._lock:
+            item = self._items.get(token)
+            if item is not None:
+                self._items.move_to_end(token)
+            return item
+
+    def put(self, token: str, claims, signed_at: float) -> None:
+        with self._lock:
+            self._items[token] = (claims, signed_at)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+def _verified_claims(token: str):
+    ttl = current_app.config["TOKEN_TTL"]
+    cache = current_app.extensions.setdefault("verified_tokens", _VerifiedTokens())
+    hit = cache.get(token)
+    if hit is None:
+        try:
+            claims, signed = _serializer().loads(token, max_age=ttl, return_timestamp=True)
+        except SignatureExpired:
+            raise ApiError(401, "token_expired", "token expired; sign in again") from None
+        except BadSignature:
+            raise ApiError(401, "invalid_token", "token is invalid or was not issued by this service") from None
+        hit = (claims, signed.timestamp())
+        cache.put(token, *hit)
+    claims, signed_at = hit
+    if time.time() - signed_at > ttl:
+        raise ApiError(401, "token_expired", "token expired; sign in again")
+    return claims
+
+
 def _current_user() -> dict:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -30,12 +75,7 @@ def _current_user() -> dict:
         raise ApiError(401, "missing_token", "Authorization: Bearer <token> header is required")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "invalid_token", "Authorization header must be 'Bearer <token>'")
-    try:
-        data = _serializer().loads(token.strip(), max_age=current_app.config["TOKEN_TTL"])
-    except SignatureExpired:
-        raise ApiError(401, "token_expired", "token expired; sign in again") from None
-    except BadSignature:
-        raise ApiError(401, "invalid_token", "token is invalid or was not issued by this service") from None
+    data = _verified_claims(token.strip())
     if not isinstance(data, dict) or not {"u", "r"} <= set(data):
         raise ApiError(401, "invalid_token", "token is invalid or was not issued by this service")
     # a removed user, or one whose role changed, loses access at once, not when the token expires

@@ -42,12 +42,14 @@ def index():
     return jsonify({**result, "limit": limit, "offset": offset})
 
 
+SCORE_FIELDS = ("client_id", "pd", "grade", "decision", "threshold", "model_version")
+
+
 def _score(cid: int) -> dict:
     score = _store().get_score(cid)
     if score is None:
         raise not_found()
-    score.pop("raw_score", None)
-    return score
+    return {k: score[k] for k in SCORE_FIELDS}
 
 
 @bp.get("/api/v1/clients/<client_id>")
@@ -95,8 +97,8 @@ def explain(client_id):
     if stored is None:
         audit(cid, "not_found")
         raise not_found()
-    score = _score(cid)
     audit(cid, "ok")
+    score = {k: stored[k] for k in SCORE_FIELDS}
     return jsonify(explanation.payload(stored["base_value"], stored["shap"], stored["values"], top, lang, score))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from flask import current_app
 
 from scoring import labels
@@ -16,10 +17,19 @@ def _json_value(value):
     return value.item() if hasattr(value, "item") else value
 
 
+def _ranked(shap: dict, top: int) -> list[tuple[str, float]]:
+    """The `top` largest contributions by |SHAP|, ties in feature order (one numpy sort, not 250 Python keys)."""
+    names = list(shap)
+    magnitude = np.abs(np.fromiter(shap.values(), dtype="float64", count=len(names)))
+    order = np.argsort(-magnitude, kind="stable")[:top]
+    return [(names[i], shap[names[i]]) for i in order.tolist()]
+
+
 def payload(base_value: float, shap: dict, values: dict, top: int, lang: str, score: dict) -> dict:
     store = current_app.config["STORE"]
-    ranked = sorted(shap.items(), key=lambda kv: -abs(kv[1]))
-    shown, rest = ranked[:top], ranked[top:]
+    shown = _ranked(shap, top)
+    total = float(sum(shap.values()))
+    shown_total = float(sum(s for _, s in shown))
     contributions = [
         {
             "feature": f,
@@ -35,8 +45,8 @@ def payload(base_value: float, shap: dict, values: dict, top: int, lang: str, sc
         **score,
         "units": "log-odds",
         "base_value": float(base_value),
-        "raw_score": float(base_value + sum(shap.values())),
+        "raw_score": float(base_value + total),
         "contributions": contributions,
-        "others": {"count": len(rest), "shap": float(sum(s for _, s in rest))},
+        "others": {"count": len(shap) - len(shown), "shap": total - shown_total},
         "reasons": reasons({"shap": dict(shown), "values": values}, percentiles, top=min(top, 5), lang=lang),
     }

@@ -7,6 +7,7 @@ so that an API worker answers every question from a few rows and never loads the
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import os
@@ -27,6 +28,7 @@ N_QUANTILES = 1001
 MAX_BINS = 200
 MIN_CELL = 5  # density cells with fewer clients get no mean PD: an aggregate must not describe one person
 _SAMPLE_SEED = 20240601
+_GENERATION = "(SELECT value FROM meta WHERE key = 'generation')"
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -356,6 +358,7 @@ class ClientStore:
 
             path = settings().store_path
         self.path = Path(path)
+        self._file = str(self.path)
         if not self.path.exists():
             raise FileNotFoundError(f"client store {self.path} not found: run `python -m scoring build-store`")
         self._local = threading.local()
@@ -367,7 +370,7 @@ class ClientStore:
     def _con(self) -> sqlite3.Connection:
         con = getattr(self._local, "con", None)
         try:
-            inode = self.path.stat().st_ino
+            inode = os.stat(self._file).st_ino
         except FileNotFoundError:
             inode = None  # mid-swap or removed: keep answering from the file already open
         if con is not None and inode is not None and self._local.inode != inode:
@@ -391,22 +394,29 @@ class ClientStore:
                 self._cache.popitem(last=False)
         return value
 
-    def _meta_raw(self) -> dict:
-        return {k: json.loads(v) for k, v in self._con().execute("SELECT key, value FROM meta")}
+    def _layout(self, generation: str | None = None) -> dict:
+        """Feature lists, positions and quantile grids of one store generation (explain-all bumps `generation`).
 
-    def _layout(self) -> dict:
-        """Feature lists and positions; re-read when the store changes (explain-all bumps `generation`)."""
-        (gen,) = self._con().execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        Lookups pass the generation read in the same statement as their row, so row and layout always match
+        and a lookup costs no extra query; other callers let it be read here.
+        """
+        if generation is None:
+            (generation,) = self._con().execute(f"SELECT {_GENERATION}").fetchone()
         static = self._static
-        if static is None or static["generation"] != gen:
-            m = self._meta_raw()
-            static = {"generation": gen, "meta": m, "numeric": {f: i for i, f in enumerate(m["numeric_features"])},
-                      "categorical": {f: i for i, f in enumerate(m["categorical_features"])}}
+        if static is None or static["generation"] != generation:
+            raw = dict(self._con().execute("SELECT key, value FROM meta").fetchall())
+            m = {k: json.loads(v) for k, v in raw.items()}
+            numeric = {f: i for i, f in enumerate(m["numeric_features"])}
+            categorical = {f: i for i, f in enumerate(m["categorical_features"])}
+            model = m.get("model_features", [])
+            static = {"generation": raw["generation"], "meta": m, "numeric": numeric, "categorical": categorical,
+                      "model_numeric": np.array([numeric.get(f, -1) for f in model], dtype="int64"),
+                      "model_categorical": [categorical.get(f) for f in model], "quantiles": {}}
             self._static = static
         return static
 
-    def _kind(self, feature: str) -> str:
-        lay = self._layout()
+    def _kind(self, feature: str, lay: dict | None = None) -> str:
+        lay = lay or self._layout()
         if not isinstance(feature, str):
             raise KeyError(feature)
         if feature in lay["numeric"]:
@@ -431,8 +441,9 @@ class ClientStore:
                 "explained_at")
         return {k: m[k] for k in keep if k in m}
 
-    def _features(self, num_blob, cat_blob) -> dict:
-        m = self._layout()["meta"]
+    @staticmethod
+    def _features(lay: dict, num_blob, cat_blob) -> dict:
+        m = lay["meta"]
         numbers = _unpack(num_blob, "float64").tolist()  # Python floats in one call; NaN -> None below
         values = dict(zip(m["numeric_features"], [None if v != v else v for v in numbers], strict=True))
         values.update(zip(m["categorical_features"], _unpack_json(cat_blob), strict=True))
@@ -445,14 +456,15 @@ class ClientStore:
         cid = self._id(client_id)
         if cid is None:
             return None
-        row = self._con().execute("SELECT split, application, num, cat FROM clients WHERE client_id = ?",
-                                  (cid,)).fetchone()
+        row = self._con().execute(f"SELECT split, application, num, cat, {_GENERATION} FROM clients "
+                                  "WHERE client_id = ?", (cid,)).fetchone()
         if row is None:
             return None
-        fields = self._layout()["meta"].get("application_fields") or list(SCHEMAS["application_test"])
+        lay = self._layout(row[4])
+        fields = lay["meta"].get("application_fields") or list(SCHEMAS["application_test"])
         application = dict(zip(fields, _unpack_json(row[1]), strict=True))
         application.pop("TARGET", None)
-        features = self._features(row[2], row[3])
+        features = self._features(lay, row[2], row[3])
         out = {"client_id": cid, "split": row[0], "application": application, "features": features}
         try:
             from scoring.labels import HISTORY_SUMMARY_FEATURES
@@ -465,31 +477,39 @@ class ClientStore:
         cid = self._id(client_id)
         if cid is None:
             return None
-        row = self._con().execute("SELECT pd, grade, decision, raw_score FROM scores WHERE client_id = ?",
-                                  (cid,)).fetchone()
+        row = self._con().execute(f"SELECT pd, grade, decision, raw_score, {_GENERATION} FROM scores "
+                                  "WHERE client_id = ?", (cid,)).fetchone()
         if row is None:
             return None
-        m = self._layout()["meta"]
+        m = self._layout(row[4])["meta"]
         return {"client_id": cid, "pd": row[0], "grade": row[1], "decision": row[2], "threshold": m["threshold"],
                 "model_version": m["model_version"], "raw_score": row[3]}
 
     def get_explanation(self, client_id) -> dict | None:
-        """SHAP values (log-odds) of the model features; base_value + sum(shap) == raw_score (float32 rounding)."""
+        """Score and SHAP values (log-odds) of the model features, read in one statement.
+
+        base_value + sum(shap) == raw_score (float32 rounding); `values` are the client's model-feature values.
+        """
         cid = self._id(client_id)
         if cid is None:
             return None
-        con = self._con()
-        row = con.execute("SELECT c.num, c.cat, c.shap, s.raw_score, s.pd FROM clients c JOIN scores s "
-                          "ON s.client_id = c.client_id WHERE c.client_id = ?", (cid,)).fetchone()
+        row = self._con().execute(
+            f"SELECT c.num, c.cat, c.shap, s.raw_score, s.pd, s.grade, s.decision, {_GENERATION} "
+            "FROM clients c JOIN scores s ON s.client_id = c.client_id WHERE c.client_id = ?", (cid,)).fetchone()
         if row is None:
             return None
-        m = self._layout()["meta"]
-        features = self._features(row[0], row[1])
+        lay = self._layout(row[7])
+        m = lay["meta"]
         model = m["model_features"]
-        shap = dict(zip(model, (float(v) for v in _unpack(row[2], "float32")), strict=True))
-        return {"client_id": cid, "base_value": m["base_value"], "shap": shap,
-                "values": {f: features.get(f) for f in model}, "raw_score": row[3], "pd": row[4],
-                "model_version": m["model_version"]}
+        numbers = _unpack(row[0], "float64")[np.maximum(lay["model_numeric"], 0)].tolist()
+        positions = lay["model_categorical"]
+        cats = _unpack_json(row[1]) if any(p is not None for p in positions) else []
+        values = {f: (cats[p] if p is not None else None if v != v else v)
+                  for f, v, p in zip(model, numbers, positions, strict=True)}
+        shap = dict(zip(model, _unpack(row[2], "float32").tolist(), strict=True))
+        return {"client_id": cid, "pd": row[4], "grade": row[5], "decision": row[6], "threshold": m["threshold"],
+                "model_version": m["model_version"], "raw_score": row[3], "base_value": m["base_value"],
+                "shap": shap, "values": values}
 
     def list_clients(self, search=None, limit: int = 20, offset: int = 0, grade=None, decision=None) -> dict:
         """Clients in id order with PD and grade; `search` is a client-id prefix (digits)."""
@@ -539,18 +559,18 @@ class ClientStore:
         return [(value * 10**k, (value + 1) * 10**k - 1) for k in range(0, max(digits - len(prefix), 0) + 1)]
 
     # --- population statistics ------------------------------------------------------------------------------
-    def _quantile_grid(self, feature: str):
-        gen = self._layout()["generation"]
-
-        def load():
+    def _quantile_grid(self, feature: str, lay: dict | None = None):
+        """The feature's quantile grid (8 KB), kept for the store generation: all of them fit in 2-3 MB."""
+        grids = (lay or self._layout())["quantiles"]
+        if feature not in grids:
             row = self._con().execute("SELECT n, q FROM quantiles WHERE feature = ?", (feature,)).fetchone()
-            return None if row is None or row[1] is None else _unpack(row[1], "float64")
+            grids[feature] = None if row is None or row[1] is None else _unpack(row[1], "float64")
+        return grids[feature]
 
-        return self._cached(("q", gen, feature), load)
-
-    def percentile(self, feature: str, value) -> float | None:
+    def percentile(self, feature: str, value, lay: dict | None = None) -> float | None:
         """Share (0..100) of all clients with a known, lower value; None for a missing value or a categorical."""
-        if self._kind(feature) == "categorical" or value is None or isinstance(value, bool):
+        lay = lay or self._layout()
+        if self._kind(feature, lay) == "categorical" or value is None or isinstance(value, bool):
             return None
         try:
             v = float(value)
@@ -558,12 +578,11 @@ class ClientStore:
             raise ValueError(f"{feature} is numeric; got {value!r}") from None
         if math.isnan(v):
             return None
-        q = self._quantile_grid(feature)
+        q = self._quantile_grid(feature, lay)
         if q is None:
             return None
         steps = len(q) - 1
-        left = int(np.searchsorted(q, v, side="left"))
-        right = int(np.searchsorted(q, v, side="right"))
+        left, right = bisect.bisect_left(q, v), bisect.bisect_right(q, v)  # on a scalar: 10x np.searchsorted
         if left == 0:
             return 0.0
         if left > steps:
@@ -578,10 +597,10 @@ class ClientStore:
 
     def percentiles(self, values: dict) -> dict:
         """percentile() of several {feature: value}; unknown features are skipped."""
-        out = {}
+        out, lay = {}, self._layout()
         for feature, value in values.items():
             try:
-                out[feature] = self.percentile(feature, value)
+                out[feature] = self.percentile(feature, value, lay)
             except (KeyError, ValueError):
                 continue
         return out

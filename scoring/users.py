@@ -60,15 +60,17 @@ def _path(store) -> Path:
 
 def _connect(store) -> sqlite3.Connection:
     """One read-write connection per thread and store file; never reused across fork."""
-    path = _path(store)
-    if not path.exists():
-        raise FileNotFoundError(f"client store {path} not found: build it first with `python -m scoring build-store`")
+    key = str(getattr(store, "path", store))
+    try:
+        inode = os.stat(key).st_ino
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"client store {key} not found: build it first with `python -m scoring build-store`") from None
     cache = getattr(_local, "cons", None)
     if cache is None or getattr(_local, "pid", None) != os.getpid():
         cache = _local.cons = {}
         _local.pid = os.getpid()
-    key = str(path.resolve())
-    inode = path.stat().st_ino
+    path = Path(key)
     con, seen = cache.get(key, (None, None))
     if con is not None and seen != inode:  # the store was rebuilt (renamed into place): follow the new file
         con.close()

@@ -114,11 +114,13 @@ def test_missing_forged_and_expired_tokens(client, app, api_env):
         {"u": "manager", "r": "manager", "c": None}
     )
     _error(client.get(url, headers={"Authorization": f"Bearer {forged}"}), 401, "invalid_token")
-    good = _token(client, "manager")
+    good, unused = _token(client, "manager"), _token(client, "manager")
+    assert client.get(url, headers=good).status_code == 200  # its signature check is now cached
     app.config["TOKEN_TTL"] = 1
     try:
         time.sleep(2.1)
         _error(client.get(url, headers=good), 401, "token_expired")
+        _error(client.get(url, headers=unused), 401, "token_expired")
     finally:
         app.config["TOKEN_TTL"] = 3600
 
