@@ -9,6 +9,7 @@ import sys
 from flask import Flask
 from flask.sessions import SessionInterface
 
+from api.jsonio import OrjsonProvider
 from scoring.config import secret_key, settings
 
 
@@ -36,6 +37,10 @@ def _lean_lightgbm() -> None:
 _lean_lightgbm()
 
 
+class _ApiFlask(Flask):
+    json_provider_class = OrjsonProvider
+
+
 class _NoSessions(SessionInterface):
     """The API keeps no state between requests: Flask's null session, without decoding a cookie each time."""
 
@@ -49,7 +54,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from scoring.bundle import ModelBundle
     from scoring.store import ClientStore
 
-    app = Flask(__name__)
+    app = _ApiFlask(__name__)
     s = settings()
     app.config.update(
         STORE_PATH=s.store_path,

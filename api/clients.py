@@ -93,13 +93,14 @@ def explain(client_id):
     cid = check_client_access(client_id)
     top = int_arg("top", 10, 1, 50)
     lang = lang_arg()
-    stored = _store().get_explanation(cid)
+    stored = _store().get_explanation(cid, top=top)
     if stored is None:
         audit(cid, "not_found")
         raise not_found()
     audit(cid, "ok")
     score = {k: stored[k] for k in SCORE_FIELDS}
-    return jsonify(explanation.payload(stored["base_value"], stored["shap"], stored["values"], top, lang, score))
+    return jsonify(explanation.payload(stored["base_value"], stored["shap"], stored["values"], stored["shap_total"],
+                                       stored["n_features"], lang, score, stored["generation"]))
 
 
 WHAT_IF_FIELDS = ("AMT_CREDIT", "AMT_ANNUITY", "AMT_GOODS_PRICE")

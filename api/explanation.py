@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from flask import current_app
 
 from scoring import labels
@@ -17,19 +16,11 @@ def _json_value(value):
     return value.item() if hasattr(value, "item") else value
 
 
-def _ranked(shap: dict, top: int) -> list[tuple[str, float]]:
-    """The `top` largest contributions by |SHAP|, ties in feature order (one numpy sort, not 250 Python keys)."""
-    names = list(shap)
-    magnitude = np.abs(np.fromiter(shap.values(), dtype="float64", count=len(names)))
-    order = np.argsort(-magnitude, kind="stable")[:top]
-    return [(names[i], shap[names[i]]) for i in order.tolist()]
-
-
-def payload(base_value: float, shap: dict, values: dict, top: int, lang: str, score: dict) -> dict:
+def payload(base_value: float, shap: dict, values: dict, total: float, n_features: int, lang: str, score: dict,
+            generation: str | None = None) -> dict:
+    """`shap`: the contributions to show, largest |SHAP| first (reasons.top_indices); `total`: the sum of all."""
     store = current_app.config["STORE"]
-    shown = _ranked(shap, top)
-    total = float(sum(shap.values()))
-    shown_total = float(sum(s for _, s in shown))
+    shown = list(shap.items())
     contributions = [
         {
             "feature": f,
@@ -40,13 +31,15 @@ def payload(base_value: float, shap: dict, values: dict, top: int, lang: str, sc
         }
         for f, s in shown
     ]
-    percentiles = store.percentiles({f: values.get(f) for f, _ in shown[:8]})
+    n_reasons = min(len(shown), 5)
+    worded = [f for f, s in shown if s != 0][:n_reasons]  # the features reasons() will word, and only those
+    percentiles = store.percentiles({f: values.get(f) for f in worded}, generation)
     return {
         **score,
         "units": "log-odds",
         "base_value": float(base_value),
         "raw_score": float(base_value + total),
         "contributions": contributions,
-        "others": {"count": len(shap) - len(shown), "shap": total - shown_total},
-        "reasons": reasons({"shap": dict(shown), "values": values}, percentiles, top=min(top, 5), lang=lang),
+        "others": {"count": n_features - len(shown), "shap": float(total - sum(s for _, s in shown))},
+        "reasons": reasons({"shap": shap, "values": values}, percentiles, top=max(n_reasons, 1), lang=lang),
     }

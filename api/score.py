@@ -12,6 +12,7 @@ from api.errors import ApiError
 from api.io import json_body, lang_arg
 from api.schemas import ApplicantError, validate_applicant
 from scoring.features import features_from_records
+from scoring.reasons import top_indices
 from scoring.tables import SCHEMAS
 
 bp = Blueprint("score", __name__)
@@ -65,9 +66,12 @@ def _score_many(applicants: list[tuple[dict, dict]], top: int, lang: str) -> lis
             "threshold": bundle.threshold,
             "model_version": bundle.version,
         }
-        shap = dict(zip(bundle.feature_names, contrib[row].tolist(), strict=True))
-        values = features.iloc[row].to_dict()
-        out.append(explanation.payload(base, shap, values, top, lang, score))
+        shown = top_indices(contrib[row], top)
+        names = [bundle.feature_names[i] for i in shown]
+        shap = dict(zip(names, contrib[row][shown].tolist(), strict=True))
+        values = features.iloc[row][names].to_dict()
+        total = float(contrib[row].sum(dtype="float64"))
+        out.append(explanation.payload(base, shap, values, total, len(bundle.feature_names), lang, score))
         metrics.count_score(s["decision"], s["grade"])
     return out
 

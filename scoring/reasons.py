@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
+from scoring import labels
+
 MAX_TOP = 10
 _NBSP = "\u00a0"
 
@@ -38,29 +42,23 @@ _UNITS = {"en": {"years": "years", "days": "days", "percent": " %"},
           "fr": {"years": "ans", "days": "jours", "percent": _NBSP + "%"}}
 
 
-def _labels():
-    from scoring import labels  # imported late: labels is a sibling module of the same layer
-
-    return labels
-
-
 def _label(name: str, lang: str) -> str:
     try:
-        return str(_labels().label(name, lang=lang))
+        return str(labels.label(name, lang=lang))
     except (KeyError, ValueError):
         return name
 
 
 def _unit(name: str) -> str | None:
     try:
-        return _labels().unit(name)
+        return labels.unit(name)
     except (KeyError, ValueError):
         return None
 
 
 def _display(name: str, value):
     try:
-        return _labels().display_value(name, value)
+        return labels.display_value(name, value)
     except (KeyError, ValueError, TypeError):
         return value
 
@@ -140,6 +138,12 @@ def _sentence(name: str, value, percentile: float | None, effect: str, lang: str
     if p >= 50:
         return text["higher"].format(share=_share(p, lang), **fields)
     return text["lower"].format(share=_share(100.0 - p, lang), **fields)
+
+
+def top_indices(shap: np.ndarray, top: int | None = None) -> list[int]:
+    """Positions of the `top` largest contributions by |SHAP| (all when None), ties in feature order."""
+    order = np.argsort(-np.abs(np.asarray(shap, dtype="float64")), kind="stable")
+    return order[:top].tolist() if top is not None else order.tolist()
 
 
 def reasons(explanation: dict, percentiles: dict[str, float | None], top: int = 4, lang: str = "en") -> list[dict]:

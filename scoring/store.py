@@ -410,8 +410,9 @@ class ClientStore:
             categorical = {f: i for i, f in enumerate(m["categorical_features"])}
             model = m.get("model_features", [])
             static = {"generation": raw["generation"], "meta": m, "numeric": numeric, "categorical": categorical,
-                      "model_numeric": np.array([numeric.get(f, -1) for f in model], dtype="int64"),
-                      "model_categorical": [categorical.get(f) for f in model], "quantiles": {}}
+                      "quantiles": {},  # model feature i: numeric column model_numeric[i], or a category column
+                      "model_numeric": np.array([numeric.get(f, 0) for f in model], dtype="int64"),
+                      "model_categorical": {i: categorical[f] for i, f in enumerate(model) if f in categorical}}
             self._static = static
         return static
 
@@ -485,11 +486,14 @@ class ClientStore:
         return {"client_id": cid, "pd": row[0], "grade": row[1], "decision": row[2], "threshold": m["threshold"],
                 "model_version": m["model_version"], "raw_score": row[3]}
 
-    def get_explanation(self, client_id) -> dict | None:
-        """Score and SHAP values (log-odds) of the model features, read in one statement.
+    def get_explanation(self, client_id, top: int | None = None) -> dict | None:
+        """Score and SHAP values (log-odds) read in one statement: the `top` largest by |SHAP| (all when None).
 
-        base_value + sum(shap) == raw_score (float32 rounding); `values` are the client's model-feature values.
+        `shap` and `values` hold those features, largest first; `shap_total` sums all of them, so
+        base_value + shap_total == raw_score (float32 rounding) and the rest sums to shap_total - sum(shap).
         """
+        from scoring.reasons import top_indices
+
         cid = self._id(client_id)
         if cid is None:
             return None
@@ -501,15 +505,22 @@ class ClientStore:
         lay = self._layout(row[7])
         m = lay["meta"]
         model = m["model_features"]
-        numbers = _unpack(row[0], "float64")[np.maximum(lay["model_numeric"], 0)].tolist()
-        positions = lay["model_categorical"]
-        cats = _unpack_json(row[1]) if any(p is not None for p in positions) else []
-        values = {f: (cats[p] if p is not None else None if v != v else v)
-                  for f, v, p in zip(model, numbers, positions, strict=True)}
-        shap = dict(zip(model, _unpack(row[2], "float32").tolist(), strict=True))
+        contributions = _unpack(row[2], "float32")
+        shown = top_indices(contributions, top)
+        names = [model[i] for i in shown]
+        numbers = _unpack(row[0], "float64")[lay["model_numeric"][shown]].tolist()
+        values = dict(zip(names, (None if v != v else v for v in numbers), strict=True))  # NaN -> None
+        categorical = lay["model_categorical"].keys() & shown
+        if categorical:
+            cats = _unpack_json(row[1])
+            for i in categorical:
+                values[model[i]] = cats[lay["model_categorical"][i]]
+        shap = contributions[shown].tolist()
         return {"client_id": cid, "pd": row[4], "grade": row[5], "decision": row[6], "threshold": m["threshold"],
                 "model_version": m["model_version"], "raw_score": row[3], "base_value": m["base_value"],
-                "shap": shap, "values": values}
+                "shap": dict(zip(names, shap, strict=True)), "values": values,
+                "shap_total": float(contributions.sum(dtype="float64")), "n_features": len(model),
+                "generation": lay["generation"]}
 
     def list_clients(self, search=None, limit: int = 20, offset: int = 0, grade=None, decision=None) -> dict:
         """Clients in id order with PD and grade; `search` is a client-id prefix (digits)."""
@@ -595,9 +606,12 @@ class ClientStore:
             pos = left
         return float(min(max(100.0 * pos / steps, 0.0), 100.0))
 
-    def percentiles(self, values: dict) -> dict:
-        """percentile() of several {feature: value}; unknown features are skipped."""
-        out, lay = {}, self._layout()
+    def percentiles(self, values: dict, generation: str | None = None) -> dict:
+        """percentile() of several {feature: value}; unknown features are skipped.
+
+        `generation`: that of the lookup the values come from (get_explanation), which saves reading it again.
+        """
+        out, lay = {}, self._layout(generation)
         for feature, value in values.items():
             try:
                 out[feature] = self.percentile(feature, value, lay)

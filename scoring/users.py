@@ -11,6 +11,7 @@ import re
 import secrets
 import sqlite3
 import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -31,7 +32,7 @@ CREATE TABLE IF NOT EXISTS users (
     created_at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id INTEGER PRIMARY KEY,
     time TEXT NOT NULL,
     username TEXT,
     role TEXT,
@@ -76,13 +77,34 @@ def _connect(store) -> sqlite3.Connection:
         con.close()
         con = None
     if con is None:
-        con = sqlite3.connect(path, timeout=30, isolation_level=None)
-        con.execute("PRAGMA journal_mode=WAL")
-        con.execute(f"PRAGMA synchronous={_audit_sync()}")
-        con.execute("PRAGMA busy_timeout=30000")
-        ensure_schema(con)
+        con = sqlite3.connect(path, timeout=0, isolation_level=None)  # waits for a busy file in _execute
+        _execute(con, "PRAGMA journal_mode=WAL")
+        _execute(con, f"PRAGMA synchronous={_audit_sync()}")
+        _retry(lambda: ensure_schema(con))
         cache[key] = (con, inode)
     return con
+
+
+def _retry(action, wait_seconds: float = 30.0):
+    """Run `action`, retrying while another process holds the write lock.
+
+    SQLite's own busy handler first sleeps a whole millisecond, while an audit append holds the lock for tens of
+    microseconds: two API workers appending at once would idle a core. Here the waits start at 50 us.
+    """
+    delay, deadline = 5e-5, time.monotonic() + wait_seconds
+    while True:
+        try:
+            return action()
+        except sqlite3.OperationalError as exc:
+            busy = getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+            if not busy or time.monotonic() > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.005)
+
+
+def _execute(con: sqlite3.Connection, sql: str, params=()) -> sqlite3.Cursor:
+    return _retry(lambda: con.execute(sql, params))
 
 
 def _audit_sync() -> str:
@@ -150,7 +172,7 @@ def add_user(store, username: str, password: str, role: str, client_id: int | No
         except (TypeError, ValueError):
             raise ValueError(f"client id must be an integer, got {client_id!r}") from None
         try:
-            known = con.execute("SELECT 1 FROM scores WHERE client_id = ?", (client_id,)).fetchone()
+            known = _execute(con, "SELECT 1 FROM scores WHERE client_id = ?", (client_id,)).fetchone()
         except sqlite3.OperationalError:
             known = None
         if known is None:
@@ -158,7 +180,7 @@ def add_user(store, username: str, password: str, role: str, client_id: int | No
     elif client_id is not None:
         raise ValueError(f"only customers are bound to a client id; a {role} must not have one")
     try:
-        con.execute("INSERT INTO users (username, password_hash, role, client_id, created_at) VALUES (?, ?, ?, ?, ?)",
+        _execute(con, "INSERT INTO users (username, password_hash, role, client_id, created_at) VALUES (?, ?, ?, ?, ?)",
                     (username, _encode(password), role, client_id, _now()))
     except sqlite3.IntegrityError:
         raise ValueError(f"user {username!r} already exists; remove it first to change it") from None
@@ -167,20 +189,20 @@ def add_user(store, username: str, password: str, role: str, client_id: int | No
 
 def remove_user(store, username: str) -> None:
     _check_username(username)
-    cur = _connect(store).execute("DELETE FROM users WHERE username = ?", (username,))
+    cur = _execute(_connect(store), "DELETE FROM users WHERE username = ?", (username,))
     if cur.rowcount == 0:
         raise ValueError(f"no user named {username!r}")
 
 
 def list_users(store) -> list[dict]:
-    rows = _connect(store).execute("SELECT username, role, client_id FROM users ORDER BY username").fetchall()
+    rows = _execute(_connect(store), "SELECT username, role, client_id FROM users ORDER BY username").fetchall()
     return [{"username": u, "role": r, "client_id": c} for u, r, c in rows]
 
 
 def get_user(store, username: str) -> dict | None:
     if not isinstance(username, str) or not _USERNAME.match(username):
         return None
-    row = _connect(store).execute("SELECT username, role, client_id FROM users WHERE username = ?",
+    row = _execute(_connect(store), "SELECT username, role, client_id FROM users WHERE username = ?",
                                   (username,)).fetchone()
     return None if row is None else {"username": row[0], "role": row[1], "client_id": row[2]}
 
@@ -189,7 +211,7 @@ def authenticate(store, username: str, password: str) -> dict | None:
     """{username, role, client_id} when the password matches, else None (same work whether the user exists or not)."""
     row = None
     if isinstance(username, str) and _USERNAME.match(username):
-        row = _connect(store).execute("SELECT username, role, client_id, password_hash FROM users WHERE username = ?",
+        row = _execute(_connect(store), "SELECT username, role, client_id, password_hash FROM users WHERE username = ?",
                                       (username,)).fetchone()
     if not isinstance(password, str) or len(password) > _MAX_PASSWORD:
         password = ""
@@ -211,7 +233,7 @@ def append_audit(store, *, user: str | None, role: str | None, client_id: int | 
             client_id = int(client_id)
         except (TypeError, ValueError):
             client_id = None  # a malformed id asked for is not a client: the route still records the attempt
-    _connect(store).execute(
+    _execute(_connect(store),
         "INSERT INTO audit (time, username, role, client_id, route, outcome, model_version) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
         (_now(), user, role, client_id, str(route)[:500], str(outcome)[:200], model_version))
@@ -224,7 +246,7 @@ def read_audit(store, limit: int | None = None) -> list[dict]:
     if limit is not None:
         sql += " LIMIT ?"
         params = (int(limit),)
-    return [dict(zip(AUDIT_COLUMNS, row, strict=True)) for row in _connect(store).execute(sql, params)]
+    return [dict(zip(AUDIT_COLUMNS, row, strict=True)) for row in _execute(_connect(store), sql, params)]
 
 
 def export_audit(store, out_csv) -> int:
@@ -236,7 +258,7 @@ def export_audit(store, out_csv) -> int:
     with open(out, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(AUDIT_COLUMNS)
-        for row in con.execute(f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit ORDER BY id"):
+        for row in _execute(con, f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit ORDER BY id"):
             writer.writerow(["" if v is None else v for v in row])
             n += 1
     return n

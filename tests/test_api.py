@@ -80,6 +80,19 @@ def test_health_ready_metrics_docs(client):
     assert "Credit scoring API" in client.get("/api/v1/docs").get_data(as_text=True)
 
 
+def test_json_answers_are_strict_json(app):
+    """NaN never reaches a client as the non-JSON token NaN; odd values still encode; no cookie is ever set."""
+    import json
+    from datetime import date
+
+    with app.test_request_context():
+        body = app.json.response({"nan": float("nan"), "big": 2**70, "day": date(2024, 1, 2), "ok": [1, "é"]})
+    text = body.get_data(as_text=True)
+    assert json.loads(text, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}")) == {
+        "nan": None, "big": 2**70, "day": "Tue, 02 Jan 2024 00:00:00 GMT", "ok": [1, "é"]}
+    assert body.mimetype == "application/json"
+
+
 def test_spec_lists_every_route(app):
     from api.openapi import SPEC
 

@@ -91,6 +91,23 @@ def test_scores_and_explanations_equal_the_bundle(store, features, trained_model
         assert set(explanation["values"]) == set(bundle.feature_names)
 
 
+@pytest.mark.parametrize("top", [1, 5, 10])
+def test_top_explanation_is_the_largest_contributions_of_the_whole(store, target, top):
+    for cid in target.index[:40:7]:
+        whole, part = store.get_explanation(int(cid)), store.get_explanation(int(cid), top=top)
+        largest = sorted(whole["shap"].items(), key=lambda kv: -abs(kv[1]))[:top]
+        assert [abs(s) for _, s in part["shap"].items()] == [abs(s) for _, s in largest]
+        assert list(part["shap"]) == list(part["values"])
+        for name in part["shap"]:
+            assert part["shap"][name] == whole["shap"][name]
+            assert part["values"][name] == whole["values"][name]
+        assert part["shap_total"] == pytest.approx(sum(whole["shap"].values()), abs=1e-9)
+        assert part["base_value"] + part["shap_total"] == pytest.approx(part["raw_score"], abs=1e-4)
+        assert part["n_features"] == len(whole["shap"])
+        assert {k: part[k] for k in ("pd", "grade", "decision")} == {
+            k: v for k, v in store.get_score(int(cid)).items() if k in ("pd", "grade", "decision")}
+
+
 @pytest.mark.parametrize("bad", [-1, 0, 1, 999_999_999, "abc", None, 10**30, "100002x", 1.5e300])
 def test_unknown_or_malformed_ids_give_none(store, bad):
     assert store.get_client(bad) is None

@@ -7,6 +7,8 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -121,6 +123,38 @@ def test_audit_is_append_only(store):
         con.execute("DELETE FROM audit")
     con.close()
     assert users.read_audit(store)[0]["outcome"] == "200"
+
+
+def test_audit_waits_for_another_writer_then_appends(store):
+    """A writer holding the lock (another worker mid-commit) delays an append; it neither fails nor is lost."""
+    users.append_audit(store, user="a", role="manager", client_id=1, route="/first", outcome="ok", model_version="v")
+    other = sqlite3.connect(store, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    releaser = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+    releaser.start()
+    started = time.monotonic()
+    users.append_audit(store, user="a", role="manager", client_id=1, route="/second", outcome="ok", model_version="v")
+    assert time.monotonic() - started >= 0.25
+    releaser.join()
+    other.close()
+    entries = users.read_audit(store)
+    assert [e["route"] for e in entries] == ["/first", "/second"]
+    assert entries[1]["id"] > entries[0]["id"]
+
+
+def test_a_lock_never_released_gives_a_clear_error(store):
+    users.append_audit(store, user="a", role="manager", client_id=1, route="/x", outcome="ok", model_version="v")
+    con = users._connect(store)
+    other = sqlite3.connect(store, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            users._retry(lambda: con.execute("INSERT INTO audit (time, route, outcome) VALUES ('t', 'r', 'o')"),
+                         wait_seconds=0.2)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert [e["route"] for e in users.read_audit(store)] == ["/x"]
 
 
 def test_audit_survives_a_hard_crash(store):
