@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from flask import Blueprint, current_app, jsonify
 
@@ -37,15 +38,24 @@ def _frames(applicants: list[tuple[dict, dict]]) -> tuple[pd.DataFrame, dict[str
                     known = bureau_ids.get(rec.get("SK_ID_BUREAU"))
                     row["SK_ID_BUREAU"] = i * 1_000_000 + known if known else None
                 history[name].append(row)
-    app_cols = list(SCHEMAS["application_test"])
-    app_frame = pd.DataFrame(apps).reindex(columns=app_cols)
-    frames = {name: pd.DataFrame(rows).reindex(columns=list(SCHEMAS[name])) for name, rows in history.items() if rows}
-    for name, frame in [("application_test", app_frame), *frames.items()]:
-        for col, kind in SCHEMAS[name].items():
-            if col in frame.columns:
-                frame[col] = frame[col].astype(object) if kind == "str" else pd.to_numeric(frame[col]).astype("float64")
+    app_frame = _typed_frame("application_test", apps)
     app_frame["SK_ID_CURR"] = app_frame["SK_ID_CURR"].astype("int64")
-    return app_frame, frames
+    return app_frame, {name: _typed_frame(name, rows) for name, rows in history.items() if rows}
+
+
+def _typed_frame(table: str, rows: list[dict]) -> pd.DataFrame:
+    """Validated records as a frame in the table's column order: text as objects, numbers as float64, NaN missing.
+
+    Built column by column from arrays: a pandas cast per column costs ~40 ms for one application row.
+    """
+    columns = {}
+    for col, kind in SCHEMAS[table].items():
+        values = [row.get(col) for row in rows]
+        if kind == "str":
+            columns[col] = np.array([np.nan if v is None else v for v in values], dtype=object)
+        else:
+            columns[col] = np.array([np.nan if v is None else v for v in values], dtype="float64")
+    return pd.DataFrame(columns)
 
 
 def _score_many(applicants: list[tuple[dict, dict]], top: int, lang: str) -> list[dict]:
@@ -55,8 +65,7 @@ def _score_many(applicants: list[tuple[dict, dict]], top: int, lang: str) -> lis
         features = features_from_records(app_frame, history)
     except ValueError as exc:
         raise ApiError(422, "invalid_applicant", str(exc)) from None
-    scores = bundle.score(features)
-    base, contrib = bundle.explain(features)
+    scores, base, contrib = bundle.score_and_explain(features)
     out = []
     for row, (_, s) in enumerate(scores.iterrows()):
         score = {

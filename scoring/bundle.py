@@ -139,13 +139,19 @@ class ModelBundle:
         contrib = self.booster.predict(M, pred_contrib=True, num_threads=_threads(len(M)))
         return float(contrib[0, -1]), contrib[:, :-1]
 
-    def score(self, features: pd.DataFrame) -> pd.DataFrame:
-        """PD, grade, decision and raw score per row, indexed like the input."""
-        raw = self.raw_score(features)
+    def score(self, features: pd.DataFrame, matrix: np.ndarray | None = None) -> pd.DataFrame:
+        """PD, grade, decision and raw score per row, indexed like the input (`matrix`: its matrix, if built)."""
+        raw = self.raw_score(features if matrix is None else matrix)
         pd_values = self.calibrator(raw)
         return pd.DataFrame({"pd": pd_values, "grade": self.grades.grade(pd_values),
                              "decision": decide_many(pd_values, self.threshold), "raw_score": raw},
                             index=features.index)
+
+    def score_and_explain(self, features: pd.DataFrame) -> tuple[pd.DataFrame, float, np.ndarray]:
+        """score() and explain() of the same rows, the input matrix built once."""
+        M = self.matrix(features)
+        base, contrib = self.explain(M)
+        return self.score(features, M), base, contrib
 
     def _as_matrix(self, X) -> np.ndarray:
         if isinstance(X, pd.DataFrame):

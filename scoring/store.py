@@ -235,8 +235,7 @@ def build_store(data_dir, models_dir, store_path=None, *, sample_size: int = 20_
                     s_num = np.full((len(sample_ids), len(numeric)), np.nan)
                     s_cat = np.full((len(sample_ids), len(categorical)), None, dtype=object)
                 ids = feats.index.to_numpy(dtype="int64")
-                scores = bundle.score(feats)
-                base, contrib = bundle.explain(bundle.matrix(feats))
+                scores, base, contrib = bundle.score_and_explain(feats)
                 num = feats[numeric].to_numpy(dtype="float64", na_value=np.nan)
                 cat = feats[categorical].astype(object).where(feats[categorical].notna(), None).to_numpy()
                 split = apps.set_index("SK_ID_CURR").loc[ids, "SPLIT"].to_numpy()
@@ -318,8 +317,7 @@ def explain_all(store_path, models_dir, *, chunk_size: int = CHUNK_CLIENTS) -> i
             frame = pd.DataFrame(np.vstack([_unpack(r[1], "float64") for r in rows]), columns=numeric, index=ids)
             cats = pd.DataFrame([_unpack_json(r[2]) for r in rows], columns=categorical, index=ids)
             frame = pd.concat([frame, cats.astype(object).where(cats.notna(), np.nan)], axis=1)
-            scores = bundle.score(frame)
-            base, contrib = bundle.explain(bundle.matrix(frame))
+            scores, base, contrib = bundle.score_and_explain(frame)
             con.executemany("UPDATE clients SET shap = ? WHERE client_id = ?",
                             ((_pack(contrib[i], "float32"), ids[i]) for i in range(len(ids))))
             con.executemany("UPDATE scores SET pd = ?, grade = ?, decision = ?, raw_score = ? WHERE client_id = ?",
