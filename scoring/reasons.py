@@ -142,7 +142,7 @@ def _sentence(name: str, value, percentile: float | None, effect: str, lang: str
 
 def top_indices(shap: np.ndarray, top: int | None = None) -> list[int]:
     """Positions of the `top` largest contributions by |SHAP| (all when None), ties in feature order."""
-    order = np.argsort(-np.abs(np.asarray(shap, dtype="float64")), kind="stable")
+    order = np.argsort(-np.abs(np.asarray(shap)), kind="stable")
     return order[:top].tolist() if top is not None else order.tolist()
 
 

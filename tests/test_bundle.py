@@ -174,3 +174,20 @@ def test_platt_calibrator_is_monotone_and_fits_known_map():
     assert cal.a == pytest.approx(0.7, abs=0.08) and cal.b == pytest.approx(0.3, abs=0.15)
     grid = np.linspace(-8, 4, 50)
     assert np.all(np.diff(cal(grid)) > 0)
+
+
+@pytest.mark.parametrize(("preset", "expected"), [(None, "dirty_decay_ms:1000,muzzy_decay_ms:0"),
+                                                   ("dirty_decay_ms:5000", "dirty_decay_ms:5000")])
+def test_duckdb_allocator_returns_memory_unless_told_otherwise(preset, expected):
+    """Set before duckdb loads in every process that imports scoring (API workers' RSS); a deployer's choice wins."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "DUCKDB_JE_MALLOC_CONF"}
+    if preset:
+        env["DUCKDB_JE_MALLOC_CONF"] = preset
+    code = "import scoring.features, os; print(os.environ['DUCKDB_JE_MALLOC_CONF'])"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
+                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert out.stdout.strip() == expected
