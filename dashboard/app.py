@@ -150,6 +150,8 @@ def create_app() -> Dash:
         title="Prêt à dépenser",
         suppress_callback_exceptions=True,
         update_title=None,
+        # the charting library loads with the first page, not when the first client view needs it
+        eager_loading=True,
         assets_folder=str(Path(__file__).with_name("assets")),
     )
     server = app.server

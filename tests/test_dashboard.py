@@ -141,6 +141,38 @@ def test_manager_search_and_client_view_show_the_api_values(stack, driver):
 
 @pytestmark_browser
 @pytest.mark.browser
+def test_pickers_offer_every_model_feature_and_redraw_the_chart(stack, driver):
+    """The pickers start with their default only (fast first view), then list every model feature; a pick redraws."""
+    browser.sign_in(driver, stack["dash"], "manager", PASSWORD)
+    browser.wait_css(driver, "table.results a")
+    driver.get(f"{stack['dash']}/client/{stack['other']}")
+    _client_view_loaded(driver)
+    items = requests.get(f"{stack['api']}/api/v1/features", headers=_api_token(stack["api"], "manager"),
+                         timeout=10).json()["items"]
+    in_model = [i for i in items if i["in_model"]]
+    # the menu is virtualised: its scroll height says how many options it holds (35 px each)
+    options = ("const grid = document.querySelector('#{} .ReactVirtualized__Grid__innerScrollContainer');"
+               "return grid ? Math.round(grid.offsetHeight / 35) : 0;")
+    for picker in ("dist-feature", "biv-x", "biv-y"):
+        deadline = time.monotonic() + 20
+        while True:
+            driver.find_element("css selector", f"#{picker} .Select-control").click()
+            shown = driver.execute_script(options.format(picker))
+            driver.switch_to.active_element.send_keys(Keys.ESCAPE)
+            if shown >= 0.8 * len(in_model) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert shown >= 0.8 * len(in_model), f"{picker} lists {shown} of {len(in_model)} features"
+    before = driver.find_element("id", "dist-summary").text
+    target = next(i for i in in_model if i["type"] == "numeric" and i["label"] not in before)
+    driver.find_element("css selector", "#dist-feature .Select-control").click()
+    driver.switch_to.active_element.send_keys(target["label"])
+    driver.switch_to.active_element.send_keys(Keys.ENTER)
+    browser.wait_css(driver, "#dist-summary", text=target["label"])
+
+
+@pytestmark_browser
+@pytest.mark.browser
 def test_what_if_changes_the_shown_pd_not_the_stored_one(stack, driver):
     head = _api_token(stack["api"], "manager")
     # a client whose PD visibly moves when the loan triples and the annuity quadruples (trees can be flat)

@@ -170,8 +170,9 @@ def bivariate(data: dict, lang: str) -> tuple[go.Figure, str]:
     client = data.get("client") or {}
     if data["kind"] == "points":
         pts = data["points"]
+        # SVG, not WebGL: without a GPU (headless browsers, remote desktops) a WebGL context alone costs ~0.3 s
         fig = go.Figure(
-            go.Scattergl(
+            go.Scatter(
                 x=[p["x"] for p in pts],
                 y=[p["y"] for p in pts],
                 mode="markers",
