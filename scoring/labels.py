@@ -125,12 +125,15 @@ for _b, (_en, _fr) in _BUILDING_WORDS.items():
 for _i in range(2, 22):
     _RAW[f"FLAG_DOCUMENT_{_i}"] = ("loan", None, f"Supporting document no. {_i} provided",
                                    f"Justificatif n° {_i} fourni")
-for _p, (_en, _fr) in {"HOUR": ("hour", "l'heure"), "DAY": ("day", "le jour"), "WEEK": ("week", "la semaine"),
-                       "MON": ("month", "le mois"), "QRT": ("quarter", "le trimestre"),
-                       "YEAR": ("year", "l'année")}.items():
+# Kaggle's six enquiry windows do not overlap: each excludes the shorter ones (YEAR is 3 to 12 months before)
+for _p, (_en, _fr) in {"HOUR": ("in the hour before applying", "dans l'heure précédant la demande"),
+                       "DAY": ("1 hour to 1 day before applying", "entre 1 heure et 1 jour avant la demande"),
+                       "WEEK": ("1 day to 1 week before applying", "entre 1 jour et 1 semaine avant la demande"),
+                       "MON": ("1 week to 1 month before applying", "entre 1 semaine et 1 mois avant la demande"),
+                       "QRT": ("1 to 3 months before applying", "entre 1 et 3 mois avant la demande"),
+                       "YEAR": ("3 to 12 months before applying", "entre 3 et 12 mois avant la demande")}.items():
     _RAW[f"AMT_REQ_CREDIT_BUREAU_{_p}"] = (
-        "external_scores", "count", f"Credit bureau enquiries in the {_en} before applying",
-        f"Consultations du bureau de crédit dans {_fr} précédant la demande")
+        "external_scores", "count", f"Credit bureau enquiries {_en}", f"Consultations du bureau de crédit {_fr}")
 
 # Features computed by scoring.features: name -> (unit, English, French); the group follows the name's prefix.
 _FEATURES = {
@@ -324,7 +327,8 @@ _FEATURES = {
     "INST_LATE_COUNT_365D": ("count", "Instalments paid late in the last year", "Échéances en retard depuis un an"),
     "INST_LATE_SHARE_365D": ("percent", "Share paid late in the last year", "Part payée en retard depuis un an"),
     "INST_LATE_DAYS_MEAN_365D": ("days", "Average delay in the last year", "Retard moyen depuis un an"),
-    "INST_LATE_DAYS_MAX_365D": ("days", "Longest delay in the last year", "Plus long retard depuis un an"),
+    "INST_LATE_DAYS_MAX_365D": ("days", "Longest delay on an instalment in the last year",
+                                "Plus long retard de paiement d'échéance depuis un an"),
     "INST_UNDERPAID_SHARE_365D": ("percent", "Share not paid in full in the last year",
                                   "Part payée partiellement depuis un an"),
     "INST_PAYMENT_RATIO_MEAN_365D": ("percent", "Share of each instalment paid in the last year",
@@ -348,7 +352,8 @@ _FEATURES = {
     "POS_MONTHS_SINCE_LAST": (None, "Months since the last record", "Mois depuis le dernier relevé"),
     "POS_MONTHS_12M": ("count", "Months recorded in the last year", "Mois enregistrés depuis un an"),
     "POS_DPD_MONTHS_12M": ("count", "Months with a delay in the last year", "Mois avec retard depuis un an"),
-    "POS_DPD_MAX_12M": ("days", "Longest delay in the last year", "Plus long retard depuis un an"),
+    "POS_DPD_MAX_12M": ("days", "Longest delay on point-of-sale and cash loans in the last year",
+                        "Plus long retard sur les crédits point de vente et prêts personnels depuis un an"),
     "POS_DPD_MONTHS_24M": ("count", "Months with a delay in the last two years", "Mois avec retard depuis deux ans"),
     "POS_COMPLETED_COUNT": ("count", "Point-of-sale and cash loans completed",
                             "Crédits point de vente et personnels soldés"),

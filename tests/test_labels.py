@@ -33,6 +33,16 @@ def test_every_field_and_feature_has_labels_group_and_unit(name):
     assert group(name) in GROUPS and unit(name) in UNITS
 
 
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_no_two_features_share_a_label(lang):
+    """Pickers, reasons and the waterfall show labels without their group: two alike would be indistinguishable."""
+    names = feature_names()
+    by_label: dict[str, list[str]] = {}
+    for name in names:
+        by_label.setdefault(label(name, lang), []).append(name)
+    assert {k: v for k, v in by_label.items() if len(v) > 1} == {}
+
+
 def test_french_is_really_translated():
     names = set(RAW_FIELDS) | set(feature_names())
     same = [n for n in names if label(n, "en") == label(n, "fr")]
