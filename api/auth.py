@@ -15,6 +15,7 @@ from api.io import json_body
 from scoring import users
 
 bp = Blueprint("auth", __name__)
+bp.record_once(lambda state: state.app.extensions.setdefault("verified_tokens", _VerifiedTokens()))
 _SALT = "scoring-api-token"
 
 
@@ -51,7 +52,7 @@ class _VerifiedTokens:
 
 def _verified_claims(token: str):
     ttl = current_app.config["TOKEN_TTL"]
-    cache = current_app.extensions.setdefault("verified_tokens", _VerifiedTokens())
+    cache = current_app.extensions["verified_tokens"]
     hit = cache.get(token)
     if hit is None:
         try:

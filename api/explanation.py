@@ -7,7 +7,7 @@ import math
 from flask import current_app
 
 from scoring import labels
-from scoring.reasons import reasons
+from scoring.reasons import reasons, worded
 
 
 def _json_value(value):
@@ -32,8 +32,7 @@ def payload(base_value: float, shap: dict, values: dict, total: float, n_feature
         for f, s in shown
     ]
     n_reasons = min(len(shown), 5)
-    worded = [f for f, s in shown if s != 0][:n_reasons]  # the features reasons() will word, and only those
-    percentiles = store.percentiles({f: values.get(f) for f in worded}, generation)
+    percentiles = store.percentiles({f: values.get(f) for f, _ in worded(shap, n_reasons)}, generation)
     return {
         **score,
         "units": "log-odds",
@@ -41,5 +40,5 @@ def payload(base_value: float, shap: dict, values: dict, total: float, n_feature
         "raw_score": float(base_value + total),
         "contributions": contributions,
         "others": {"count": n_features - len(shown), "shap": float(total - sum(s for _, s in shown))},
-        "reasons": reasons({"shap": shap, "values": values}, percentiles, top=max(n_reasons, 1), lang=lang),
+        "reasons": reasons({"shap": shap, "values": values}, percentiles, top=n_reasons, lang=lang),
     }

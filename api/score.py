@@ -48,14 +48,10 @@ def _typed_frame(table: str, rows: list[dict]) -> pd.DataFrame:
 
     Built column by column from arrays: a pandas cast per column costs ~40 ms for one application row.
     """
-    columns = {}
-    for col, kind in SCHEMAS[table].items():
-        values = [row.get(col) for row in rows]
-        if kind == "str":
-            columns[col] = np.array([np.nan if v is None else v for v in values], dtype=object)
-        else:
-            columns[col] = np.array([np.nan if v is None else v for v in values], dtype="float64")
-    return pd.DataFrame(columns)
+    return pd.DataFrame({
+        col: np.array([np.nan if (v := row.get(col)) is None else v for row in rows],
+                      dtype=object if kind == "str" else "float64")
+        for col, kind in SCHEMAS[table].items()})
 
 
 def _score_many(applicants: list[tuple[dict, dict]], top: int, lang: str) -> list[dict]:

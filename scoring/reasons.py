@@ -146,6 +146,13 @@ def top_indices(shap: np.ndarray, top: int | None = None) -> list[int]:
     return order[:top].tolist() if top is not None else order.tolist()
 
 
+def worded(shap: dict, top: int) -> list[tuple[str, float]]:
+    """The contributions reasons() words: the `top` largest non-zero |SHAP|, ties by feature name."""
+    ranked = sorted(((f, float(s)) for f, s in shap.items() if s is not None and float(s) != 0.0),
+                    key=lambda item: (-abs(item[1]), item[0]))
+    return ranked[:top]
+
+
 def reasons(explanation: dict, percentiles: dict[str, float | None], top: int = 4, lang: str = "en") -> list[dict]:
     """The `top` largest contributions by |SHAP| (log-odds) as sentences saying whether each raises or lowers risk."""
     if lang not in _TEXT:
@@ -155,10 +162,8 @@ def reasons(explanation: dict, percentiles: dict[str, float | None], top: int = 
     shap = (explanation or {}).get("shap") or {}
     values = (explanation or {}).get("values") or {}
     percentiles = percentiles or {}
-    ranked = sorted(((f, float(s)) for f, s in shap.items() if s is not None and float(s) != 0.0),
-                    key=lambda item: (-abs(item[1]), item[0]))
     out = []
-    for feature, contribution in ranked[:top]:
+    for feature, contribution in worded(shap, top):
         direction = "raises_risk" if contribution > 0 else "lowers_risk"
         effect = _TEXT[lang]["raises" if contribution > 0 else "lowers"]
         out.append({

@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from scoring.reasons import top_indices
+
 CHUNK_CLIENTS = 20_000
 N_QUANTILES = 1001
 MAX_BINS = 200
@@ -480,9 +482,12 @@ class ClientStore:
                                   "WHERE client_id = ?", (cid,)).fetchone()
         if row is None:
             return None
-        m = self._layout(row[4])["meta"]
-        return {"client_id": cid, "pd": row[0], "grade": row[1], "decision": row[2], "threshold": m["threshold"],
-                "model_version": m["model_version"], "raw_score": row[3]}
+        return self._score(cid, *row[:4], self._layout(row[4])["meta"])
+
+    @staticmethod
+    def _score(cid: int, pd_value, grade, decision, raw_score, m: dict) -> dict:
+        return {"client_id": cid, "pd": pd_value, "grade": grade, "decision": decision, "threshold": m["threshold"],
+                "model_version": m["model_version"], "raw_score": raw_score}
 
     def get_explanation(self, client_id, top: int | None = None) -> dict | None:
         """Score and SHAP values (log-odds) read in one statement: the `top` largest by |SHAP| (all when None).
@@ -490,13 +495,11 @@ class ClientStore:
         `shap` and `values` hold those features, largest first; `shap_total` sums all of them, so
         base_value + shap_total == raw_score (float32 rounding) and the rest sums to shap_total - sum(shap).
         """
-        from scoring.reasons import top_indices
-
         cid = self._id(client_id)
         if cid is None:
             return None
         row = self._con().execute(
-            f"SELECT c.num, c.cat, c.shap, s.raw_score, s.pd, s.grade, s.decision, {_GENERATION} "
+            f"SELECT c.num, c.cat, c.shap, s.pd, s.grade, s.decision, s.raw_score, {_GENERATION} "
             "FROM clients c JOIN scores s ON s.client_id = c.client_id WHERE c.client_id = ?", (cid,)).fetchone()
         if row is None:
             return None
@@ -514,8 +517,7 @@ class ClientStore:
             for i in categorical:
                 values[model[i]] = cats[lay["model_categorical"][i]]
         shap = contributions[shown].tolist()
-        return {"client_id": cid, "pd": row[4], "grade": row[5], "decision": row[6], "threshold": m["threshold"],
-                "model_version": m["model_version"], "raw_score": row[3], "base_value": m["base_value"],
+        return {**self._score(cid, *row[3:7], m), "base_value": m["base_value"],
                 "shap": dict(zip(names, shap, strict=True)), "values": values,
                 "shap_total": float(contributions.sum(dtype="float64")), "n_features": len(model),
                 "generation": lay["generation"]}

@@ -71,13 +71,12 @@ def _connect(store) -> sqlite3.Connection:
     if cache is None or getattr(_local, "pid", None) != os.getpid():
         cache = _local.cons = {}
         _local.pid = os.getpid()
-    path = Path(key)
     con, seen = cache.get(key, (None, None))
     if con is not None and seen != inode:  # the store was rebuilt (renamed into place): follow the new file
         con.close()
         con = None
     if con is None:
-        con = sqlite3.connect(path, timeout=0, isolation_level=None)  # waits for a busy file in _execute
+        con = sqlite3.connect(key, timeout=0, isolation_level=None)  # waits for a busy file in _execute
         _execute(con, "PRAGMA journal_mode=WAL")
         _execute(con, f"PRAGMA synchronous={_audit_sync()}")
         _retry(lambda: ensure_schema(con))
