@@ -76,6 +76,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["BUNDLE"] = ModelBundle.load(app.config["MODELS_DIR"])
     app.config["STORE"] = ClientStore(app.config["STORE_PATH"])
     errors.register(app)
+
+    @app.after_request
+    def _nosniff(response):
+        # JSON answers are never sniffed into HTML or script by a browser that is sent one
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
     metrics.register(app)
     for blueprint in (health.bp, auth.bp, model.bp, features.bp, clients.bp, score.bp, openapi.bp):
         app.register_blueprint(blueprint)

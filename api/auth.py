@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -12,7 +13,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from api.errors import ApiError, not_found
 from api.io import json_body
-from scoring import users
+from scoring import signin_limits, users
 
 bp = Blueprint("auth", __name__)
 bp.record_once(lambda state: state.app.extensions.setdefault("verified_tokens", _VerifiedTokens()))
@@ -24,7 +25,9 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def issue_token(user: dict) -> str:
-    return _serializer().dumps({"u": user["username"], "r": user["role"], "c": user.get("client_id")})
+    # "e": the user's token epoch; a password change, a removal or a sign-out moves it, which revokes the token
+    return _serializer().dumps({"u": user["username"], "r": user["role"], "c": user.get("client_id"),
+                                "e": user["epoch"]})
 
 
 class _VerifiedTokens:
@@ -79,10 +82,12 @@ def _current_user() -> dict:
     data = _verified_claims(token.strip())
     if not isinstance(data, dict) or not {"u", "r"} <= set(data):
         raise ApiError(401, "invalid_token", "token is invalid or was not issued by this service")
-    # a removed user, or one whose role changed, loses access at once, not when the token expires
+    # a removed user, one whose role changed, or whose tokens were revoked, loses access at once, on every worker
     user = users.get_user(current_app.config["STORE_PATH"], data["u"])
     if user is None or user["role"] != data["r"] or user.get("client_id") != data.get("c"):
         raise ApiError(401, "invalid_token", "token no longer matches an active user; sign in again")
+    if user["epoch"] != data.get("e"):
+        raise ApiError(401, "token_revoked", "token was revoked (sign-out or password change); sign in again")
     return user
 
 
@@ -138,9 +143,16 @@ def token():
     ]
     if fields:
         raise ApiError(422, "invalid_body", "username and password are required", fields)
-    user = users.authenticate(current_app.config["STORE_PATH"], body["username"], body["password"])
+    store, username, address = current_app.config["STORE_PATH"], body["username"][:200], client_address()
+    wait = signin_limits.retry_after(store, username, address)  # before scrypt: a refused flood costs little
+    if wait:
+        raise ApiError(429, "too_many_attempts", f"too many sign-in attempts; retry in {wait} s",
+                       headers={"Retry-After": str(wait)})
+    user = users.authenticate(store, body["username"], body["password"])
     if user is None:
+        signin_limits.record_failure(store, username, address)
         raise ApiError(401, "bad_credentials", "wrong username or password")
+    signin_limits.record_success(store, username, address)
     return jsonify(
         {
             "access_token": issue_token(user),
@@ -151,3 +163,24 @@ def token():
             "username": user["username"],
         }
     )
+
+
+@bp.post("/api/v1/auth/logout")
+def logout():
+    """Sign out everywhere: every token of the caller stops working at once, on every worker."""
+    user = _current_user()
+    users.revoke_tokens(current_app.config["STORE_PATH"], user["username"])
+    return jsonify({"revoked": True, "username": user["username"]})
+
+
+def client_address() -> str:
+    """The caller's address: the TCP peer, or with SCORING_PROXY_HOPS=N the address N proxies in front saw.
+
+    X-Forwarded-For is only believed when configured: anyone can send the header to dodge a per-address limit.
+    """
+    hops = int(os.environ.get("SCORING_PROXY_HOPS", "0") or 0)
+    if hops > 0:
+        forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
+        if len(forwarded) >= hops:
+            return forwarded[-hops][:100]
+    return request.remote_addr or "unknown"

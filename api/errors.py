@@ -13,9 +13,11 @@ log = logging.getLogger("api")
 class ApiError(Exception):
     """An error the caller can act on: HTTP status, stable code, message, optional per-field problems."""
 
-    def __init__(self, status: int, code: str, message: str, fields: list[dict] | None = None):
+    def __init__(self, status: int, code: str, message: str, fields: list[dict] | None = None,
+                 headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status, self.code, self.message, self.fields = status, code, message, fields
+        self.headers = headers or {}  # e.g. Retry-After on a 429
 
 
 def not_found(what: str = "client") -> ApiError:
@@ -33,7 +35,7 @@ def error_body(code: str, message: str, fields: list[dict] | None = None) -> dic
 def register(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
-        return jsonify(error_body(exc.code, exc.message, exc.fields)), exc.status
+        return jsonify(error_body(exc.code, exc.message, exc.fields)), exc.status, exc.headers
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

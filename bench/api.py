@@ -29,7 +29,7 @@ from scoring import users  # noqa: E402
 from scoring.store import ClientStore  # noqa: E402
 from tests.servers import gunicorn  # noqa: E402
 
-PASSWORD = "benchmark password"
+PASSWORD = "load test passphrase"  # the password policy refuses one holding the username
 
 
 def _load(port: int, requests_: list[tuple[str, str, bytes | None]], headers: dict, connections: int, seconds: float):

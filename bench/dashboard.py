@@ -23,7 +23,7 @@ from scoring.store import ClientStore  # noqa: E402
 from tests import browser  # noqa: E402
 from tests.servers import gunicorn  # noqa: E402
 
-PASSWORD = "benchmark password"
+PASSWORD = "load test passphrase"  # the password policy refuses one holding the username
 READY = [
     "#gauge-summary",
     "#reasons-list li",

@@ -105,18 +105,44 @@ def _cmd_explain_all(args):
     print(f"explained {n:,} clients in {args.store}")
 
 
+def _add_password_source(p: argparse.ArgumentParser) -> None:
+    # never a --password: the command line shows in the process list and the shell history
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--password-file", type=Path, default=None,
+                        help="read the password from this file's first line")
+    source.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+
+
+def _read_password(args) -> str:
+    """The password from --password-file, --password-stdin, else typed twice at a prompt that does not echo."""
+    if args.password_file is not None:
+        lines = args.password_file.read_text(encoding="utf-8").splitlines()
+        return lines[0] if lines else ""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    first = getpass.getpass(f"password for {args.username}: ")
+    if getpass.getpass("again: ") != first:
+        raise ValueError("the two passwords differ")
+    return first
+
+
 def _cmd_users(args):
     from scoring import users
 
     if args.users_command == "add":
-        users.add_user(args.store, args.username, args.password, args.role, client_id=args.client_id)
+        users.add_user(args.store, args.username, _read_password(args), args.role, client_id=args.client_id)
         print(f"user {args.username} ({args.role}) added")
+    elif args.users_command == "passwd":
+        users.set_password(args.store, args.username, _read_password(args))
+        print(f"password of {args.username} changed; their existing tokens no longer work")
     elif args.users_command == "list":
         for user in users.list_users(args.store):
             print(f"{user['username']}\t{user['role']}\t{user.get('client_id') or ''}")
     elif args.users_command == "remove":
         users.remove_user(args.store, args.username)
-        print(f"user {args.username} removed")
+        print(f"user {args.username} removed; their existing tokens no longer work")
 
 
 def _cmd_audit(args):
@@ -191,9 +217,13 @@ def build_parser() -> argparse.ArgumentParser:
     users_sub = p.add_subparsers(dest="users_command", required=True)
     u = users_sub.add_parser("add", help="add a user")
     u.add_argument("--username", required=True)
-    u.add_argument("--password", required=True)
+    _add_password_source(u)
     u.add_argument("--role", required=True, choices=("manager", "customer", "service"))
     u.add_argument("--client-id", type=int, default=None, help="for customers: the client id they may see")
+    _add_store(u)
+    u = users_sub.add_parser("passwd", help="change a password; revokes the user's existing tokens")
+    u.add_argument("--username", required=True)
+    _add_password_source(u)
     _add_store(u)
     u = users_sub.add_parser("list", help="list users")
     _add_store(u)

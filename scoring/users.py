@@ -18,7 +18,8 @@ from pathlib import Path
 ROLES = ("manager", "customer", "service")
 AUDIT_COLUMNS = ("id", "time", "username", "role", "client_id", "route", "outcome", "model_version")
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
-_MIN_PASSWORD = 8
+_MIN_PASSWORD = 12
+_MIN_STRENGTH = 3  # zxcvbn score 0..4: 3 resists an offline guess of a slow hash; 0-2 are common or near-common
 _MAX_PASSWORD = 1024
 # scrypt cost: ~16 MiB and a few tens of ms per check, which slows guessing without hurting a sign-in
 _N, _R, _P = 2**14, 8, 1
@@ -29,7 +30,8 @@ CREATE TABLE IF NOT EXISTS users (
     password_hash TEXT NOT NULL,
     role TEXT NOT NULL CHECK (role IN ('manager', 'customer', 'service')),
     client_id INTEGER,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    token_epoch INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS audit (
     id INTEGER PRIMARY KEY,
@@ -53,6 +55,9 @@ _local = threading.local()
 def ensure_schema(con: sqlite3.Connection) -> None:
     """Create the users and audit tables (also called by build_store so a fresh store has them)."""
     con.executescript(_SCHEMA)
+    columns = {row[1] for row in con.execute("PRAGMA table_info(users)")}
+    if "token_epoch" not in columns:  # a store made before token revocation: its users get an epoch column
+        con.execute("ALTER TABLE users ADD COLUMN token_epoch INTEGER NOT NULL DEFAULT 0")
 
 
 def _path(store) -> Path:
@@ -155,11 +160,29 @@ def _check_username(username) -> str:
     return username
 
 
+def check_password(username: str, password) -> None:
+    """The password policy of add_user and set_password: ValueError saying what to change."""
+    if not isinstance(password, str) or not (_MIN_PASSWORD <= len(password) <= _MAX_PASSWORD):
+        raise ValueError(f"password must be {_MIN_PASSWORD} to {_MAX_PASSWORD} characters long")
+    if isinstance(username, str) and username.lower() in password.lower():
+        raise ValueError("password must not contain the username")
+    from zxcvbn import zxcvbn  # its bundled lists of common passwords, words and names work offline
+
+    verdict = zxcvbn(password[:100], user_inputs=[username])  # its cost grows with length; 100 is plenty
+    if verdict["score"] < _MIN_STRENGTH:
+        hint = verdict["feedback"].get("warning") or "it is too easy to guess"
+        raise ValueError(f"password refused: {hint.rstrip('.')}; use a longer passphrase of uncommon words")
+
+
+def _new_epoch() -> int:
+    """A random epoch: a token carries it, so a changed (or removed and re-added) user never revives old tokens."""
+    return secrets.randbits(62) + 1
+
+
 def add_user(store, username: str, password: str, role: str, client_id: int | None = None) -> dict:
     """Add a user; customers must name a client id that exists in the store, other roles must not."""
     _check_username(username)
-    if not isinstance(password, str) or not (_MIN_PASSWORD <= len(password) <= _MAX_PASSWORD):
-        raise ValueError(f"password must be a string of {_MIN_PASSWORD} to {_MAX_PASSWORD} characters")
+    check_password(username, password)
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
     con = _connect(store)
@@ -179,11 +202,26 @@ def add_user(store, username: str, password: str, role: str, client_id: int | No
     elif client_id is not None:
         raise ValueError(f"only customers are bound to a client id; a {role} must not have one")
     try:
-        _execute(con, "INSERT INTO users (username, password_hash, role, client_id, created_at) VALUES (?, ?, ?, ?, ?)",
-                    (username, _encode(password), role, client_id, _now()))
+        _execute(con, "INSERT INTO users (username, password_hash, role, client_id, created_at, token_epoch) "
+                      "VALUES (?, ?, ?, ?, ?, ?)", (username, _encode(password), role, client_id, _now(), _new_epoch()))
     except sqlite3.IntegrityError:
         raise ValueError(f"user {username!r} already exists; remove it first to change it") from None
     return {"username": username, "role": role, "client_id": client_id}
+
+
+def set_password(store, username: str, password: str) -> None:
+    """Change a password (same policy as add_user); every token issued before stops working at once."""
+    _check_username(username)
+    check_password(username, password)
+    cur = _execute(_connect(store), "UPDATE users SET password_hash = ?, token_epoch = ? WHERE username = ?",
+                   (_encode(password), _new_epoch(), username))
+    if cur.rowcount == 0:
+        raise ValueError(f"no user named {username!r}")
+
+
+def revoke_tokens(store, username: str) -> None:
+    """Sign the user out everywhere: tokens carry the epoch, and every worker reads it with the user row."""
+    _execute(_connect(store), "UPDATE users SET token_epoch = ? WHERE username = ?", (_new_epoch(), username))
 
 
 def remove_user(store, username: str) -> None:
@@ -201,23 +239,23 @@ def list_users(store) -> list[dict]:
 def get_user(store, username: str) -> dict | None:
     if not isinstance(username, str) or not _USERNAME.match(username):
         return None
-    row = _execute(_connect(store), "SELECT username, role, client_id FROM users WHERE username = ?",
+    row = _execute(_connect(store), "SELECT username, role, client_id, token_epoch FROM users WHERE username = ?",
                                   (username,)).fetchone()
-    return None if row is None else {"username": row[0], "role": row[1], "client_id": row[2]}
+    return None if row is None else {"username": row[0], "role": row[1], "client_id": row[2], "epoch": row[3]}
 
 
 def authenticate(store, username: str, password: str) -> dict | None:
-    """{username, role, client_id} when the password matches, else None (same work whether the user exists or not)."""
+    """{username, role, client_id, epoch} if the password matches, else None (same work whether the user exists)."""
     row = None
     if isinstance(username, str) and _USERNAME.match(username):
-        row = _execute(_connect(store), "SELECT username, role, client_id, password_hash FROM users WHERE username = ?",
-                                      (username,)).fetchone()
+        row = _execute(_connect(store), "SELECT username, role, client_id, password_hash, token_epoch FROM users "
+                                      "WHERE username = ?", (username,)).fetchone()
     if not isinstance(password, str) or len(password) > _MAX_PASSWORD:
         password = ""
     ok = _verify(password, row[3] if row else _dummy_hash())
     if row is None or not ok:
         return None
-    return {"username": row[0], "role": row[1], "client_id": row[2]}
+    return {"username": row[0], "role": row[1], "client_id": row[2], "epoch": row[4]}
 
 
 def _now() -> str:

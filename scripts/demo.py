@@ -189,6 +189,19 @@ def _still_valid(store: Path, user: dict) -> bool:
     return user["client_id"] is None or ClientStore(store).get_score(int(user["client_id"])) is not None
 
 
+def _new_password(username: str) -> str:
+    """16 random URL-safe characters that pass the password policy (a random draw nearly always does)."""
+    from scoring import users
+
+    while True:
+        candidate = secrets.token_urlsafe(12)
+        try:
+            users.check_password(username, candidate)
+            return candidate
+        except ValueError:
+            continue
+
+
 def _step_users(cfg: dict) -> tuple[str, dict]:
     from scoring import users
 
@@ -204,9 +217,9 @@ def _step_users(cfg: dict) -> tuple[str, dict]:
     for name in (MANAGER, *CUSTOMERS):
         if name in known:
             users.remove_user(store, name)
-    entries = [{"username": MANAGER, "password": secrets.token_urlsafe(12), "role": "manager", "client_id": None}]
+    entries = [{"username": MANAGER, "password": _new_password(MANAGER), "role": "manager", "client_id": None}]
     for name, client_id in zip(CUSTOMERS, _pick_customers(store), strict=True):
-        entries.append({"username": name, "password": secrets.token_urlsafe(12), "role": "customer",
+        entries.append({"username": name, "password": _new_password(name), "role": "customer",
                         "client_id": client_id})
     for entry in entries:
         users.add_user(store, entry["username"], entry["password"], entry["role"], client_id=entry["client_id"])

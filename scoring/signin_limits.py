@@ -1,0 +1,129 @@
+"""Sign-in attempt limits per address and per username, kept in the store file so every worker shares them.
+
+Checked before the password hash is computed, so a flood is refused for the price of two indexed reads.
+- Per address: at most SCORING_SIGNIN_MAX_PER_ADDRESS failures in SCORING_SIGNIN_WINDOW seconds.
+- Per username: after SCORING_SIGNIN_MAX_PER_USER failures in the window, each further try waits an
+  exponential back-off (1 s, 2 s, 4 s ...) capped at SCORING_SIGNIN_MAX_BACKOFF seconds; refused tries do not
+  count, so an attacker guesses at most once per back-off while the real user is never locked for longer.
+- An address from which the user signed in within SCORING_SIGNIN_KNOWN_DAYS is exempt from the username
+  back-off (not from its own address limit): an attacker elsewhere cannot keep the owner out.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass
+
+from scoring.users import _connect, _execute
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS signin_attempts (
+    scope TEXT NOT NULL CHECK (scope IN ('user', 'address', 'known')),
+    key TEXT NOT NULL,
+    at DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX IF NOT EXISTS signin_attempts_key ON signin_attempts (scope, key, at);
+"""
+
+
+@dataclass(frozen=True)
+class Limits:
+    window: float
+    per_address: int
+    per_user: int
+    max_backoff: float
+    known_seconds: float
+
+
+def _number(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        raise ValueError(f"environment variable {name} must be a number, got {raw!r}") from None
+    if not value > 0:
+        raise ValueError(f"environment variable {name} must be positive, got {raw!r}")
+    return value
+
+
+def limits() -> Limits:
+    return Limits(
+        window=_number("SCORING_SIGNIN_WINDOW", 900),
+        per_address=int(_number("SCORING_SIGNIN_MAX_PER_ADDRESS", 20)),
+        per_user=int(_number("SCORING_SIGNIN_MAX_PER_USER", 5)),
+        max_backoff=_number("SCORING_SIGNIN_MAX_BACKOFF", 300),
+        known_seconds=_number("SCORING_SIGNIN_KNOWN_DAYS", 30) * 86400,
+    )
+
+
+_READY: dict[int, object] = {}  # connections known to have the table (held, so an id is never reused)
+
+
+def _con(store):
+    con = _connect(store)
+    if _READY.get(id(con)) is not con:
+        for statement in _SCHEMA.split(";")[:2]:
+            _execute(con, statement)
+        _READY[id(con)] = con
+    return con
+
+
+def _known_key(username: str, address: str) -> str:
+    return f"{username}\n{address}"
+
+
+def retry_after(store, username: str, address: str, now: float | None = None) -> int:
+    """Seconds to wait before this attempt may be checked (0: go ahead)."""
+    lim, now = limits(), time.time() if now is None else now
+    con = _con(store)
+    since = now - lim.window
+    rows = _execute(con, "SELECT at FROM signin_attempts WHERE scope = 'address' AND key = ? AND at > ? "
+                         "ORDER BY at DESC LIMIT ?", (address, since, lim.per_address)).fetchall()
+    wait = 0.0
+    if len(rows) >= lim.per_address:  # the oldest of the last N leaves the window first
+        wait = rows[-1][0] + lim.window - now
+    known = _execute(con, "SELECT 1 FROM signin_attempts WHERE scope = 'known' AND key = ? AND at > ?",
+                     (_known_key(username, address), now - lim.known_seconds)).fetchone()
+    if known is None:
+        failures = _execute(con, "SELECT count(*), max(at) FROM signin_attempts WHERE scope = 'user' AND key = ? "
+                                 "AND at > ?", (username, since)).fetchone()
+        if failures[0] >= lim.per_user:
+            backoff = min(2.0 ** (failures[0] - lim.per_user), lim.max_backoff)
+            wait = max(wait, failures[1] + backoff - now)
+    return math.ceil(wait) if wait > 0 else 0
+
+
+def record_failure(store, username: str, address: str, now: float | None = None) -> None:
+    """Count a wrong password (or unknown user) against both the username and the address."""
+    lim, now = limits(), time.time() if now is None else now
+    con = _con(store)
+    horizon = now - max(lim.window, lim.max_backoff)
+    _execute(con, "BEGIN IMMEDIATE")
+    try:
+        # forget what left the window, for these two keys only: a cheap, bounded clean-up on every failure
+        con.execute("DELETE FROM signin_attempts WHERE scope IN ('user', 'address') AND key IN (?, ?) AND at < ?",
+                    (username, address, horizon))
+        con.executemany("INSERT INTO signin_attempts (scope, key, at) VALUES (?, ?, ?)",
+                        [("user", username, now), ("address", address, now)])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def record_success(store, username: str, address: str, now: float | None = None) -> None:
+    """Reset the username's failures and remember the address as one the user signs in from."""
+    now = time.time() if now is None else now
+    con = _con(store)
+    _execute(con, "BEGIN IMMEDIATE")
+    try:
+        con.execute("DELETE FROM signin_attempts WHERE (scope = 'user' AND key = ?) OR (scope = 'known' AND key = ?)",
+                    (username, _known_key(username, address)))
+        con.execute("INSERT INTO signin_attempts (scope, key, at) VALUES ('known', ?, ?)",
+                    (_known_key(username, address), now))
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
