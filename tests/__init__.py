@@ -1,0 +1,1 @@
+"""Test package (a regular package, so an installed top-level `tests`, as diffprivlib ships, cannot shadow it)."""
