@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify, request
 
+from api.audit import audit
 from api.auth import check_client_access, require, sees_individual_rows
 from api.errors import ApiError
 from api.io import int_arg, lang_arg
-from scoring import labels
+from scoring import labels, population
 
 bp = Blueprint("features", __name__)
 
@@ -39,6 +40,26 @@ def _client_value(feature: str):
     return cid, client["features"].get(feature)
 
 
+def _released(x: str, y: str | None = None) -> dict:
+    """A customer's view: only aggregates fixed at build time (scoring.population); `bins` is not theirs to choose."""
+    store = _store()
+    try:
+        out = store.released_distribution(x) if y is None else store.released_density(x, y)
+    except population.AggregatesMissing as exc:
+        raise ApiError(503, "aggregates_unavailable", str(exc)) from None
+    except population.NotReleased:
+        grid = store.aggregation().get("grid_features", [])
+        raise ApiError(422, "pair_not_released",
+                       "2-D views are available for two different features among: " + ", ".join(grid),
+                       [{"field": "y", "message": "choose another pair of features"}]) from None
+    agg = store.aggregation()
+    out = dict(out)
+    out["min_cell"] = agg.get("min_group")
+    out["aggregation"] = {**{k: agg.get(k) for k in ("fixed", "min_group", "mechanism", "epsilon")},
+                          "bins_ignored": "bins" in request.args}
+    return out
+
+
 @bp.get("/api/v1/features")
 @require("manager", "customer")
 def catalogue():
@@ -46,6 +67,7 @@ def catalogue():
     meta = _store().meta()
     model = set(meta.get("model_features", meta["feature_names"]))
     categorical = set(meta.get("categorical_features", []))
+    grid = set(_store().aggregation().get("grid_features", []))
     return jsonify(
         {
             "items": [
@@ -56,6 +78,7 @@ def catalogue():
                     "unit": labels.unit(f),
                     "type": "categorical" if f in categorical else "numeric",
                     "in_model": f in model,
+                    "in_grid": f in grid,
                 }
                 for f in meta["feature_names"]
             ]
@@ -69,7 +92,7 @@ def distribution(name: str):
     feature = _feature(name)
     bins = int_arg("bins", 30, 2, 100)
     lang = lang_arg()
-    out = _store().distribution(feature, bins)
+    out = _store().distribution(feature, bins) if sees_individual_rows() else _released(feature)
     out["label"] = labels.label(feature, lang)
     cid, value = _client_value(feature)
     if cid is not None:
@@ -79,6 +102,7 @@ def distribution(name: str):
             "display": labels.display_text(feature, value, lang),
             "percentile": _store().percentile(feature, value) if out["kind"] == "numeric" else None,
         }
+        audit(cid, f"ok {feature}")
     return jsonify(out)
 
 
@@ -91,7 +115,7 @@ def bivariate():
         raise ApiError(422, "invalid_query", "x and y are required", missing)
     x, y = _feature(x, "x"), _feature(y, "y")
     sample = int_arg("sample", 1000, 1, 5000)
-    bins = int_arg("bins", 20, 2, 50)
+    int_arg("bins", 20, 2, 50)  # still validated; customers' grids are fixed at build time, managers get points
     lang = lang_arg()
     out = {"x": x, "y": y, "x_label": labels.label(x, lang), "y_label": labels.label(y, lang)}
     if sees_individual_rows():
@@ -99,8 +123,9 @@ def bivariate():
         out["points"] = [{"x": p["x"], "y": p["y"], "pd": p["pd"]} for p in _store().sample_points(x, y, sample)]
     else:
         out["kind"] = "density"
-        out["density"] = _store().density(x, y, bins)
+        out["density"] = _released(x, y)
     cid, xv = _client_value(x)
     if cid is not None:
         out["client"] = {"client_id": cid, "x": xv, "y": _store().get_client(cid)["features"].get(y)}
+        audit(cid, f"ok {x},{y}")
     return jsonify(out)

@@ -118,7 +118,9 @@ SPEC = {
         "/api/v1/features": {"get": _op("Features: names, labels, groups, types", [_LANG])},
         "/api/v1/features/{name}/distribution": {
             "get": _op(
-                "Histogram repaid vs defaulted; client's percentile",
+                "Histogram repaid vs defaulted; client's percentile. Managers choose `bins`; customers get "
+                "groups fixed when the store was built (each of 50+ clients, noisy counts; `bins` ignored, "
+                "see `aggregation`)",
                 [
                     {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
                     _q("bins", {"type": "integer", "minimum": 2, "maximum": 100}),
@@ -129,7 +131,9 @@ SPEC = {
         },
         "/api/v1/features/bivariate": {
             "get": _op(
-                "Two features: points with PD (managers) or 2-D bins (customers)",
+                "Two features: points with PD (managers) or, for customers, a 2-D grid fixed when the store "
+                "was built (pairs of the `in_grid` features; cells of 50+ clients, noisy counts and mean PD; "
+                "422 for other pairs)",
                 [
                     _q("x", {"type": "string"}, True),
                     _q("y", {"type": "string"}, True),

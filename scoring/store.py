@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from scoring import population
 from scoring.reasons import top_indices
 
 CHUNK_CLIENTS = 20_000
@@ -161,17 +162,19 @@ def _replace_file(tmp: Path, path: Path) -> None:
 
 
 def _copy_users(con: sqlite3.Connection, old: Path) -> None:
-    """Users and audit log survive a rebuild of the store."""
+    """Users and audit log (with its hash chain) survive a rebuild; columns an older store lacks take their defaults."""
     if not old.exists():
         return
     con.execute("ATTACH DATABASE ? AS old", (f"file:{old}?mode=ro",))
     try:
         tables = {r[0] for r in con.execute("SELECT name FROM old.sqlite_master WHERE type='table'")}
-        if "users" in tables:
-            con.execute("INSERT INTO users SELECT username, password_hash, role, client_id, created_at FROM old.users")
-        if "audit" in tables:
-            con.execute("INSERT INTO audit SELECT id, time, username, role, client_id, route, outcome, model_version "
-                        "FROM old.audit")
+        for table in ("users", "audit"):
+            if table not in tables:
+                continue
+            new = [r[1] for r in con.execute(f"PRAGMA main.table_info({table})")]
+            kept = {r[1] for r in con.execute(f"PRAGMA old.table_info({table})")}
+            columns = ", ".join(c for c in new if c in kept)
+            con.execute(f"INSERT INTO main.{table} ({columns}) SELECT {columns} FROM old.{table} ORDER BY rowid")
         con.commit()
     finally:
         con.execute("DETACH DATABASE old")
@@ -260,6 +263,7 @@ def build_store(data_dir, models_dir, store_path=None, *, sample_size: int = 20_
             con.execute("CREATE INDEX scores_decision ON scores (decision, client_id)")
             _quantiles(con, feats_file, numeric)
         _write_sample(con, sample_ids, target.loc[sample_ids].to_numpy(), s_pd, numeric, s_num, categorical, s_cat)
+        population.release(con, bundle.importance)  # customers' aggregates, noised once for this generation
         meta = {"model_version": bundle.version, "data_source": data_source(data_dir), "n_clients": n,
                 "threshold": bundle.threshold, "built_at": _now(), "feature_names": list(all_features),
                 "numeric_features": numeric, "categorical_features": categorical,
@@ -332,6 +336,7 @@ def explain_all(store_path, models_dir, *, chunk_size: int = CHUNK_CLIENTS) -> i
                                     "(SELECT value FROM json_each(?))", (json.dumps(sample_ids.tolist()),)))
         s_pd = np.array([pd_by_id.get(int(i), np.nan) for i in sample_ids], dtype="float64")
         con.execute("UPDATE sample SET data = ? WHERE name = '__pd__'", (_pack(s_pd, "float64"),))
+        population.release(con, bundle.importance, keep_counts=True)  # PD changed: mean PD redrawn, counts kept
         updates = {"model_version": bundle.version, "threshold": bundle.threshold, "base_value": float(base),
                    "model_features": list(bundle.feature_names), "explained_at": _now(),
                    "generation": secrets.token_hex(8)}
@@ -684,6 +689,22 @@ class ClientStore:
         else:
             out["edges"] = axis["edges"]
         return out
+
+    def released_distribution(self, feature: str) -> dict:
+        """A customer's histogram: groups and noisy counts fixed when the store was built (scoring.population)."""
+        kind = self._kind(feature)
+        gen = self._layout()["generation"]
+        return self._cached(("p1", gen, feature), lambda: population.read_distribution(self._con(), feature, kind))
+
+    def released_density(self, x: str, y: str) -> dict:
+        """A customer's 2-D grid, precomputed for pairs of the grid features; population.NotReleased otherwise."""
+        kinds = (self._kind(x), self._kind(y))
+        gen = self._layout()["generation"]
+        return self._cached(("p2", gen, x, y), lambda: population.read_density(self._con(), x, y, kinds))
+
+    def aggregation(self) -> dict:
+        """How customers' aggregates were released (min group, mechanism, epsilon, grid features); {} if none."""
+        return dict(self._layout()["meta"].get("aggregation") or {})
 
     def sample_points(self, x: str, y: str, n: int = 1000) -> list[dict]:
         """Up to n labelled-sample clients with both values known (fixed random order) and their PD; managers only."""

@@ -91,6 +91,10 @@ def _choices(lang: str):
     names = {o["value"] for o in options}
     picks = [d for d in DEFAULTS if d in names] + [o["value"] for o in options]
     numeric = [i["name"] for i in items if i["type"] == "numeric" and i["name"] in names]
+    if user["role"] == "customer":  # a customer's 2-D grids exist for pairs of the API's grid features only
+        grid = [i["name"] for i in items if i.get("in_grid")]
+        numeric = [p for p in grid if p in numeric] + [p for p in grid if p not in numeric]
+        picks = picks + [p for p in grid if p not in picks]
     x = next((p for p in picks if p in numeric), None)
     y = next((p for p in picks if p in numeric and p != x), None)
     return options, picks[0] if picks else None, x, y
@@ -106,7 +110,9 @@ def _chart_panel(path: str, params: dict, chart, graph_id: str, summary_id: str)
         data = api_client.get(path, user["token"], client_id=cid, lang=lang, **params)
     except api_client.AuthExpired:
         return expired_marker()
-    except (api_client.ApiUnavailable, api_client.ApiRefused):
+    except api_client.ApiRefused as exc:  # e.g. a pair of features without a customer grid: say which exist
+        return failed(lang, exc.message)
+    except api_client.ApiUnavailable:
         return failed(lang)
     fig, text = chart(data, lang)
     return [
