@@ -1,8 +1,12 @@
-"""ModelBundle: the trained model with everything serving needs, saved with a SHA-256 manifest and verified on load."""
+"""ModelBundle: the trained model with everything serving needs, saved with a signed SHA-256 manifest.
+
+Load checks the Ed25519 signature of the manifest, then each file's hash, and only then unpickles.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from pathlib import Path
 
@@ -11,12 +15,14 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from scoring import signing
 from scoring.policy import GradeScale, decide_many
 
 MODEL_FILE = "model.joblib"
 CARD_JSON = "model_card.json"
 CARD_MD = "model_card.md"
 MANIFEST = "MANIFEST.sha256"
+SIGNATURE = "MANIFEST.sig"
 _FILES = (MODEL_FILE, CARD_JSON, CARD_MD)
 _FORMAT = 1
 
@@ -64,6 +70,12 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
 
 
 class ModelBundle:
@@ -170,30 +182,37 @@ class ModelBundle:
                 "grade_names": list(self.grades.names), "fingerprint": self.fingerprint,
                 "version": self.version, "card": self.card, "importance": self.importance}
 
-    def save(self, models_dir) -> None:
-        """Write model.joblib, model_card.json, model_card.md, then MANIFEST.sha256 over the three."""
+    def save(self, models_dir, signing_key=None) -> None:
+        """Write model.joblib, model_card.json, model_card.md, MANIFEST.sha256 over the three, MANIFEST.sig.
+
+        `signing_key`: an Ed25519 private key; default SCORING_SIGNING_KEY's, made on first use.
+        """
         from scoring.model_card import render_markdown
 
+        private = signing_key if signing_key is not None else signing.load_or_create_signing_key()
         out = Path(models_dir)
         out.mkdir(parents=True, exist_ok=True)
-        (out / MANIFEST).unlink(missing_ok=True)  # a half-written directory never verifies
+        for name in (SIGNATURE, MANIFEST):  # a half-written directory never verifies
+            (out / name).unlink(missing_ok=True)
         joblib.dump(self._state(), out / MODEL_FILE)
         (out / CARD_JSON).write_text(json.dumps(self.card, indent=2, default=_json_default) + "\n")
         (out / CARD_MD).write_text(render_markdown(self.card))
-        lines = [f"{_sha256(out / name)}  {name}\n" for name in _FILES]
-        tmp = out / (MANIFEST + ".tmp")
-        tmp.write_text("".join(lines))
-        tmp.replace(out / MANIFEST)
+        manifest = "".join(f"{_sha256(out / name)}  {name}\n" for name in _FILES)
+        _write_atomic(out / MANIFEST, manifest)
+        _write_atomic(out / SIGNATURE, signing.sign(private, manifest.encode()))
 
     @classmethod
-    def load(cls, models_dir) -> "ModelBundle":
-        """Verify every file against MANIFEST.sha256, then unpickle; ModelIntegrityError otherwise."""
+    def load(cls, models_dir, verify_key=None) -> "ModelBundle":
+        """Check the signature and every hash, then unpickle the verified bytes; ModelIntegrityError otherwise.
+
+        `verify_key`: an Ed25519 public key; default the one in SCORING_VERIFY_KEY.
+        """
         base = Path(models_dir)
-        _verify(base)
-        state = joblib.load(base / MODEL_FILE)
+        blobs = verified_files(base, verify_key)
+        state = joblib.load(io.BytesIO(blobs[MODEL_FILE]))  # the bytes that were checked, not a re-read file
         if not isinstance(state, dict) or state.get("format") != _FORMAT:
             raise ModelIntegrityError(f"{base / MODEL_FILE}: not a model bundle of a supported format")
-        card = json.loads((base / CARD_JSON).read_text())
+        card = json.loads(blobs[CARD_JSON])
         if card.get("version") != state["version"] or card.get("fingerprint") != state["fingerprint"]:
             raise ModelIntegrityError(f"{base}: model card and model file come from different trainings")
         cal = state["calibrator"]
@@ -210,26 +229,42 @@ def _threads(rows: int) -> int:
     return 1 if rows < 2000 else 0
 
 
-def _verify(base: Path) -> None:
-    manifest = base / MANIFEST
+def verified_files(models_dir, verify_key=None) -> dict[str, bytes]:
+    """The bundle's files as bytes, once the manifest's signature and each file's SHA-256 are checked."""
+    base = Path(models_dir)
+    manifest, sig_path = base / MANIFEST, base / SIGNATURE
     if not base.is_dir():
         raise ModelIntegrityError(f"model directory {base} does not exist; train a model first")
     if not manifest.exists():
         raise ModelIntegrityError(f"{manifest} is missing: refusing to load an unverified model")
+    if not sig_path.exists():
+        raise ModelIntegrityError(f"{base}: the model is not signed ({SIGNATURE} missing): refusing to load it; "
+                                  "retrain it (training signs what it writes)")
+    try:
+        public = verify_key if verify_key is not None else signing.load_verify_key()
+    except signing.SigningKeyError as exc:
+        raise ModelIntegrityError(f"cannot verify the model in {base}: {exc} (set SCORING_VERIFY_KEY)") from None
+    manifest_bytes = manifest.read_bytes()
+    problem = signing.verify(public, manifest_bytes, sig_path.read_text(errors="replace"))
+    if problem:
+        raise ModelIntegrityError(f"{base}: refusing the model, {problem}")
     expected = {}
-    for line in manifest.read_text().splitlines():
+    for line in manifest_bytes.decode(errors="replace").splitlines():
         parts = line.strip().split(None, 1)
         if len(parts) != 2 or len(parts[0]) != 64:
             raise ModelIntegrityError(f"{manifest}: malformed line {line!r}")
         expected[parts[1].lstrip("*")] = parts[0].lower()
+    blobs = {}
     for name in _FILES:
         if name not in expected:
             raise ModelIntegrityError(f"{manifest} does not list {name}")
         path = base / name
         if not path.exists():
             raise ModelIntegrityError(f"{path} is missing")
-        if _sha256(path) != expected[name]:
+        blobs[name] = path.read_bytes()
+        if hashlib.sha256(blobs[name]).hexdigest() != expected[name]:
             raise ModelIntegrityError(f"{path} does not match its SHA-256 in {MANIFEST}: altered or replaced file")
+    return blobs
 
 
 def _json_default(value):

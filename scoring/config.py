@@ -61,3 +61,13 @@ def secret_key(store_path: Path) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(candidate)
     return candidate
+
+
+def signing_key_path() -> Path:
+    """SCORING_SIGNING_KEY: Ed25519 private key that training signs bundles with (kept outside models/)."""
+    return Path(os.environ.get("SCORING_SIGNING_KEY", "").strip() or "data/processed/keys/model-signing.key")
+
+
+def verify_key_path() -> Path:
+    """SCORING_VERIFY_KEY: the public key a bundle must be signed for; all that serving needs."""
+    return Path(os.environ.get("SCORING_VERIFY_KEY", "").strip() or "data/processed/keys/model-verify.pub")

@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 REAL_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "homecredit-sample"
 SYNTH_CLIENTS = 2000
+_KEY_ENV = ("SCORING_SIGNING_KEY", "SCORING_VERIFY_KEY")
+_saved_env: dict[str, str | None] = {}
+
+
+def pytest_configure(config):
+    """Model signing keys in a temporary folder, never the developer's own; set in os.environ so gunicorn and CLI
+    subprocesses started by tests inherit them. Training makes the pair on first use."""
+    keys = Path(tempfile.mkdtemp(prefix="scoring-test-keys-"))
+    _saved_env.update({name: os.environ.get(name) for name in _KEY_ENV})
+    _saved_env["_dir"] = str(keys)
+    os.environ["SCORING_SIGNING_KEY"] = str(keys / "model-signing.key")
+    os.environ["SCORING_VERIFY_KEY"] = str(keys / "model-verify.pub")
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(_saved_env.pop("_dir", ""), ignore_errors=True)
+    for name, value in _saved_env.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scoring.bundle import MANIFEST, MODEL_FILE, ModelBundle, ModelIntegrityError, PlattCalibrator
+from scoring import signing
+from scoring.bundle import MANIFEST, MODEL_FILE, SIGNATURE, ModelBundle, ModelIntegrityError, PlattCalibrator
 from scoring.train import fit_bundle
 
 
@@ -44,7 +45,7 @@ def saved(toy, tmp_path):
 
 def test_save_writes_files_and_manifest(saved):
     names = sorted(p.name for p in saved.iterdir())
-    assert names == sorted([MODEL_FILE, "model_card.json", "model_card.md", MANIFEST])
+    assert names == sorted([MODEL_FILE, "model_card.json", "model_card.md", MANIFEST, SIGNATURE])
     lines = (saved / MANIFEST).read_text().splitlines()
     assert {line.split()[1] for line in lines} == {MODEL_FILE, "model_card.json", "model_card.md"}
 
@@ -66,7 +67,7 @@ def test_tampered_file_is_refused(saved, name):
         ModelBundle.load(saved)
 
 
-@pytest.mark.parametrize("name", [MODEL_FILE, MANIFEST])
+@pytest.mark.parametrize("name", [MODEL_FILE, MANIFEST, SIGNATURE])
 def test_missing_file_is_refused(saved, name):
     (saved / name).unlink()
     with pytest.raises(ModelIntegrityError, match="missing"):
@@ -93,6 +94,11 @@ def test_files_from_another_model_are_refused(toy, saved, tmp_path):
     import hashlib
     digest = hashlib.sha256((saved / "model_card.json").read_bytes()).hexdigest()
     (saved / MANIFEST).write_text("\n".join(lines + [f"{digest}  model_card.json"]) + "\n")
+    with pytest.raises(ModelIntegrityError, match="signature"):  # a rewritten manifest no longer verifies
+        ModelBundle.load(saved)
+    # even re-signed by the key holder, card and model from different trainings are refused
+    key = signing.load_or_create_signing_key()
+    (saved / SIGNATURE).write_text(signing.sign(key, (saved / MANIFEST).read_bytes()))
     with pytest.raises(ModelIntegrityError, match="different trainings"):
         ModelBundle.load(saved)
 
