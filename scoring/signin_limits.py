@@ -3,7 +3,7 @@
 Checked before the password hash is computed, so a flood is refused for the price of two indexed reads.
 - Per address: at most SCORING_SIGNIN_MAX_PER_ADDRESS failures in SCORING_SIGNIN_WINDOW seconds.
 - Per username: after SCORING_SIGNIN_MAX_PER_USER failures in the window, each further try waits an
-  exponential back-off (1 s, 2 s, 4 s ...) capped at SCORING_SIGNIN_MAX_BACKOFF seconds; refused tries do not
+  exponential back-off (2 s, 4 s, 8 s ...) capped at SCORING_SIGNIN_MAX_BACKOFF seconds; refused tries do not
   count, so an attacker guesses at most once per back-off while the real user is never locked for longer.
 - An address from which the user signed in within SCORING_SIGNIN_KNOWN_DAYS is exempt from the username
   back-off (not from its own address limit): an attacker elsewhere cannot keep the owner out.
@@ -90,7 +90,7 @@ def retry_after(store, username: str, address: str, now: float | None = None) ->
         failures = _execute(con, "SELECT count(*), max(at) FROM signin_attempts WHERE scope = 'user' AND key = ? "
                                  "AND at > ?", (username, since)).fetchone()
         if failures[0] >= lim.per_user:
-            backoff = min(2.0 ** (failures[0] - lim.per_user), lim.max_backoff)
+            backoff = min(2.0 ** (failures[0] - lim.per_user + 1), lim.max_backoff)
             wait = max(wait, failures[1] + backoff - now)
     return math.ceil(wait) if wait > 0 else 0
 
