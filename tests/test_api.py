@@ -25,7 +25,8 @@ def api_env(store_path, trained_models, tmp_path_factory):
     users.add_user(path, "manager", PASSWORD, "manager")
     users.add_user(path, "alice", PASSWORD, "customer", client_id=ids[0])
     users.add_user(path, "svc", PASSWORD, "service")
-    return {"store": path, "models": trained_models, "own": ids[0], "other": ids[1]}
+    grid = ClientStore(path).aggregation()["grid_features"]  # customers' 2-D grids exist for these pairs only
+    return {"store": path, "models": trained_models, "own": ids[0], "other": ids[1], "x": grid[0], "y": grid[1]}
 
 
 @pytest.fixture(scope="module")
@@ -195,16 +196,17 @@ CLIENT_ROUTES = [
     "/api/v1/clients/{id}/score",
     "/api/v1/clients/{id}/explanation",
     "/api/v1/features/EXT_SOURCE_2/distribution?client_id={id}",
-    "/api/v1/features/bivariate?x=EXT_SOURCE_2&y=AMT_CREDIT&client_id={id}",
+    "/api/v1/features/bivariate?x={x}&y={y}&client_id={id}",
 ]
 
 
 @pytest.mark.parametrize("route", CLIENT_ROUTES)
 def test_customer_sees_own_file_only(client, heads, api_env, route):
     h = heads["alice"]
-    assert client.get(route.format(id=api_env["own"]), headers=h).status_code == 200
-    other = client.get(route.format(id=api_env["other"]), headers=h)
-    unknown = client.get(route.format(id=999_999_999), headers=heads["manager"])
+    pair = {"x": api_env["x"], "y": api_env["y"]}
+    assert client.get(route.format(id=api_env["own"], **pair), headers=h).status_code == 200
+    other = client.get(route.format(id=api_env["other"], **pair), headers=h)
+    unknown = client.get(route.format(id=999_999_999, **pair), headers=heads["manager"])
     _error(other, 404, "not_found")
     assert str(api_env["other"]) not in other.get_data(as_text=True)
     if "features" not in route:  # an unknown id and a forbidden one look the same
@@ -213,7 +215,7 @@ def test_customer_sees_own_file_only(client, heads, api_env, route):
 
 def test_customer_gets_aggregates_not_rows(client, heads, api_env):
     h = heads["alice"]
-    biv = client.get("/api/v1/features/bivariate?x=EXT_SOURCE_2&y=AMT_CREDIT", headers=h).json
+    biv = client.get(f"/api/v1/features/bivariate?x={api_env['x']}&y={api_env['y']}", headers=h).json
     assert biv["kind"] == "density" and "points" not in biv and biv["client"]["client_id"] == api_env["own"]
     assert all(cell is None or 0 <= cell <= 1 for row in biv["density"]["mean_pd"] for cell in row)
     _error(client.get("/api/v1/clients", headers=h), 403, "forbidden")
