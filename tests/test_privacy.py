@@ -94,10 +94,11 @@ def test_differencing_attack_finds_no_pd(env):
     found = 0
     for a, x in enumerate(grid):
         for y in grid[a + 1:]:
-            answers = [_get(env, f"/api/v1/features/bivariate?x={x}&y={y}&bins={b}")["density"] for b in BINS[::4]]
-            answers += [_get(env, f"/api/v1/features/bivariate?x={y}&y={x}&bins={b}")["density"] for b in (7, 50)]
-            found += _exact_hits(answers, pds)
-            assert all(d["counts"] == answers[0]["counts"] for d in answers[: len(BINS[::4])])  # bins ignored
+            answers = [_get(env, f"/api/v1/features/bivariate?x={x}&y={y}&bins={b}")["density"] for b in BINS]
+            assert all(d == answers[0] for d in answers)  # bins ignored: one fixed grid per pair
+            flipped = _get(env, f"/api/v1/features/bivariate?x={y}&y={x}")["density"]
+            assert flipped["counts"] == [list(c) for c in zip(*answers[0]["counts"], strict=True)]
+            found += _exact_hits([*answers, flipped], pds)
     assert found == 0
     # a pair outside the grid set is refused for customers, with the list of features that have grids
     other = next(f for f in store.meta()["numeric_features"] if f not in grid)
@@ -194,3 +195,41 @@ def test_explain_all_redraws_pd_keeps_counts(env, tmp_path):
     assert after.released_distribution("EXT_SOURCE_2") == hist  # same noisy counts: nothing to average
     new = after.released_density(grid[0], grid[1])
     assert new["counts"] == dens["counts"] and new["mean_pd"] != dens["mean_pd"]  # fresh noise on the new PDs
+
+
+def test_groups_hold_min_group_and_round_edges():
+    from scoring.population import categorical_groups, numeric_groups
+
+    rng = np.random.default_rng(1)
+    values = np.concatenate([rng.normal(0.5, 0.1, 400), [7.123456], np.full(30, np.nan)])  # one outlier
+    spec = numeric_groups(values, 10, 50)
+    idx = np.searchsorted(spec["edges"], values[~np.isnan(values)], side="right")
+    assert np.bincount(idx).min() >= 50 and 7.123456 not in spec["bounds"]
+    assert all(float(f"{e:.2g}") == e for e in spec["bounds"])  # no edge is one client's exact value
+    assert numeric_groups(np.full(49, 1.0), 10, 50) is None
+    cats = ["a", "b", "rare1", "rare2"]
+    codes = np.array([0] * 60 + [1] * 55 + [2] * 3 + [3] * 1 + [-1] * 10, dtype="int16")
+    groups = categorical_groups(codes, cats, 50)  # the rare ones (4 clients) join the smallest kept category
+    assert groups["labels"] == ["a", "other"] and sorted(groups["members"][1]) == ["b", "rare1", "rare2"]
+
+
+def test_store_without_aggregates_answers_503_to_customers(env, tmp_path):
+    from api import create_app
+
+    path = tmp_path / "store.sqlite"
+    shutil.copy(env["path"], path)
+    con = sqlite3.connect(path)
+    con.execute("DROP TABLE population_cells")
+    con.execute("DROP TABLE population_groups")
+    con.execute("DELETE FROM meta WHERE key = 'aggregation'")
+    con.commit()
+    con.close()
+    app = create_app({"STORE_PATH": path, "MODELS_DIR": env["models"], "SECRET_KEY": "privacy-test", "TOKEN_TTL": 60})
+    client = app.test_client()
+    heads = {}
+    for name in ("boss", "dora"):
+        token = client.post("/api/v1/auth/token", json={"username": name, "password": PASSWORD}).json["access_token"]
+        heads[name] = {"Authorization": f"Bearer {token}"}
+    r = client.get("/api/v1/features/EXT_SOURCE_2/distribution", headers=heads["dora"])
+    assert r.status_code == 503 and r.json["error"]["code"] == "aggregates_unavailable"
+    assert client.get("/api/v1/features/EXT_SOURCE_2/distribution", headers=heads["boss"]).status_code == 200

@@ -18,11 +18,12 @@ def layout(lang: str):
     Each picker's search index over all feature names costs the browser ~0.1 s per picker: the pickers start with
     their chosen option only and get the full list, kept in the page, once the charts are drawn.
     """
-    options, dist, x, y = _choices(lang)
+    options, dist, x, y, pairs = _choices(lang)
     return html.Section(
         [
             html.H2(t("compare_title", lang)),
             dcc.Store(id="feature-options", data=options),
+            dcc.Store(id="pair-options", data=pairs),
             html.Div(
                 [
                     html.Label(t("feature_pick", lang), htmlFor="dist-feature"),
@@ -36,14 +37,14 @@ def layout(lang: str):
                     html.Div(
                         [
                             html.Label(t("x_pick", lang), htmlFor="biv-x"),
-                            dcc.Dropdown(id="biv-x", options=_only(options, x), value=x, clearable=False),
+                            dcc.Dropdown(id="biv-x", options=_only(pairs, x), value=x, clearable=False),
                         ],
                         className="field",
                     ),
                     html.Div(
                         [
                             html.Label(t("y_pick", lang), htmlFor="biv-y"),
-                            dcc.Dropdown(id="biv-y", options=_only(options, y), value=y, clearable=False),
+                            dcc.Dropdown(id="biv-y", options=_only(pairs, y), value=y, clearable=False),
                         ],
                         className="field",
                     ),
@@ -62,11 +63,11 @@ def _only(options: list[dict], value) -> list[dict]:
 
 # the whole list once the view is drawn (in the browser: no round trip); a picker keeps its chosen value
 clientside_callback(
-    """function(dist, biv, options) {
+    """function(dist, biv, options, pairs) {
         if (!dist || !biv) { return window.dash_clientside.no_update; }  // both charts first
-        const all = options || [];
+        const all = options || [], two = pairs || [];
         // after the next paint: the charts show before the pickers build their search indexes
-        return new Promise(done => requestAnimationFrame(() => setTimeout(() => done([all, all, all]), 0)));
+        return new Promise(done => requestAnimationFrame(() => setTimeout(() => done([all, two, two]), 0)));
     }""",
     Output("dist-feature", "options", allow_duplicate=True),
     Output("biv-x", "options", allow_duplicate=True),
@@ -74,30 +75,34 @@ clientside_callback(
     Input("dist-panel", "children"),
     Input("biv-panel", "children"),
     State("feature-options", "data"),
+    State("pair-options", "data"),
     prevent_initial_call=True,
 )
 
 
 def _choices(lang: str):
-    """Model features as picker options, the default feature, and two numeric defaults for the bivariate plot."""
+    """Model features as picker options, the default feature, two numeric defaults for the bivariate plot and its
+    options (a customer's: the features with 2-D grids)."""
     user = session.user()
     if user is None:
-        return [], None, None, None
+        return [], None, None, None, []
     try:
-        items = api_client.get("/api/v1/features", user["token"], lang=lang)["items"]
+        items = api_client.get(api_client.features_path(), user["token"], lang=lang)["items"]
     except (api_client.ApiUnavailable, api_client.ApiRefused, api_client.AuthExpired):
-        return [], None, None, None  # the charts then say what failed
+        return [], None, None, None, []  # the charts then say what failed
     options = [{"label": i["label"], "value": i["name"]} for i in items if i["in_model"]]
     names = {o["value"] for o in options}
     picks = [d for d in DEFAULTS if d in names] + [o["value"] for o in options]
     numeric = [i["name"] for i in items if i["type"] == "numeric" and i["name"] in names]
+    pairs = options
     if user["role"] == "customer":  # a customer's 2-D grids exist for pairs of the API's grid features only
         grid = [i["name"] for i in items if i.get("in_grid")]
         numeric = [p for p in grid if p in numeric] + [p for p in grid if p not in numeric]
         picks = picks + [p for p in grid if p not in picks]
+        pairs = [o for o in options if o["value"] in grid]
     x = next((p for p in picks if p in numeric), None)
     y = next((p for p in picks if p in numeric and p != x), None)
-    return options, picks[0] if picks else None, x, y
+    return options, picks[0] if picks else None, x, y, pairs
 
 
 def _chart_panel(path: str, params: dict, chart, graph_id: str, summary_id: str):
@@ -125,7 +130,7 @@ def _chart_panel(path: str, params: dict, chart, graph_id: str, summary_id: str)
 def _distribution(feature, requested):
     return (
         _chart_panel(
-            f"/api/v1/features/{feature}/distribution",
+            api_client.distribution_path(feature),
             {"bins": 30, "requested": requested},
             charts.distribution,
             "dist-graph",
@@ -139,7 +144,7 @@ def _distribution(feature, requested):
 @callback(Output("biv-panel", "children"), Input("biv-x", "value"), Input("biv-y", "value"), Input("client-id", "data"))
 def _bivariate(x, y, requested):
     return _chart_panel(
-        "/api/v1/features/bivariate",
+        api_client.bivariate_path(),
         {"x": x, "y": y, "sample": 1000, "requested": requested},
         charts.bivariate,
         "biv-graph",
