@@ -182,19 +182,33 @@ def test_customer_marker_still_shows(env):
     assert {i["name"] for i in items if i["in_grid"]} == set(grid)
 
 
-def test_explain_all_redraws_pd_keeps_counts(env, tmp_path):
-    from scoring.store import ClientStore, explain_all
+def test_explain_all_keeps_noise_and_redraws_only_new_pds(env, tmp_path):
+    from scoring import population
+    from scoring.store import ClientStore, _pack, _unpack, explain_all
 
     path = tmp_path / "store.sqlite"
     shutil.copy(env["path"], path)
     before = ClientStore(path)
     grid = before.aggregation()["grid_features"]
     hist, dens = before.released_distribution("EXT_SOURCE_2"), before.released_density(grid[0], grid[1])
-    explain_all(path, env["models"])
+    explain_all(path, env["models"])  # same model, same PDs: no fresh noise that could be averaged with the old
     after = ClientStore(path)
-    assert after.released_distribution("EXT_SOURCE_2") == hist  # same noisy counts: nothing to average
-    new = after.released_density(grid[0], grid[1])
-    assert new["counts"] == dens["counts"] and new["mean_pd"] != dens["mean_pd"]  # fresh noise on the new PDs
+    assert after.meta()["explained_at"] and after.released_distribution("EXT_SOURCE_2") == hist
+    assert after.released_density(grid[0], grid[1]) == dens
+    con = sqlite3.connect(path)  # new PDs (as from a new model): mean PD redrawn, noisy counts kept
+    pds = _unpack(con.execute("SELECT data FROM sample WHERE name = '__pd__'").fetchone()[0], "float64")
+    con.execute("UPDATE sample SET data = ? WHERE name = '__pd__'", (_pack(pds * 0.5, "float64"),))
+    population.release(con, [{"feature": f} for f in reversed(grid)], keep_counts=True)  # pairs now transposed
+    con.commit()
+    con.close()
+    con = sqlite3.connect(path)
+    con.execute("UPDATE meta SET value = '\"next\"' WHERE key = 'generation'")
+    con.commit()
+    con.close()
+    new = ClientStore(path)
+    assert new.released_distribution("EXT_SOURCE_2") == hist
+    redrawn = new.released_density(grid[0], grid[1])
+    assert redrawn["counts"] == dens["counts"] and redrawn["mean_pd"] != dens["mean_pd"]
 
 
 def test_groups_hold_min_group_and_round_edges():
