@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import traceback
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("api")
@@ -35,6 +38,9 @@ def error_body(code: str, message: str, fields: list[dict] | None = None) -> dic
 def register(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
+        from api.audit import audit_refusal
+
+        audit_refusal(exc.status, exc.code)  # 401/403/404/429 on any route, unless the route recorded it already
         return jsonify(error_body(exc.code, exc.message, exc.fields)), exc.status, exc.headers
 
     @app.errorhandler(HTTPException)
@@ -62,6 +68,33 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
-        # logged with the route only: request bodies and ids may hold personal data
-        log.exception("unexpected error: %s", type(exc).__name__)
-        return jsonify(error_body("internal_error", "internal error; it has been logged")), 500
+        from api.availability import failure_reason, unavailable
+
+        reason = failure_reason(exc)
+        if reason:  # the store went away or broke under a running worker: say so, never a 500
+            log.error("store unavailable: %s (%s on %s)", reason, type(exc).__name__, _route())
+            return _api_error(unavailable(reason))
+        # The type, the place in our code, the route and a reference only: an exception's message and a traceback's
+        # values may hold an applicant's amounts (DuckDB and pandas quote them), a password or a token.
+        rid = secrets.token_hex(8)
+        log.error("unexpected error %s at %s on %s (request %s)", type(exc).__name__, _where(exc), _route(), rid)
+        response = jsonify(error_body("internal_error", f"internal error; reference {rid}"))
+        response.headers["X-Request-ID"] = rid
+        return response, 500
+
+
+def _route() -> str:
+    """The URL rule (e.g. GET /api/v1/clients/<client_id>), never the raw path or query."""
+    rule = request.url_rule
+    return f"{request.method} {rule.rule if rule is not None else '(no route)'}"
+
+
+def _where(exc: BaseException) -> str:
+    """File, line and function where `exc` was raised: enough to find the bug, no value of the request."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = [f for f in frames if f"{os.sep}site-packages{os.sep}" not in f.filename] or frames
+    if not ours:
+        return "(unknown)"
+    last = ours[-1]
+    return f"{os.path.basename(os.path.dirname(last.filename))}/{os.path.basename(last.filename)}:{last.lineno} " \
+           f"in {last.name}"

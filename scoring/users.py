@@ -1,9 +1,8 @@
-"""API users (scrypt-hashed passwords, roles) and the append-only audit log, kept in the client store file."""
+"""API users (scrypt-hashed passwords, roles), kept in the client store file; the audit log is in scoring.audit."""
 
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
 import hmac
 import os
@@ -16,7 +15,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 ROLES = ("manager", "customer", "service")
-AUDIT_COLUMNS = ("id", "time", "username", "role", "client_id", "route", "outcome", "model_version")
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 _MIN_PASSWORD = 12
 _MIN_STRENGTH = 3  # zxcvbn score 0..4: 3 resists an offline guess of a slow hash; 0-2 are common or near-common
@@ -33,20 +31,6 @@ CREATE TABLE IF NOT EXISTS users (
     created_at TEXT NOT NULL,
     token_epoch INTEGER NOT NULL DEFAULT 0
 );
-CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY,
-    time TEXT NOT NULL,
-    username TEXT,
-    role TEXT,
-    client_id INTEGER,
-    route TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    model_version TEXT
-);
-CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
 
 _local = threading.local()
@@ -54,7 +38,10 @@ _local = threading.local()
 
 def ensure_schema(con: sqlite3.Connection) -> None:
     """Create the users and audit tables (also called by build_store so a fresh store has them)."""
+    from scoring import audit  # the store file holds both; audit imports this module's connection helper
+
     con.executescript(_SCHEMA)
+    audit.ensure_schema(con)
     columns = {row[1] for row in con.execute("PRAGMA table_info(users)")}
     if "token_epoch" not in columns:  # a store made before token revocation: its users get an epoch column
         con.execute("ALTER TABLE users ADD COLUMN token_epoch INTEGER NOT NULL DEFAULT 0")
@@ -100,7 +87,7 @@ def _retry(action, wait_seconds: float = 30.0):
         try:
             return action()
         except sqlite3.OperationalError as exc:
-            busy = getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+            busy = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
             if not busy or time.monotonic() > deadline:
                 raise
         time.sleep(delay)
@@ -260,42 +247,3 @@ def authenticate(store, username: str, password: str) -> dict | None:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
-
-def append_audit(store, *, user: str | None, role: str | None, client_id: int | None, route: str, outcome: str,
-                 model_version: str | None) -> None:
-    """Append one entry, committed before returning (WAL): it survives a crash of the process (SCORING_AUDIT_SYNC)."""
-    if client_id is not None:
-        try:
-            client_id = int(client_id)
-        except (TypeError, ValueError):
-            client_id = None  # a malformed id asked for is not a client: the route still records the attempt
-    _execute(_connect(store),
-        "INSERT INTO audit (time, username, role, client_id, route, outcome, model_version) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (_now(), user, role, client_id, str(route)[:500], str(outcome)[:200], model_version))
-
-
-def read_audit(store, limit: int | None = None) -> list[dict]:
-    """Audit entries oldest first (for tests and the export)."""
-    sql = f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit ORDER BY id"
-    params: tuple = ()
-    if limit is not None:
-        sql += " LIMIT ?"
-        params = (int(limit),)
-    return [dict(zip(AUDIT_COLUMNS, row, strict=True)) for row in _execute(_connect(store), sql, params)]
-
-
-def export_audit(store, out_csv) -> int:
-    """Write the whole audit log as CSV (streamed); returns the number of entries."""
-    con = _connect(store)
-    out = Path(out_csv)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    n = 0
-    with open(out, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(AUDIT_COLUMNS)
-        for row in _execute(con, f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit ORDER BY id"):
-            writer.writerow(["" if v is None else v for v in row])
-            n += 1
-    return n

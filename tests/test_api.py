@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from scoring import users
+from scoring import audit, users
 from scoring.tables import SCHEMAS, read_table
 
 PASSWORD = "correct horse battery"
@@ -365,10 +365,10 @@ def test_bad_queries_and_bodies(client, heads, api_env):
 
 
 def test_reads_and_refusals_are_audited(client, heads, api_env):
-    before = len(users.read_audit(api_env["store"]))
+    before = len(audit.read_audit(api_env["store"]))
     client.get(f"/api/v1/clients/{api_env['own']}/score", headers=heads["alice"])
     client.get(f"/api/v1/clients/{api_env['other']}/explanation", headers=heads["alice"])
-    entries = users.read_audit(api_env["store"])[before:]
+    entries = audit.read_audit(api_env["store"])[before:]
     assert [(e["username"], e["client_id"], e["outcome"]) for e in entries] == [
         ("alice", api_env["own"], "ok"),
         ("alice", api_env["other"], "denied"),

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scoring import users
+from scoring import audit, users
 from scoring.bundle import ModelBundle, ModelIntegrityError
 from scoring.features import CATEGORICAL_FEATURES, build_features, load_target
 from scoring.store import ClientStore, build_store, explain_all
@@ -245,15 +245,16 @@ def test_rebuild_keeps_users_and_a_failed_build_leaves_the_store_untouched(synth
     first = ClientStore(path)
     cid = first.list_clients(limit=1)["items"][0]["client_id"]
     assert first.meta()["sample_size"] == 300
-    users.add_user(path, "bob", "battery staple", "customer", client_id=cid)
-    users.append_audit(path, user="bob", role="customer", client_id=cid, route="/r", outcome="200", model_version="v")
+    users.add_user(path, "bob", "quiet amber lantern harbour", "customer", client_id=cid)
+    audit.append_audit(path, user="bob", role="customer", client_id=cid, route="/r", outcome="200", model_version="v")
     build_store(synth_dir, trained_models, path, sample_size=200)
     assert first.meta()["sample_size"] == 200  # an open reader follows the rebuilt file
-    assert users.authenticate(path, "bob", "battery staple")["client_id"] == cid
-    users.append_audit(path, user="bob", role="customer", client_id=cid, route="/s", outcome="200", model_version="v")
+    assert users.authenticate(path, "bob", "quiet amber lantern harbour")["client_id"] == cid
+    audit.append_audit(path, user="bob", role="customer", client_id=cid, route="/s", outcome="200", model_version="v")
     con = sqlite3.connect(path)  # entries land in the new file, not in the replaced one
     assert [r for (r,) in con.execute("SELECT route FROM audit ORDER BY id")] == ["/r", "/s"]
     con.close()
+    assert audit.verify_audit(path)["chained"] == 2  # the chain carried over the rebuild
     before = path.read_bytes()
     broken = tmp_path / "broken_models"
     shutil.copytree(trained_models, broken)

@@ -1,0 +1,224 @@
+"""The audit log in the store file: append-only, each entry chained to the previous one by an HMAC, verifiable.
+
+Each entry stores `hash` = HMAC-SHA256(key, its id and fields + the previous entry's hash).
+The key is not in the store file: `SCORING_AUDIT_KEY`, else derived from the API secret
+(`SCORING_SECRET_KEY` or the 0600 `.secret_key` file beside the store). Whoever can write the store file but does
+not hold the key can drop the triggers and edit, delete, reorder or forge entries, but `verify_audit` names the first
+such entry. Cutting the newest entries leaves a valid shorter chain: compare with a head recorded earlier (`expect`).
+The link is computed in Python from plain columns, inside the write transaction, so a server backend can do the same.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import hmac
+import os
+import sqlite3
+from pathlib import Path
+
+import orjson
+
+from scoring.users import _connect, _now, _retry
+
+AUDIT_COLUMNS = ("id", "time", "username", "role", "client_id", "route", "outcome", "model_version", "hash")
+_LINKED = AUDIT_COLUMNS[1:8]  # the fields each hash covers, besides the id and the previous hash
+_LIMITS = {"username": 100, "role": 20, "route": 500, "outcome": 200, "model_version": 100}
+_GENESIS = ""  # the "previous hash" of the first chained entry
+_KEY_CONTEXT = b"scoring audit chain v1"  # the audit key differs from the token key even when derived from it
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY,
+    time TEXT NOT NULL,
+    username TEXT,
+    role TEXT,
+    client_id INTEGER,
+    route TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    model_version TEXT,
+    hash TEXT
+);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"""
+
+_keys: dict[tuple, bytes] = {}
+
+
+def ensure_schema(con: sqlite3.Connection) -> None:
+    """Create the audit table; an older store's table gets the hash column (its entries stay unchained)."""
+    con.executescript(_SCHEMA)
+    if "hash" not in {row[1] for row in con.execute("PRAGMA table_info(audit)")}:
+        try:
+            con.execute("ALTER TABLE audit ADD COLUMN hash TEXT")
+        except sqlite3.OperationalError as exc:  # another worker migrated it first
+            if "duplicate column" not in str(exc):
+                raise
+
+
+def clean(value, limit: int | None = None) -> str | None:
+    """Text safe for one log line: control, format and separator characters (and backslash) escaped, then clipped."""
+    if value is None:
+        return None
+    text = str(value)
+    if not (text.isprintable() and "\\" not in text):
+        text = "".join(c if c.isprintable() and c != "\\" else _escape(c) for c in text)
+    return text if limit is None else text[:limit]
+
+
+def _escape(char: str) -> str:
+    if char == "\\":
+        return "\\\\"
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def _client_id(value) -> int | None:
+    try:
+        cid = int(value)
+    except (TypeError, ValueError):
+        return None  # a malformed id is nobody's: the entry still records the attempt and its route
+    return cid if -(2**63) <= cid < 2**63 else None
+
+
+def _secret(store, create: bool) -> str:
+    from scoring.config import secret_key
+
+    own = os.environ.get("SCORING_AUDIT_KEY", "").strip()
+    if own:
+        return own
+    path = Path(getattr(store, "path", store))
+    if not create and not os.environ.get("SCORING_SECRET_KEY", "").strip() \
+            and not (path.parent / ".secret_key").exists():
+        raise ValueError("no audit key: set SCORING_AUDIT_KEY (or SCORING_SECRET_KEY) as the API had it, or keep "
+                         f"the .secret_key file beside {path}")
+    return secret_key(path)
+
+
+def _key(store, create: bool = True) -> bytes:
+    """The HMAC key of the chain, cached per store and environment (the key file is read once, not per append)."""
+    path = str(getattr(store, "path", store))
+    cache_key = (path, os.environ.get("SCORING_AUDIT_KEY", ""), os.environ.get("SCORING_SECRET_KEY", ""))
+    key = _keys.get(cache_key)
+    if key is None:
+        key = _keys[cache_key] = hmac.new(_secret(store, create).encode("utf-8"), _KEY_CONTEXT, hashlib.sha256).digest()
+    return key
+
+
+def _link(key: bytes, entry_id: int, fields, prev_hash: str) -> str:
+    """HMAC of the JSON array [id, fields..., previous hash]: unambiguous, and the same in any language or database."""
+    return hmac.new(key, orjson.dumps([entry_id, *fields, prev_hash]), hashlib.sha256).hexdigest()
+
+
+def _append(con: sqlite3.Connection, key: bytes, fields: tuple) -> None:
+    """Read the last entry and insert the next under one write lock: two workers never chain onto the same entry."""
+    con.execute("BEGIN IMMEDIATE")  # busy here (another writer) is retried by _retry, before anything was read
+    try:
+        last = con.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+        entry_id = 1 if last is None else last[0] + 1
+        prev = _GENESIS if last is None or last[1] is None else last[1]
+        con.execute(f"INSERT INTO audit ({', '.join(AUDIT_COLUMNS)}) VALUES ({', '.join('?' * len(AUDIT_COLUMNS))})",
+                    (entry_id, *fields, _link(key, entry_id, fields, prev)))
+        con.execute("COMMIT")
+    except BaseException:
+        if con.in_transaction:
+            con.execute("ROLLBACK")
+        raise
+
+
+def append_audit(store, *, user: str | None, role: str | None, client_id, route: str, outcome: str,
+                 model_version: str | None) -> None:
+    """Append one chained entry, committed before returning (WAL; SCORING_AUDIT_SYNC says how durable)."""
+    fields = (_now(), clean(user, _LIMITS["username"]), clean(role, _LIMITS["role"]), _client_id(client_id),
+              clean(route, _LIMITS["route"]) or "", clean(outcome, _LIMITS["outcome"]) or "",
+              clean(model_version, _LIMITS["model_version"]))
+    con, key = _connect(store), _key(store)
+    _retry(lambda: _append(con, key, fields))
+
+
+def _rows(store, limit: int | None = None):
+    sql = f"SELECT {', '.join(AUDIT_COLUMNS)} FROM audit ORDER BY id"
+    params: tuple = ()
+    if limit is not None:
+        sql += " LIMIT ?"
+        params = (int(limit),)
+    return _retry(lambda: _connect(store).execute(sql, params))
+
+
+def read_audit(store, limit: int | None = None) -> list[dict]:
+    """Audit entries oldest first (for tests and tools)."""
+    return [dict(zip(AUDIT_COLUMNS, row, strict=True)) for row in _rows(store, limit)]
+
+
+def _csv_field(value):
+    """One CSV cell: never a line break (one record per line), never a formula a spreadsheet would run."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        return value
+    text = clean(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def export_audit(store, out_csv) -> int:
+    """Write the whole audit log as CSV (streamed, file mode 0600: it names clients); returns the entries written."""
+    out = Path(out_csv)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    n = 0
+    with open(fd, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(AUDIT_COLUMNS)
+        for row in _rows(store):
+            writer.writerow([_csv_field(v) for v in row])
+            n += 1
+    return n
+
+
+def verify_audit(store, expect: tuple[int, str] | None = None) -> dict:
+    """Recompute the chain: {ok, entries, chained, before_chain, last_id, last_hash, problem: {id, what} | None}.
+
+    `expect` = (id, hash) of an entry recorded earlier (e.g. the last line of a previous verify): it must still be
+    there, which catches a cut tail that the chain alone cannot show.
+    """
+    key = _key(store, create=False)
+    report = {"ok": True, "entries": 0, "chained": 0, "before_chain": 0, "last_id": None, "last_hash": None,
+              "problem": None}
+    prev_id, prev_hash, expected_seen = 0, None, expect is None
+
+    def fail(entry_id, what):
+        report.update(ok=False, problem={"id": entry_id, "what": what})
+        return report
+
+    for row in _rows(store):
+        entry = dict(zip(AUDIT_COLUMNS, row, strict=True))
+        entry_id, stored = entry["id"], entry["hash"]
+        report["entries"] += 1
+        if stored is None:
+            if prev_hash is not None:
+                return fail(entry_id, "has no hash although entries before it are chained: altered")
+            report["before_chain"] += 1
+            prev_id = entry_id
+            continue
+        if entry_id != prev_id + 1:
+            first = prev_id + 1
+            gap = f"entry #{first} was" if entry_id == first + 1 else f"entries #{first} to #{entry_id - 1} were"
+            return fail(first, f"missing: {gap} deleted (the next entry present is #{entry_id})")
+        fields = tuple(entry[c] for c in _LINKED)
+        if not hmac.compare_digest(_link(key, entry_id, fields, prev_hash or _GENESIS), str(stored)):
+            after = f"entry #{prev_id}" if prev_hash is not None else "the start of the chain"
+            return fail(entry_id, f"altered, forged or out of place: its fields and {after} do not give its hash "
+                                  "(or it was signed with another key)")
+        if expect is not None and entry_id == expect[0]:
+            if not hmac.compare_digest(str(stored), expect[1]):
+                return fail(entry_id, "is not the entry recorded earlier: the log was rewritten from here")
+            expected_seen = True
+        prev_id, prev_hash = entry_id, stored
+        report["chained"] += 1
+        report["last_id"], report["last_hash"] = entry_id, stored
+    if not expected_seen:
+        return fail(expect[0], f"missing: the recorded entry #{expect[0]} is gone; the log was cut after #{prev_id}")
+    return report
