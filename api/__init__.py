@@ -50,7 +50,7 @@ class _NoSessions(SessionInterface):
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app: config from `test_config`, else from the environment; refuses a tampered model."""
-    from api import auth, clients, errors, features, health, metrics, model, openapi, score
+    from api import auth, availability, clients, errors, features, health, io, metrics, model, openapi, score
     from scoring.bundle import ModelBundle
     from scoring.store import ClientStore
 
@@ -75,7 +75,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     # ModelIntegrityError propagates: a worker never serves from an unverified model
     app.config["BUNDLE"] = ModelBundle.load(app.config["MODELS_DIR"])
     app.config["STORE"] = ClientStore(app.config["STORE_PATH"])
+    # "//" in a path is a JSON 404, not a redirect whose Location is built from the caller's Host header
+    app.url_map.merge_slashes = False
     errors.register(app)
+    availability.register(app)
+    io.register(app, openapi.SPEC)
 
     @app.after_request
     def _nosniff(response):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify
 
 from api import metrics
+from api.availability import store_problem
 
 bp = Blueprint("health", __name__)
 
@@ -16,11 +17,19 @@ def health():
 
 @bp.get("/ready")
 def ready():
-    try:
-        meta = current_app.config["STORE"].meta()
-    except Exception as exc:  # noqa: BLE001 - any store failure means not ready; the type is enough to say why
-        return jsonify({"status": "not_ready", "reason": f"client store unreachable ({type(exc).__name__})"}), 503
+    """503 unless this worker can serve: the store file is there and is a store, and it fits the loaded model."""
     bundle = current_app.config["BUNDLE"]
+    reason = store_problem(current_app.config["STORE_PATH"])
+    meta = {}
+    if reason is None:
+        try:
+            meta = current_app.config["STORE"].meta()
+        except Exception as exc:  # noqa: BLE001 - any store failure means not ready; the type is enough to say why
+            reason = f"client store unreadable ({type(exc).__name__})"
+    if reason is None and meta.get("model_features", bundle.feature_names) != list(bundle.feature_names):
+        reason = "the client store was built for another model's features (run `python -m scoring explain-all`)"
+    if reason:
+        return jsonify({"status": "not_ready", "reason": reason}), 503
     return jsonify(
         {
             "status": "ready",

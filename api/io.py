@@ -2,30 +2,46 @@
 
 from __future__ import annotations
 
-from flask import request
+import re
+
+import orjson
+from flask import Flask, current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from api.errors import ApiError
 
 
 def json_body():
+    """The parsed body: strict JSON (no NaN or Infinity), nesting bounded, size limit also on chunked bodies."""
     if request.mimetype != "application/json":
         raise ApiError(415, "unsupported_media_type", "Content-Type must be application/json")
-    data = request.get_json(silent=True)
-    if data is None:
-        raise ApiError(400, "invalid_json", "body is not valid JSON")
-    return data
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    try:
+        raw = request.get_data(cache=True)
+        # a chunked body has no length: Werkzeug stops reading at the limit, so look for one byte more
+        if limit and request.content_length is None and len(raw) >= limit and request.environ["wsgi.input"].read(1):
+            raise RequestEntityTooLarge()
+    except RequestEntityTooLarge:
+        raise ApiError(413, "body_too_large", f"request body larger than {limit} bytes") from None
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        detail = "nested deeper than 1024 levels" if "recursion" in str(exc) else "not valid JSON"
+        raise ApiError(400, "invalid_json", f"body is {detail} (NaN and Infinity are not JSON numbers)") from None
+
+
+def _query_error(problems: list[dict]) -> ApiError:
+    names = ", ".join(p["field"] for p in problems)
+    return ApiError(422, "invalid_query", f"invalid query parameter(s): {names}", problems)
 
 
 def int_arg(name: str, default: int | None, low: int, high: int | None = None) -> int | None:
     raw = request.args.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(
-            422, "invalid_query", f"{name} must be an integer", [{"field": name, "message": "must be an integer"}]
-        ) from None
+    if not _INTEGER.match(raw):  # int() would also take " 5", "+5" and "5_0", which the spec does not
+        raise _query_error([{"field": name, "message": "must be an integer"}])
+    value = int(raw)
     if value < low or (high is not None and value > high):
         bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
         raise ApiError(
@@ -45,7 +61,7 @@ def lang_arg() -> str:
 
 def choice_arg(name: str, choices: tuple[str, ...]) -> str | None:
     raw = request.args.get(name)
-    if raw in (None, ""):
+    if raw is None:
         return None
     if raw not in choices:
         raise ApiError(
@@ -55,3 +71,65 @@ def choice_arg(name: str, choices: tuple[str, ...]) -> str | None:
             [{"field": name, "message": f"must be one of {', '.join(choices)}"}],
         )
     return raw
+
+
+# --- query parameters as the OpenAPI spec declares them: one check for every route -------------------------
+_INTEGER = re.compile(r"-?[0-9]{1,19}\Z")
+_RULE_PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+
+def _declared(spec: dict, rule: str, method: str) -> dict[str, dict]:
+    """Query parameters of one operation in `spec` (name -> parameter object); none for an undescribed route."""
+    op = spec["paths"].get(_RULE_PARAM.sub(r"{\1}", rule), {}).get("get" if method == "head" else method) or {}
+    return {p["name"]: p for p in op.get("parameters", []) if p.get("in") == "query"}
+
+
+def _value_problem(raw: str, schema: dict) -> str | None:
+    """What is wrong with one query value under its (simple) schema: integer bounds, enum, length, pattern."""
+    if schema.get("type") == "integer":
+        if not _INTEGER.match(raw):
+            return "must be an integer"
+        value, low, high = int(raw), schema.get("minimum"), schema.get("maximum")
+        if (low is not None and value < low) or (high is not None and value > high):
+            return f"must be from {low} to {high}" if high is not None else f"must be at least {low}"
+        return None
+    if "enum" in schema and raw not in schema["enum"]:
+        return f"must be one of {', '.join(schema['enum'])}"
+    if len(raw) < schema.get("minLength", 0):
+        return "required, not empty"
+    if "maxLength" in schema and len(raw) > schema["maxLength"]:
+        return f"at most {schema['maxLength']} characters"
+    if "pattern" in schema and not re.search(schema["pattern"], raw):
+        return f"must match {schema['pattern']}"
+    return None
+
+
+def check_query(declared: dict[str, dict]) -> None:
+    """422 naming every unknown, repeated, missing or invalid query parameter, `declared` being the route's."""
+    problems = []
+    for name in request.args:
+        if name not in declared:
+            problems.append({"field": name, "message": "unknown query parameter"
+                             + (f" (expected {', '.join(declared)})" if declared else " (this route takes none)")})
+        elif len(request.args.getlist(name)) > 1:
+            problems.append({"field": name, "message": "given more than once"})
+        elif (problem := _value_problem(request.args[name], declared[name].get("schema", {}))) is not None:
+            problems.append({"field": name, "message": problem})
+    problems += [{"field": n, "message": "required"} for n, p in declared.items()
+                 if p.get("required") and n not in request.args]
+    if problems:
+        raise _query_error(problems)
+
+
+def register(app: Flask, spec: dict) -> None:
+    """Every route takes exactly the query parameters its OpenAPI operation declares, valid as declared."""
+    declared: dict[tuple[str, str], dict] = {}
+
+    @app.before_request
+    def _query_as_declared():
+        if request.url_rule is None or request.method == "OPTIONS":
+            return
+        key = (request.url_rule.rule, request.method.lower())
+        if key not in declared:
+            declared[key] = _declared(spec, *key)
+        check_query(declared[key])

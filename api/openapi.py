@@ -6,10 +6,16 @@ import html
 
 from flask import Blueprint, Response, jsonify
 
+from api.schemas import applicant_spec
+
 bp = Blueprint("openapi", __name__)
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
-_ID = {"name": "client_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}}
+_ID = {"name": "client_id", "in": "path", "required": True,
+       "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}}
+_UNAVAILABLE = {"description": "The client store cannot serve (error code store_unavailable)",
+                "content": {"application/json": {"schema": _ERROR}}}
+_CLIENT_ERROR = {"description": "Client error", "content": {"application/json": {"schema": _ERROR}}}
 _LANG = {"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["en", "fr"]}}
 
 
@@ -23,7 +29,8 @@ def _op(summary, params=(), body=None, auth=True, roles="manager, customer"):
         "parameters": list(params),
         "responses": {
             "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
-            "4XX": {"description": "Client error", "content": {"application/json": {"schema": _ERROR}}},
+            "4XX": _CLIENT_ERROR,
+            "503": _UNAVAILABLE,
         },
     }
     if not auth:
@@ -33,26 +40,7 @@ def _op(summary, params=(), body=None, auth=True, roles="manager, customer"):
     return op
 
 
-_APPLICANT = {
-    "type": "object",
-    "required": ["application"],
-    "additionalProperties": False,
-    "properties": {
-        "application": {
-            "type": "object",
-            "description": "Kaggle application fields (AMT_INCOME_TOTAL, AMT_CREDIT and "
-            "DAYS_BIRTH required; others optional)",
-            "required": ["AMT_INCOME_TOTAL", "AMT_CREDIT", "DAYS_BIRTH"],
-            "properties": {
-                "AMT_INCOME_TOTAL": {"type": "number", "exclusiveMinimum": 0},
-                "AMT_CREDIT": {"type": "number", "exclusiveMinimum": 0},
-                "AMT_ANNUITY": {"type": "number", "exclusiveMinimum": 0},
-                "DAYS_BIRTH": {"type": "integer", "minimum": -43830, "maximum": -6575},
-            },
-        },
-        "history": {"type": "object", "description": "table name -> list of records in Kaggle field names"},
-    },
-}
+_APPLICANT = applicant_spec()  # the same rules as api.schemas validates
 
 SPEC = {
     "openapi": "3.0.3",
@@ -87,14 +75,16 @@ SPEC = {
         "/ready": {
             "get": {
                 **_op("Readiness: model verified, store reachable", auth=False),
-                "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}},
+                "responses": {"200": {"description": "ready"}, "4XX": _CLIENT_ERROR,
+                              "503": {"description": "not ready: store or model cannot serve"}},
             }
         },
         "/metrics": {
             "get": {
                 **_op("Prometheus metrics (per worker)", auth=False),
                 "responses": {
-                    "200": {"description": "text", "content": {"text/plain": {"schema": {"type": "string"}}}}
+                    "200": {"description": "text", "content": {"text/plain": {"schema": {"type": "string"}}}},
+                    "4XX": _CLIENT_ERROR,
                 },
             }
         },
@@ -105,9 +95,13 @@ SPEC = {
                 body={
                     "type": "object",
                     "required": ["username", "password"],
-                    "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
+                    "properties": {"username": {"type": "string", "minLength": 1},
+                                   "password": {"type": "string", "minLength": 1}},
                 },
             )
+        },
+        "/api/v1/auth/logout": {
+            "post": _op("Sign out: every token of the caller stops working at once", roles="manager, customer, service")
         },
         "/api/v1/model": {"get": _op("Model card, grade scale, threshold")},
         "/api/v1/model/importance": {
@@ -135,8 +129,8 @@ SPEC = {
                 "was built (pairs of the `in_grid` features; cells of 50+ clients, noisy counts and mean PD; "
                 "422 for other pairs)",
                 [
-                    _q("x", {"type": "string"}, True),
-                    _q("y", {"type": "string"}, True),
+                    _q("x", {"type": "string", "minLength": 1}, True),
+                    _q("y", {"type": "string", "minLength": 1}, True),
                     _q("sample", {"type": "integer", "minimum": 1, "maximum": 5000}),
                     _q("bins", {"type": "integer", "minimum": 2, "maximum": 50}),
                     _q("client_id", {"type": "integer", "minimum": 0}),
@@ -181,7 +175,8 @@ SPEC = {
                             "additionalProperties": False,
                             "minProperties": 1,
                             "properties": {
-                                f: {"type": "number", "exclusiveMinimum": 0, "maximum": 1e10}
+                                f: {"type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": 1e10,
+                                    "exclusiveMaximum": True}
                                 for f in ("AMT_CREDIT", "AMT_ANNUITY", "AMT_GOODS_PRICE")
                             },
                         }
@@ -200,7 +195,10 @@ SPEC = {
                 body={
                     "type": "object",
                     "required": ["applicants"],
-                    "properties": {"applicants": {"type": "array", "maxItems": 1000, "items": _APPLICANT}},
+                    "additionalProperties": False,
+                    "properties": {
+                        "applicants": {"type": "array", "minItems": 1, "maxItems": 1000, "items": _APPLICANT}
+                    },
                 },
             )
         },

@@ -1,70 +1,101 @@
-"""Validation of new applicants: Kaggle field names and types, plausible values, each problem named by field."""
+"""Validation of new applicants: Kaggle field names and types, plausible values, each problem named by field.
+
+One table of field rules serves both the validation (pydantic, strict) and the OpenAPI description, so what
+the spec allows is what the API accepts.
+"""
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Annotated, Optional
 
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, create_model
 
 from scoring.tables import SCHEMAS
 
-_PY = {"int": int, "float": float, "str": str}
 MAX_HISTORY_ROWS = 5000
 PENSIONER_DAYS = 365243
 REQUIRED = ("AMT_INCOME_TOTAL", "AMT_CREDIT", "DAYS_BIRTH")
+MAGNITUDE = 1e15  # beyond any Kaggle field; integers this size are still exact as float64
+MAX_TEXT = 200  # the longest Kaggle category is under 60 characters
+TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"  # no control characters (NUL, line breaks...) in category values
+_AGE = (-43830, -6575)  # days before the application: 18 to 120 years
+# application field -> (minimum, maximum, minimum excluded, maximum excluded); other numbers: +-MAGNITUDE
+RANGES = {
+    **{f: (0, 1e10, True, True) for f in ("AMT_INCOME_TOTAL", "AMT_CREDIT", "AMT_ANNUITY")},
+    "AMT_GOODS_PRICE": (0, 1e10, False, True),
+    "DAYS_BIRTH": (*_AGE, False, False),
+    "DAYS_EMPLOYED": (_AGE[0], PENSIONER_DAYS, False, False),  # and <= 0 unless 365243 (_plausibility)
+    **{f: (0, 1, False, False) for f in ("EXT_SOURCE_1", "EXT_SOURCE_2", "EXT_SOURCE_3")},
+    **{f: (0, 30, False, False) for f in ("CNT_CHILDREN", "CNT_FAM_MEMBERS")},
+}
+_DEFAULT_RANGE = (-MAGNITUDE, MAGNITUDE, False, False)
+_MESSAGES = {"string_pattern_mismatch": "must not contain control characters"}
 
 
-def _model(table: str, skip: tuple = ()) -> type[BaseModel]:
-    fields = {c: (Optional[_PY[k]], None) for c, k in SCHEMAS[table].items() if c not in skip}
+def _type(kind: str, field: str, ranges: dict):
+    if kind == "str":
+        return Annotated[str, StringConstraints(max_length=MAX_TEXT, pattern=TEXT_PATTERN)]
+    low, high, low_open, high_open = ranges.get(field, _DEFAULT_RANGE)
+    bounds = {"gt" if low_open else "ge": low, "lt" if high_open else "le": high}
+    if kind == "int":
+        return Annotated[int, Field(**bounds)]
+    return Annotated[float, Field(allow_inf_nan=False, **bounds)]
+
+
+def _model(table: str, ranges: dict) -> type[BaseModel]:
+    fields = {c: (Optional[_type(k, c, ranges)], None) for c, k in SCHEMAS[table].items()}
     return create_model(f"{table}_record", __config__=ConfigDict(extra="forbid", strict=True), **fields)
 
 
-APPLICATION = _model("application_test")
-HISTORY = {name: _model(name) for name in SCHEMAS if not name.startswith("application")}
+APPLICATION = _model("application_test", RANGES)
+HISTORY = {name: _model(name, {}) for name in SCHEMAS if not name.startswith("application")}
 
 
-def _loc(prefix: str, err: dict) -> str:
-    return ".".join([prefix, *(str(p) for p in err["loc"])]) if prefix else ".".join(str(p) for p in err["loc"])
+def _problems(prefix: str, exc: ValidationError) -> list[dict]:
+    """pydantic's errors as {field, message}; never the input value."""
+    return [{"field": ".".join([prefix, *(str(p) for p in e["loc"])]), "message": _MESSAGES.get(e["type"], e["msg"])}
+            for e in exc.errors(include_url=False, include_input=False)]
 
 
 def _plausibility(app: dict) -> list[dict]:
-    problems = []
-
-    def bad(field, message):
-        problems.append({"field": f"application.{field}", "message": message})
-
-    for field in REQUIRED:
-        if app.get(field) is None:
-            bad(field, "required")
-    for field in ("AMT_INCOME_TOTAL", "AMT_CREDIT", "AMT_ANNUITY"):
-        if app.get(field) is not None and not 0 < app[field] < 1e10:
-            bad(field, "must be positive and below 10 billion")
-    if app.get("AMT_GOODS_PRICE") is not None and not 0 <= app["AMT_GOODS_PRICE"] < 1e10:
-        bad("AMT_GOODS_PRICE", "must be from 0 to 10 billion")
-    birth = app.get("DAYS_BIRTH")
-    if birth is not None and not -120 * 365.25 <= birth <= -18 * 365.25:
-        bad("DAYS_BIRTH", "age must be from 18 to 120 years (days before the application, negative)")
-    employed = app.get("DAYS_EMPLOYED")
+    """Rules on values that the field types cannot say: required fields, employment within the applicant's life."""
+    problems = [{"field": f"application.{f}", "message": "required"} for f in REQUIRED if app.get(f) is None]
+    employed, birth = app.get("DAYS_EMPLOYED"), app.get("DAYS_BIRTH")
     if employed is not None and employed != PENSIONER_DAYS:
         if employed > 0:
-            bad("DAYS_EMPLOYED", "must be negative (days before the application) or 365243 for no employment")
+            message = "must be negative (days before the application) or 365243 for no employment"
         elif birth is not None and employed < birth:
-            bad("DAYS_EMPLOYED", "employment cannot be longer than the applicant's life")
-    for field in ("EXT_SOURCE_1", "EXT_SOURCE_2", "EXT_SOURCE_3"):
-        if app.get(field) is not None and not 0 <= app[field] <= 1:
-            bad(field, "must be from 0 to 1")
-    for field in ("CNT_CHILDREN", "CNT_FAM_MEMBERS"):
-        if app.get(field) is not None and not 0 <= app[field] <= 30:
-            bad(field, "must be from 0 to 30")
+            message = "employment cannot be longer than the applicant's life"
+        else:
+            message = None
+        if message:
+            problems.append({"field": "application.DAYS_EMPLOYED", "message": message})
     return problems
 
 
+def _records(table: str, records) -> tuple[list[dict], list[dict]]:
+    if table not in HISTORY:
+        return [], [{"field": f"history.{table}", "message": f"unknown table (expected {', '.join(HISTORY)})"}]
+    if not isinstance(records, list) or len(records) > MAX_HISTORY_ROWS:
+        return [], [{"field": f"history.{table}", "message": f"must be a list of at most {MAX_HISTORY_ROWS} records"}]
+    rows, problems = [], []
+    for i, record in enumerate(records):
+        try:
+            rows.append(HISTORY[table].model_validate(record).model_dump())
+        except ValidationError as exc:
+            problems += _problems(f"history.{table}.{i}", exc)
+    return rows, problems
+
+
 def validate_applicant(body) -> tuple[dict, dict[str, list[dict]]]:
-    """(application fields, history records per table) or ValueError carrying the per-field problems."""
+    """(application fields, history records per table), or ApplicantError naming every bad field.
+
+    The one validation of both scoring routes: what passes here always turns into features.
+    """
     if not isinstance(body, dict):
-        raise ApplicantError([{"field": "", "message": "body must be a JSON object with 'application'"}])
-    unknown = [k for k in body if k not in ("application", "history")]
-    problems = [{"field": k, "message": "unknown field (expected application, history)"} for k in unknown]
+        raise ApplicantError([{"field": "", "message": "must be a JSON object with 'application'"}])
+    problems = [{"field": k, "message": "unknown field (expected application, history)"}
+                for k in body if k not in ("application", "history")]
     application, history = {}, {}
     raw_app = body.get("application")
     if not isinstance(raw_app, dict):
@@ -74,26 +105,13 @@ def validate_applicant(body) -> tuple[dict, dict[str, list[dict]]]:
             application = APPLICATION.model_validate(raw_app).model_dump(exclude_none=True)
             problems += _plausibility(application)
         except ValidationError as exc:
-            problems += [{"field": _loc("application", e), "message": e["msg"]} for e in exc.errors()]
-    raw_history = body.get("history") or {}
-    if not isinstance(raw_history, dict):
+            problems += _problems("application", exc)
+    raw_history = body.get("history")
+    if raw_history is not None and not isinstance(raw_history, dict):
         problems.append({"field": "history", "message": "must be an object of table name -> list of records"})
-        raw_history = {}
-    for table, records in raw_history.items():
-        if table not in HISTORY:
-            problems.append({"field": f"history.{table}", "message": f"unknown table (expected {', '.join(HISTORY)})"})
-            continue
-        if not isinstance(records, list) or len(records) > MAX_HISTORY_ROWS:
-            problems.append(
-                {"field": f"history.{table}", "message": f"must be a list of at most {MAX_HISTORY_ROWS} records"}
-            )
-            continue
-        rows = []
-        for i, record in enumerate(records):
-            try:
-                rows.append(HISTORY[table].model_validate(record).model_dump())
-            except ValidationError as exc:
-                problems += [{"field": _loc(f"history.{table}.{i}", e), "message": e["msg"]} for e in exc.errors()]
+    for table, records in (raw_history if isinstance(raw_history, dict) else {}).items():
+        rows, bad = _records(table, records)
+        problems += bad
         history[table] = rows
     if problems:
         raise ApplicantError(problems)
@@ -104,3 +122,43 @@ class ApplicantError(ValueError):
     def __init__(self, problems: list[dict]):
         super().__init__("; ".join(f"{p['field']}: {p['message']}" for p in problems))
         self.problems = problems
+
+
+# --- the same rules as OpenAPI 3.0 schemas ---------------------------------------------------------------
+def _spec_field(kind: str, field: str, ranges: dict, nullable: bool = True) -> dict:
+    if kind == "str":
+        out = {"type": "string", "maxLength": MAX_TEXT, "pattern": TEXT_PATTERN}
+    else:
+        low, high, low_open, high_open = ranges.get(field, _DEFAULT_RANGE)
+        out = {"type": "integer" if kind == "int" else "number", "minimum": low, "maximum": high}
+        out.update({"exclusiveMinimum": True} if low_open else {})
+        out.update({"exclusiveMaximum": True} if high_open else {})
+    if field == "DAYS_EMPLOYED":  # negative, or the pensioner marker
+        out = {"anyOf": [{**out, "maximum": 0, "nullable": nullable}, {"type": "integer", "enum": [PENSIONER_DAYS]}],
+               "description": "days before the application (negative, not before DAYS_BIRTH), "
+                              f"or {PENSIONER_DAYS} for no employment"}
+    return {**out, "nullable": True} if nullable and "type" in out else out
+
+
+def _spec_record(table: str, ranges: dict, required: tuple = ()) -> dict:
+    props = {c: _spec_field(k, c, ranges, nullable=c not in required) for c, k in SCHEMAS[table].items()}
+    out = {"type": "object", "additionalProperties": False, "properties": props}
+    return {**out, "required": list(required)} if required else out
+
+
+def applicant_spec() -> dict:
+    """The OpenAPI schema of one applicant, from the rules above (null = not given)."""
+    history = {name: {"type": "array", "maxItems": MAX_HISTORY_ROWS, "items": _spec_record(name, {})}
+               for name in HISTORY}
+    return {
+        "type": "object",
+        "required": ["application"],
+        "additionalProperties": False,
+        "properties": {
+            "application": {**_spec_record("application_test", RANGES, REQUIRED),
+                            "description": "Kaggle application fields; AMT_INCOME_TOTAL, AMT_CREDIT and DAYS_BIRTH "
+                                           "required, others optional (null or absent: not given)"},
+            "history": {"type": "object", "nullable": True, "additionalProperties": False, "properties": history,
+                        "description": "table name -> list of records in Kaggle field names"},
+        },
+    }

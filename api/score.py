@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 from flask import Blueprint, current_app, jsonify
@@ -17,6 +19,7 @@ from scoring.reasons import top_indices
 from scoring.tables import SCHEMAS
 
 bp = Blueprint("score", __name__)
+log = logging.getLogger("api")
 MAX_BATCH = 1000
 _ID_LINKS = {"bureau_balance": "SK_ID_BUREAU"}
 
@@ -59,8 +62,9 @@ def _score_many(applicants: list[tuple[dict, dict]], top: int, lang: str) -> lis
     app_frame, history = _frames(applicants)
     try:
         features = features_from_records(app_frame, history)
-    except ValueError as exc:
-        raise ApiError(422, "invalid_applicant", str(exc)) from None
+    except ValueError:  # validation passed, so this is ours to fix; the text may quote values: never echoed
+        log.error("features of validated applicants failed (%d applicant(s))", len(applicants))
+        raise ApiError(422, "invalid_applicant", "the applicant's records could not be turned into features") from None
     scores, base, contrib = bundle.score_and_explain(features)
     out = []
     for row, (_, s) in enumerate(scores.iterrows()):
@@ -100,13 +104,12 @@ def score_batch():
     lang = lang_arg()
     body = json_body()
     items = body.get("applicants") if isinstance(body, dict) else None
-    if not isinstance(items, list) or not items:
-        raise ApiError(
-            422,
-            "invalid_body",
-            'body must be {"applicants": [ {application, history?}, ... ]}',
-            [{"field": "applicants", "message": "required non-empty list"}],
-        )
+    if not isinstance(items, list) or not items or len(body) > 1:
+        problems = [{"field": k, "message": "unknown field (expected applicants)"} for k in body if k != "applicants"] \
+            if isinstance(body, dict) else []
+        if not isinstance(items, list) or not items:
+            problems.append({"field": "applicants", "message": "required non-empty list"})
+        raise ApiError(422, "invalid_body", 'body must be {"applicants": [ {application, history?}, ... ]}', problems)
     if len(items) > MAX_BATCH:
         raise ApiError(
             413,

@@ -329,10 +329,17 @@ def _application_sql(source: str = "applications") -> str:
     return f"SELECT a.SK_ID_CURR, {', '.join(cols)} FROM {source} a"
 
 
-def _parameter_row(schema: dict[str, str]) -> str:
-    """A one-row relation of typed parameters $1..$n, named like the table's columns."""
-    casts = ", ".join(f'CAST(${i} AS {_SQL_TYPES[k]}) AS "{c}"' for i, (c, k) in enumerate(schema.items(), start=1))
-    return f"(SELECT {casts})"
+def _unpacked_row(schema: dict[str, str], source: str) -> str:
+    """One staged row (`source`: numbers in a DOUBLE[] `nums`, text in a VARCHAR[] `texts`) as typed columns.
+
+    The values arrive as two bound list parameters, never as SQL text; statements reading them stay prepared.
+    """
+    cols, positions = [], {"nums": 0, "texts": 0}
+    for c, kind in schema.items():
+        part = "texts" if kind == "str" else "nums"
+        positions[part] += 1
+        cols.append(f'CAST(r.{part}[{positions[part]}] AS {_SQL_TYPES[kind]}) AS "{c}"')
+    return f"(SELECT {', '.join(cols)} FROM {source} r)"
 
 
 def _aggregate_sql(alias: str) -> str:
@@ -455,7 +462,10 @@ def _arrays(df: pd.DataFrame, sort: bool = False) -> tuple[np.ndarray, dict[str,
 
 def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """A small result as arrays (much cheaper than .df() for a few wide rows)."""
-    result = con.execute(sql)
+    return _fetch_result(con.execute(sql))
+
+
+def _fetch_result(result) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     names, rows = [d[0] for d in result.description], result.fetchall()
     columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
     cols = {name: np.array(values, dtype=object if name in _CATEGORICAL_SET else "float64")
@@ -486,40 +496,51 @@ def _connection() -> duckdb.DuckDBPyConnection:
         for name, schema in _INPUT_TABLES.items():
             cols = ", ".join(f'"{c}" {_SQL_TYPES[k]}' for c, k in schema.items())
             con.execute(f"CREATE TABLE {name} ({cols})")
+            con.execute(f"CREATE TABLE {name}_row (nums DOUBLE[], texts VARCHAR[])")  # one staged row, updated
+            con.execute(f"INSERT INTO {name}_row VALUES (NULL, NULL)")
         # Prepared once, executed on every call's rows: the optimizers that would bake the (empty) tables'
         # statistics into the plan are off, so the plan stays valid whatever rows are loaded later.
         con.execute("SET disabled_optimizers = 'statistics_propagation,compressed_materialization'")
         for name, schema in _INPUT_TABLES.items():
-            casts = ", ".join(f"CAST(${i} AS {_SQL_TYPES[k]})" for i, k in enumerate(schema.values(), start=1))
-            con.execute(f"PREPARE insert_{name} AS INSERT INTO {name} VALUES ({casts})")
+            staged = _unpacked_row(schema, f"{name}_row")
+            con.execute(f"PREPARE insert_{name} AS INSERT INTO {name} SELECT * FROM {staged}")
         con.execute(f"PREPARE features_application AS {APPLICATION_SQL}")
-        con.execute(f"PREPARE features_application_row AS {_application_sql(_parameter_row(_APP_SCHEMA))}")
+        con.execute("PREPARE features_application_row AS "
+                    f"{_application_sql(_unpacked_row(_APP_SCHEMA, 'applications_row'))}")
         for alias, sql in AGGREGATE_SQL.items():
             con.execute(f"PREPARE features_{alias} AS {sql}")
         _local.con, _local.pid, _local.filled = con, os.getpid(), set()
     return con
 
 
-def _literal(value, kind: str, table: str, column: str) -> str:
-    """One value as a typed SQL literal, so the prepared statement is not re-planned; numbers checked here."""
-    value = _python_value(value)
-    if value is None:
-        return f"NULL::{_SQL_TYPES[kind]}"
-    if kind == "str":
-        return "'" + str(value).replace("'", "''") + "'"
-    try:
-        number = float(value.strip() if isinstance(value, str) else value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{table}.{column}: {value!r} is not a number") from None
-    if math.isnan(number):
-        return f"NULL::{_SQL_TYPES[kind]}"
-    if math.isinf(number):
-        raise ValueError(f"{table}.{column}: {value!r} is not a finite number")
-    if kind == "int":
-        if not number.is_integer():
-            raise ValueError(f"{table}.{column}: {value!r} is not a whole number")
-        return f"{int(number)}::BIGINT"
-    return format(number, ".17e")  # exponent notation parses as DOUBLE, 17 digits round-trip exactly
+def _staged(row: pd.Series, schema: dict[str, str], table: str) -> list[list]:
+    """One raw row as the two bound lists of _unpacked_row (numbers, text); numbers checked here, values never
+    written into an error message (they are an applicant's)."""
+    nums, texts, values = [], [], row.to_dict()
+    for column, kind in schema.items():
+        value = _python_value(values.get(column))
+        if kind == "str":
+            texts.append(None if value is None else str(value))
+            continue
+        if value is None:
+            nums.append(None)
+            continue
+        try:
+            number = float(value.strip() if isinstance(value, str) else value)
+        except (TypeError, ValueError):
+            raise ValueError(f"{table}.{column}: not a number") from None
+        if math.isinf(number):
+            raise ValueError(f"{table}.{column}: not a finite number")
+        if kind == "int" and not math.isnan(number) and (not number.is_integer() or abs(number) >= 2**63):
+            raise ValueError(f"{table}.{column}: not a whole number within 64 bits")
+        nums.append(None if math.isnan(number) else number)
+    return [nums, texts]
+
+
+def _execute_staged(con, table: str, lists: list[list], statement: str):
+    """Run prepared `statement` on one row staged in `table`_row as bound parameters; its result as arrays."""
+    con.execute(f"UPDATE {table}_row SET nums = ?, texts = ?", lists)
+    return _fetch_result(con.execute(f"EXECUTE {statement}"))
 
 
 def _python_value(value):
@@ -529,13 +550,11 @@ def _python_value(value):
 
 
 def _load(con, name: str, frame: pd.DataFrame) -> None:
-    """Insert raw rows, cast to the schema types; one row goes as parameters (much cheaper than a scan)."""
+    """Insert raw rows, cast to the schema types; one row goes as bound parameters (much cheaper than a scan)."""
     schema = _INPUT_TABLES[name]
     try:
-        if len(frame) == 1:  # a prepared INSERT fed typed literals: no planning per call
-            row = frame.iloc[0]
-            literals = [_literal(row[c] if c in frame.columns else None, kind, name, c) for c, kind in schema.items()]
-            con.execute(f"EXECUTE insert_{name}({', '.join(literals)})")
+        if len(frame) == 1:  # staged as two bound lists, then a prepared INSERT: no planning per call
+            _execute_staged(con, name, _staged(frame.iloc[0], schema, name), f"insert_{name}")
             return
         exprs = [f'CAST(_input."{c}" AS {_SQL_TYPES[k]})' if c in frame.columns else f"CAST(NULL AS {_SQL_TYPES[k]})"
                  for c, k in schema.items()]
@@ -549,7 +568,8 @@ def _load(con, name: str, frame: pd.DataFrame) -> None:
         finally:
             con.unregister("_input")
     except duckdb.Error as exc:
-        raise ValueError(f"{name}: a value does not have the expected type ({str(exc).splitlines()[0]})") from None
+        # DuckDB's text quotes the offending value: an applicant's data, kept out of messages and logs
+        raise ValueError(f"{name}: a value does not have the expected type ({type(exc).__name__})") from None
 
 
 def _check_inputs(application: pd.DataFrame, history: dict) -> dict[str, pd.DataFrame]:
@@ -588,11 +608,9 @@ def features_from_records(application: pd.DataFrame, history: dict[str, pd.DataF
     _local.filled = set(tables)
     for name, frame in tables.items():
         _load(con, name, frame)
-    if len(application) == 1:  # a wide one-row INSERT costs more than the query: feed the row as parameters
-        row = application.iloc[0]
-        literals = [_literal(row[c] if c in application.columns else None, kind, "applications", c)
-                    for c, kind in _APP_SCHEMA.items()]
-        app = _fetch(con, f"EXECUTE features_application_row({', '.join(literals)})")
+    if len(application) == 1:  # a wide one-row INSERT costs more than the query: the query reads the staged row
+        lists = _staged(application.iloc[0], _APP_SCHEMA, "applications")
+        app = _execute_staged(con, "applications", lists, "features_application_row")
     else:
         _local.filled.add("applications")
         _load(con, "applications", application)
