@@ -26,7 +26,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scoring.config import settings  # noqa: E402
+from scoring.config import settings, signing_key_path, verify_key_path  # noqa: E402
 from scoring.tables import SYNTHETIC_MARKER, TABLES, find_table, synthetic_info  # noqa: E402
 
 DEFAULT_CLIENTS = 30_000
@@ -78,6 +78,8 @@ def _config() -> dict:
         "data": (ROOT / s.data_dir).resolve(),
         "models": (ROOT / s.models_dir).resolve(),
         "store": (ROOT / s.store_path).resolve(),
+        "signing_key": (ROOT / signing_key_path()).resolve(),
+        "verify_key": (ROOT / verify_key_path()).resolve(),
     }
 
 
@@ -138,12 +140,24 @@ def _step_data(cfg: dict) -> str:
     return f"synthetic portfolio of {n:,} clients written to {data}"
 
 
+def _signed_by_demo_key(models: Path) -> bool:
+    """The model verifies with the demo's key (a model from before signing, or from another key, is retrained)."""
+    from scoring.bundle import ModelIntegrityError, verified_files
+
+    try:
+        verified_files(models)
+    except ModelIntegrityError:
+        return False
+    return True
+
+
 def _step_train(cfg: dict) -> str:
     manifest = cfg["models"] / "MANIFEST.sha256"
-    if manifest.exists() and manifest.stat().st_mtime >= _newest_mtime(cfg["data"]):
-        return f"skipped: model in {cfg['models']} is newer than the data"
+    if manifest.exists() and manifest.stat().st_mtime >= _newest_mtime(cfg["data"]) \
+            and _signed_by_demo_key(cfg["models"]):
+        return f"skipped: model in {cfg['models']} is newer than the data and signed with {cfg['verify_key']}"
     _run(["train", "--data", str(cfg["data"]), "--models", str(cfg["models"])])
-    return f"model written to {cfg['models']}"
+    return f"model written to {cfg['models']}, signed with {cfg['signing_key']} (mode 0600)"
 
 
 def _step_store(cfg: dict) -> str:
@@ -242,10 +256,10 @@ def _die_with_parent() -> None:
 
 def _start(name: str, app: str, port: int, workers: int, env: dict, cfg: dict) -> tuple[subprocess.Popen, Path]:
     log_path = cfg["store"].parent / f"demo-{name}.log"
-    cmd = [sys.executable, "-m", "gunicorn", "--bind", f"{cfg['host']}:{port}", "--workers", str(workers),
-           "--timeout", "120", "--access-logfile", "-", app]
-    if name == "dashboard":  # Dash fires a view's callbacks concurrently: threads serve them side by side
-        cmd[-1:-1] = ["--threads", "8"]
+    # deploy/gunicorn.conf.py: gevent workers, so a few clients trickling their headers cannot stall the demo
+    cmd = [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "deploy" / "gunicorn.conf.py"),
+           "--bind", f"{cfg['host']}:{port}", "--workers", str(workers), "--timeout", "120",
+           "--access-logfile", "-", app]
     log = open(log_path, "wb")  # noqa: SIM115 - the child keeps writing to it after this returns
     # own session: a terminal Ctrl-C reaches the demo only, which then stops each server in order
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -318,6 +332,7 @@ def _print_access(cfg: dict, creds: dict, source: str) -> None:
 def _serve(cfg: dict, creds: dict, source: str) -> int:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SCORING_DATA": str(cfg["data"]),
            "SCORING_MODELS": str(cfg["models"]), "SCORING_STORE": str(cfg["store"])}
+    env.pop("SCORING_SIGNING_KEY", None)  # servers verify models, they never sign one
     api_url = f"http://127.0.0.1:{cfg['api_port']}" if cfg["host"] in ("0.0.0.0", "") else \
         f"http://{cfg['host']}:{cfg['api_port']}"  # noqa: S104
     procs: list[tuple[str, subprocess.Popen]] = []
@@ -360,6 +375,9 @@ def main() -> int:
     started = time.monotonic()
     try:
         cfg = _config()
+        # training (a subprocess) makes the key pair on first use, like the other demo secrets
+        os.environ["SCORING_SIGNING_KEY"], os.environ["SCORING_VERIFY_KEY"] = \
+            str(cfg["signing_key"]), str(cfg["verify_key"])
         _check_port(cfg["host"], cfg["api_port"], "API_PORT")
         _check_port(cfg["host"], cfg["dash_port"], "DASHBOARD_PORT")
         if cfg["api_port"] == cfg["dash_port"]:

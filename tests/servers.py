@@ -14,6 +14,7 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
+GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"  # the settings every served set-up uses
 
 
 def free_port() -> int:
@@ -51,13 +52,18 @@ def gunicorn(
     timeout: float = 90.0,
     log_path: Path | None = None,
 ):
-    """Run `gunicorn app` (e.g. 'api:create_app()') on 127.0.0.1:port; yield the base URL."""
+    """Run `gunicorn app` (e.g. 'api:create_app()') on 127.0.0.1:port with deploy/gunicorn.conf.py; yield the URL.
+
+    `threads` is kept for callers; the shared config's gevent worker serves connections as greenlets instead.
+    """
     port = port or free_port()
     full_env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
     cmd = [
         sys.executable,
         "-m",
         "gunicorn",
+        "--config",
+        str(GUNICORN_CONF),
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",

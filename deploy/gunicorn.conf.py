@@ -1,0 +1,57 @@
+"""Gunicorn settings of every served set-up (Procfile, systemd units, `make demo`, tests): `gunicorn -c` this file.
+
+Slow clients: a sync or gthread worker gives each connection a process or thread while it reads the headers, so a
+few sockets trickling one header line per second stop /health (measured: 2 such sockets failed every probe of
+2 sync workers; 20 failed 8 of 19 probes of 2 gthread workers x 8 threads). The gevent worker reads headers in a
+greenlet per connection, and its keep-alive timeout bounds the whole request line + headers read: a trickling
+client is cut off after SCORING_HEADER_TIMEOUT seconds and costs no thread meanwhile. Command-line flags
+(--bind, --workers, --timeout) override what is set here.
+"""
+
+import os
+
+from gevent import monkey
+from gevent import socket as gsocket
+from gunicorn.workers.ggevent import GeventWorker
+
+
+class Worker(GeventWorker):
+    """gevent worker; for the API, OS threads stay unpatched.
+
+    The API keeps per-thread caches (a DuckDB connection with prepared statements, SQLite connections): with
+    threading patched they would be per greenlet, i.e. per connection, and a POST on a new connection took 78 ms
+    instead of 17 ms. All greenlets of a worker run in one thread and never yield inside those calls (no network
+    I/O, no transaction left open across a sleep), so sharing them is what a one-thread worker does. The dashboard
+    keeps full patching: its thread pool of API calls then runs as greenlets.
+    """
+
+    def patch(self):
+        if not str(getattr(self.app, "app_uri", "")).startswith("api:"):
+            super().patch()
+            return
+        monkey.patch_all(thread=False)
+        # as GeventWorker.patch: the listening sockets re-made as gevent sockets
+        self.sockets = [gsocket.socket(s.FAMILY, gsocket.SOCK_STREAM, fileno=s.sock.fileno()) for s in self.sockets]
+
+
+def _positive(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) <= 0:
+        raise ValueError(f"environment variable {name} must be a positive whole number, got {raw!r}")
+    return int(raw)
+
+
+worker_class = Worker
+# connections one worker holds at once (idle keep-alive and slow ones included) before it stops accepting
+worker_connections = _positive("SCORING_WORKER_CONNECTIONS", 1000)
+# gevent worker: seconds a client has to send its request line and headers, and idle keep-alive time
+keepalive = _positive("SCORING_HEADER_TIMEOUT", 5)
+# a request busy longer than this (CPU-bound; a gevent worker cannot answer its heartbeat meanwhile) is killed
+timeout = _positive("SCORING_WORKER_TIMEOUT", 60)
+graceful_timeout = 20
+# requests are small JSON calls: no reason to accept long lines or many headers (gunicorn answers 400)
+limit_request_line = 4094
+limit_request_fields = 50
+limit_request_field_size = 8190
