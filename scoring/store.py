@@ -219,6 +219,9 @@ def build_store(data_dir, models_dir, store_path=None, *, sample_size: int = 20_
     sample_ids = rng.permutation(labelled)[:sample_size]  # fixed random order: sample_points(n) takes the first n
     sample_pos = pd.Series(np.arange(len(sample_ids)), index=sample_ids)
 
+    # password hashes, client files and the audit log: owner-only from the first byte; SQLite gives its -wal and
+    # -shm files the database file's mode
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     con = sqlite3.connect(tmp)
     try:
         # rows of ~2-3 KB: with 4 KB pages each would sit alone in a page and waste a third of the file
