@@ -45,7 +45,8 @@ CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
 
-_keys: dict[tuple, bytes] = {}
+_keys: dict[tuple, object] = {}
+_INSERT = f"INSERT INTO audit ({', '.join(AUDIT_COLUMNS)}) VALUES ({', '.join('?' * len(AUDIT_COLUMNS))})"
 
 
 def ensure_schema(con: sqlite3.Connection) -> None:
@@ -98,30 +99,32 @@ def _secret(store, create: bool) -> str:
     return secret_key(path)
 
 
-def _key(store, create: bool = True) -> bytes:
-    """The HMAC key of the chain, cached per store and environment (the key file is read once, not per append)."""
+def _key(store, create: bool = True):
+    """The chain's keyed HMAC, cached per store and environment: the key file is read once, not per append."""
     path = str(getattr(store, "path", store))
     cache_key = (path, os.environ.get("SCORING_AUDIT_KEY", ""), os.environ.get("SCORING_SECRET_KEY", ""))
-    key = _keys.get(cache_key)
-    if key is None:
-        key = _keys[cache_key] = hmac.new(_secret(store, create).encode("utf-8"), _KEY_CONTEXT, hashlib.sha256).digest()
-    return key
+    keyed = _keys.get(cache_key)
+    if keyed is None:
+        key = hmac.digest(_secret(store, create).encode("utf-8"), _KEY_CONTEXT, "sha256")
+        keyed = _keys[cache_key] = hmac.new(key, digestmod=hashlib.sha256)
+    return keyed
 
 
-def _link(key: bytes, entry_id: int, fields, prev_hash: str) -> str:
+def _link(keyed, entry_id: int, fields, prev_hash: str) -> str:
     """HMAC of the JSON array [id, fields..., previous hash]: unambiguous, and the same in any language or database."""
-    return hmac.new(key, orjson.dumps([entry_id, *fields, prev_hash]), hashlib.sha256).hexdigest()
+    mac = keyed.copy()  # a copy of the keyed state: cheaper than keying a new HMAC per entry
+    mac.update(orjson.dumps([entry_id, *fields, prev_hash]))
+    return mac.hexdigest()
 
 
-def _append(con: sqlite3.Connection, key: bytes, fields: tuple) -> None:
+def _append(con: sqlite3.Connection, key, fields: tuple) -> None:
     """Read the last entry and insert the next under one write lock: two workers never chain onto the same entry."""
     con.execute("BEGIN IMMEDIATE")  # busy here (another writer) is retried by _retry, before anything was read
     try:
         last = con.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
         entry_id = 1 if last is None else last[0] + 1
         prev = _GENESIS if last is None or last[1] is None else last[1]
-        con.execute(f"INSERT INTO audit ({', '.join(AUDIT_COLUMNS)}) VALUES ({', '.join('?' * len(AUDIT_COLUMNS))})",
-                    (entry_id, *fields, _link(key, entry_id, fields, prev)))
+        con.execute(_INSERT, (entry_id, *fields, _link(key, entry_id, fields, prev)))
         con.execute("COMMIT")
     except BaseException:
         if con.in_transaction:
