@@ -7,6 +7,7 @@ API under load -> dashboard in Chromium. Everything is written under --work (def
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,6 +27,9 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=3)
     args = parser.parse_args()
     data, models, store = args.work / "raw", args.work / "models", args.work / "store.sqlite"
+    # the bench's own model key pair (made by training), inherited by every step that loads the model
+    os.environ.setdefault("SCORING_SIGNING_KEY", str(args.work / "keys" / "model-signing.key"))
+    os.environ.setdefault("SCORING_VERIFY_KEY", str(args.work / "keys" / "model-verify.pub"))
     _run(ROOT / "synth.py", "--clients", args.clients, "--out", data)
     _run(ROOT / "features.py", data)
     _run(ROOT / "train.py", "--data", data, "--models", models, "--folds", args.folds)
