@@ -134,16 +134,23 @@ def test_api_refuses_to_start_on_a_tampered_model(saved, tmp_path):
         create_app({"MODELS_DIR": saved, "STORE_PATH": tmp_path / "store.sqlite", "SECRET_KEY": "k" * 40})
 
 
-def test_cli_refuses_a_tampered_model_with_exit_2(saved, tmp_path):
+@pytest.mark.parametrize("command", ["build-store", "explain-all", "predict"])
+def test_cli_refuses_a_tampered_model_with_exit_2(saved, tmp_path, command):
     marker = tmp_path / "pwned"
     (saved / MODEL_FILE).write_bytes(pickle.dumps(_Evil(str(marker))))
     _recompute_manifest(saved)
-    store = tmp_path / "store.sqlite"
-    result = subprocess.run(
-        [sys.executable, "-m", "scoring", "build-store", "--data", str(tmp_path), "--models", str(saved),
-         "--store", str(store)],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=120)
+    store, applications, out = tmp_path / "store.sqlite", tmp_path / "new.csv", tmp_path / "scored.csv"
+    args = {"build-store": ["--data", str(tmp_path), "--store", str(store)],
+            "explain-all": ["--store", str(store)],
+            "predict": ["--input", str(applications), "--output", str(out), "--data", str(tmp_path)]}[command]
+    if command == "explain-all":
+        store.write_bytes(b"")  # a store to explain: the model is what gets refused
+    applications.write_text("SK_ID_CURR,AMT_INCOME_TOTAL\n1,100000\n")
+    result = subprocess.run([sys.executable, "-m", "scoring", command, "--models", str(saved), *args],
+                            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+                            timeout=120)
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("error: ") and "signature" in result.stderr
     assert "Traceback" not in result.stderr
-    assert not marker.exists() and not store.exists()
+    assert not marker.exists() and not out.exists()
+    assert command == "explain-all" or not store.exists()
