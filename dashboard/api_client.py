@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote
 
 import requests
 
@@ -32,10 +33,59 @@ def base_url() -> str:
     return os.environ.get("DASHBOARD_API_URL", "http://127.0.0.1:5000").rstrip("/")
 
 
+def _path(*parts) -> str:
+    """/api/v1/<part>/...: every part percent-encoded, '/', '?', '#' and '.' included, so no value (a feature
+    name, an id) can climb to another route or cut the query; dots too, since clients drop '..' segments."""
+    return "/api/v1/" + "/".join(quote(str(part), safe="").replace(".", "%2E") for part in parts)
+
+
+# Every API path the dashboard uses: components call these, never write a path themselves.
+def clients_path() -> str:
+    return _path("clients")
+
+
+def client_path(client_id) -> str:
+    return _path("clients", client_id)
+
+
+def client_score_path(client_id) -> str:
+    return _path("clients", client_id, "score")
+
+
+def client_explanation_path(client_id) -> str:
+    return _path("clients", client_id, "explanation")
+
+
+def client_what_if_path(client_id) -> str:
+    return _path("clients", client_id, "what-if")
+
+
+def model_path() -> str:
+    return _path("model")
+
+
+def importance_path() -> str:
+    return _path("model", "importance")
+
+
+def features_path() -> str:
+    return _path("features")
+
+
+def distribution_path(feature) -> str:
+    return _path("features", feature, "distribution")
+
+
+def bivariate_path() -> str:
+    return _path("features", "bivariate")
+
+
 def _request(method: str, path: str, token: str | None = None, **kwargs):
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        response = _session.request(method, base_url() + path, headers=headers, timeout=TIMEOUT, **kwargs)
+        # no redirect is followed: an API answer is JSON, and a Location header is not ours to trust
+        response = _session.request(method, base_url() + path, headers=headers, timeout=TIMEOUT,
+                                    allow_redirects=False, **kwargs)
     except requests.RequestException as exc:
         raise ApiUnavailable(type(exc).__name__) from None
     if response.status_code >= 500:
@@ -53,7 +103,15 @@ def _request(method: str, path: str, token: str | None = None, **kwargs):
 
 
 def sign_in(username: str, password: str) -> dict:
-    return _request("POST", "/api/v1/auth/token", json={"username": username, "password": password})
+    return _request("POST", _path("auth", "token"), json={"username": username, "password": password})
+
+
+def sign_out(token: str) -> None:
+    """Revoke the token (and every other of the user) in the API; a refused or expired one is already useless."""
+    try:
+        _request("POST", _path("auth", "logout"), token)
+    except (AuthExpired, ApiRefused):
+        pass
 
 
 def get(path: str, token: str, **params):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import time
@@ -9,7 +10,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from dash import Dash, Input, Output, callback, dcc, html
-from flask import redirect, request, session
+from flask import make_response, redirect, request, session
 
 from dashboard import api_client
 from dashboard import session as user_session
@@ -38,6 +39,22 @@ class _Dash(Dash):
     def interpolate_index(self, **kwargs):
         # the page language follows the user's choice (WCAG 3.1.1)
         return super().interpolate_index(**kwargs).replace("<html>", f'<html lang="{user_session.lang()}">', 1)
+
+
+def _same_origin() -> bool:
+    """A sign-in post comes from a page of this site: its Origin (else its Referer) names this host."""
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    return source is None or urlparse(source).netloc == request.host  # "null" (sandboxed, opaque) is refused
+
+
+def _content_security_policy(app: Dash) -> str:
+    """Scripts from this site only, plus Dash's own inline scripts by hash; no framing, no foreign form target."""
+    scripts = " ".join(["'self'", *app.csp_hashes()])
+    return (
+        f"default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+        "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    )
 
 
 def _safe_next(target: str | None) -> str:
@@ -69,6 +86,8 @@ def _login_layout(lang: str, message: str | None):
                                 autoComplete="current-password",
                                 required=True,
                             ),
+                            # login CSRF: a cross-site page cannot know this browser's token
+                            dcc.Input(id="csrf", name="csrf_token", type="hidden", value=user_session.csrf_token()),
                             html.Button(t("sign_in", lang), id="sign-in", type="submit", className="primary"),
                         ],
                         action="/auth/login",
@@ -156,6 +175,7 @@ def create_app() -> Dash:
     )
     server = app.server
     server.secret_key = _secret_key()
+    server.session_interface = user_session.EncryptedSessions()
     server.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -166,6 +186,9 @@ def create_app() -> Dash:
     @server.post("/auth/login")
     def _login():
         lang = user_session.lang()
+        if not _same_origin() or not user_session.csrf_valid(request.form.get("csrf_token")):
+            page = f'<!doctype html><html lang="{lang}"><p>{t("form_refused", lang)}</p><p><a href="/">OK</a></p>'
+            return make_response(page, 403)
         try:
             token = api_client.sign_in(request.form.get("username", ""), request.form.get("password", ""))
         except api_client.ApiUnavailable:
@@ -188,6 +211,10 @@ def create_app() -> Dash:
     @server.get("/logout")
     def _logout():
         lang = user_session.lang()
+        if session.get("token"):
+            # revoked in the API: a copy of this cookie replayed later serves nothing
+            with contextlib.suppress(api_client.ApiUnavailable):
+                api_client.sign_out(session["token"])
         session.clear()
         session["lang"] = lang
         session["notice"] = "expired" if request.args.get("reason") == "expired" else "signed_out"
@@ -199,11 +226,17 @@ def create_app() -> Dash:
             session["lang"] = code
         return redirect(_safe_next(request.referrer and urlparse(request.referrer).path))
 
+    csp = []  # built at the first response, once every callback (and its inline script) is registered
+
     @server.after_request
     def _headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if not csp:
+            csp.append(_content_security_policy(app))
+        response.headers["Content-Security-Policy"] = csp[0]
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
         return response
 
     return app

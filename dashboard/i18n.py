@@ -20,6 +20,11 @@ STRINGS = {
         "fr": "Votre session a expiré : veuillez vous reconnecter.",
     },
     "signed_out": {"en": "You are signed out.", "fr": "Vous êtes déconnecté."},
+    "form_refused": {
+        "en": "This sign-in form was not sent from this site, or it is too old. Open the sign-in page and try again.",
+        "fr": "Ce formulaire de connexion ne vient pas de ce site, ou il est trop ancien. "
+        "Rouvrez la page de connexion et réessayez.",
+    },
     "api_down": {
         "en": "The scoring service is not answering. Figures below may be missing; try again in a moment.",
         "fr": "Le service de notation ne répond pas. Des éléments peuvent manquer ; réessayez dans un instant.",

@@ -125,11 +125,11 @@ def _load(requested):
     results = api_client.get_many(
         user["token"],
         {
-            "score": (f"/api/v1/clients/{cid}/score", {}),
-            "exp": (f"/api/v1/clients/{cid}/explanation", {"top": 8, "lang": lang}),
-            "file": (f"/api/v1/clients/{cid}", {"lang": lang}),
-            "imp": ("/api/v1/model/importance", {"top": 12, "lang": lang}),
-            "model": ("/api/v1/model", {}),
+            "score": (api_client.client_score_path(cid), {}),
+            "exp": (api_client.client_explanation_path(cid), {"top": 8, "lang": lang}),
+            "file": (api_client.client_path(cid), {"lang": lang}),
+            "imp": (api_client.importance_path(), {"top": 12, "lang": lang}),
+            "model": (api_client.model_path(), {}),
         },
     )
     if any(isinstance(r, api_client.AuthExpired) for r in results.values()):

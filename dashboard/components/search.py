@@ -104,7 +104,7 @@ def _results(offset, query, grade, decision):
         return html.P(t("invalid", lang, msg=t("search_label", lang)), role="alert")
     try:
         page = api_client.get(
-            "/api/v1/clients",
+            api_client.clients_path(),
             user["token"],
             search=query or None,
             grade=grade or None,

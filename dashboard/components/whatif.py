@@ -56,7 +56,7 @@ def _prefill(_, requested):
     if user is None or user["role"] != "manager" or cid is None:
         return no_update, no_update, no_update
     try:
-        file = api_client.get(f"/api/v1/clients/{cid}", user["token"])
+        file = api_client.get(api_client.client_path(cid), user["token"])
     except (api_client.ApiUnavailable, api_client.ApiRefused, api_client.AuthExpired):
         return no_update, no_update, no_update
     values = {f["name"]: f["value"] for g in file["groups"] for f in g["fields"]}
@@ -109,7 +109,7 @@ def _simulate(_, requested, credit, annuity, goods):
         return no_update
     changes = {k: v for k, v in (("AMT_CREDIT", credit), ("AMT_ANNUITY", annuity), ("AMT_GOODS_PRICE", goods)) if v}
     try:
-        result = api_client.post(f"/api/v1/clients/{cid}/what-if", user["token"], {"changes": changes})
+        result = api_client.post(api_client.client_what_if_path(cid), user["token"], {"changes": changes})
     except api_client.AuthExpired:
         return expired_marker()
     except api_client.ApiRefused as exc:
