@@ -445,3 +445,45 @@ def test_routes_are_stored_normalised_and_odd_usernames_escaped(api, tmp_path):
     with open(out, encoding="utf-8", newline="") as handle:
         assert sum(1 for _ in handle) == n + 1  # one physical line per record, after the header
     assert all(ord(c) >= 32 for line in out.read_text().splitlines() for c in line)
+
+
+@pytest.mark.slow
+def test_two_api_workers_under_load_keep_one_valid_chain(api, trained_models, tmp_path):
+    """The served set-up: 2 gunicorn workers, 8 callers at once, reads and refusals: one entry each, one chain."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    from tests.servers import gunicorn
+
+    store = tmp_path / "store.sqlite"
+    source, copy = sqlite3.connect(api["store"]), sqlite3.connect(store)
+    source.backup(copy)  # with what is still in the WAL (users, entries)
+    source.close()
+    copy.close()
+    key_file = api["store"].parent / ".secret_key"
+    if key_file.exists():  # the key of the entries already there goes with them
+        shutil.copy(key_file, tmp_path / ".secret_key")
+    before = len(audit.read_audit(store))
+    env = {"SCORING_STORE": str(store), "SCORING_MODELS": str(trained_models)}
+    with gunicorn("api:create_app()", env, workers=2, ready_path="/ready", log_path=tmp_path / "api.log") as base:
+        session = requests.post(f"{base}/api/v1/auth/token", json={"username": "alice", "password": PASSWORD},
+                                timeout=30).json()
+        assert "access_token" in session, session
+        own = {"Authorization": f"Bearer {session['access_token']}"}
+        urls = [(f"/api/v1/clients/{api['own']}/explanation", own, 200),
+                (f"/api/v1/clients/{api['other']}/score", own, 404),
+                (f"/api/v1/clients/{api['own']}/score", {}, 401)] * 100
+
+        def call(item):
+            path, headers, status = item
+            with requests.get(base + path, headers=headers, timeout=30) as response:
+                return response.status_code == status
+
+        with ThreadPoolExecutor(8) as pool:
+            assert all(pool.map(call, urls))
+    entries = audit.read_audit(store)[before:]
+    assert len(entries) == len(urls)  # each call is one entry (a successful sign-in is none)
+    assert {e["outcome"] for e in entries} >= {"ok", "denied", "refused 401 missing_token"}
+    report = audit.verify_audit(store)
+    assert report["ok"] and report["chained"] >= len(urls)
