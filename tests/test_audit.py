@@ -426,6 +426,17 @@ def test_every_refused_customer_action_leaves_exactly_one_entry(api):
     assert audit.verify_audit(api["store"])["ok"]
 
 
+def test_rate_limited_sign_ins_are_audited_with_the_username_tried(api):
+    client = api["client"]
+    outcomes = []
+    for _ in range(6):  # the default limit: 5 wrong passwords per username, then 429
+        response, entries = _new_entries(api, lambda: client.post(
+            "/api/v1/auth/token", json={"username": "zed", "password": "guess number n"}))
+        assert len(entries) == 1 and entries[0]["username"] == "zed" and entries[0]["role"] is None
+        outcomes.append((response.status_code, entries[0]["outcome"]))
+    assert outcomes == [(401, "refused 401 bad_credentials")] * 5 + [(429, "refused 429 too_many_attempts")]
+
+
 def test_routes_are_stored_normalised_and_odd_usernames_escaped(api, tmp_path):
     client, alice = api["client"], api["heads"]["alice"]
     response, entries = _new_entries(api, lambda: client.get("/api/v1/clients/1%0A%0D/score", headers=alice))
