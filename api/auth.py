@@ -146,6 +146,7 @@ def token():
     store, username, address = current_app.config["STORE_PATH"], body["username"][:200], client_address()
     wait = signin_limits.retry_after(store, username, address)  # before scrypt: a refused flood costs little
     if wait:
+        _tarpit(wait)
         raise ApiError(429, "too_many_attempts", f"too many sign-in attempts; retry in {wait} s",
                        headers={"Retry-After": str(wait)})
     user = users.authenticate(store, body["username"], body["password"])
@@ -171,6 +172,21 @@ def logout():
     user = _current_user()
     users.revoke_tokens(current_app.config["STORE_PATH"], user["username"])
     return jsonify({"revoked": True, "username": user["username"]})
+
+
+def _tarpit(wait: int) -> None:
+    """Hold a refused sign-in for SCORING_SIGNIN_TARPIT seconds (1) before answering, when the worker is gevent's.
+
+    A flood on a few connections then makes a few attempts a second instead of hundreds, and leaves the CPU to
+    other users; in gevent the sleep only parks this connection's greenlet. In a sync or thread worker it would
+    hold a process or thread per attacker connection, so there the answer is immediate.
+    """
+    try:
+        from gevent import monkey
+    except ImportError:
+        return
+    if monkey.is_module_patched("time"):
+        time.sleep(min(float(os.environ.get("SCORING_SIGNIN_TARPIT", "1") or 0), wait))
 
 
 def client_address() -> str:

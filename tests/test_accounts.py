@@ -42,6 +42,7 @@ def api(store_path, trained_models, tmp_path_factory):
         "SCORING_SIGNIN_MAX_PER_ADDRESS": str(PER_ADDRESS),
         "SCORING_SIGNIN_MAX_PER_USER": str(PER_USER),
         "SCORING_SIGNIN_MAX_BACKOFF": str(MAX_BACKOFF),
+        "SCORING_SIGNIN_TARPIT": "0.01",  # refusals held briefly (1 s by default): the 400-guess run stays short
     }
     with (
         gunicorn("api:create_app()", env, workers=2, ready_path="/ready", log_path=work / "api.log") as direct,
