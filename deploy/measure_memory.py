@@ -27,7 +27,8 @@ from scoring.config import settings  # noqa: E402
 
 
 def _start(app: str, port: int, env: dict) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1", app]
+    cmd = [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "deploy" / "gunicorn.conf.py"),
+           "--bind", f"127.0.0.1:{port}", "--workers", "1", app]
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
 
