@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS signin_attempts (
     at DOUBLE PRECISION NOT NULL
 );
 CREATE INDEX IF NOT EXISTS signin_attempts_key ON signin_attempts (scope, key, at);
+CREATE INDEX IF NOT EXISTS signin_attempts_at ON signin_attempts (at)
 """
 
 
@@ -64,7 +65,7 @@ _READY: dict[int, object] = {}  # connections known to have the table (held, so 
 def _con(store):
     con = _connect(store)
     if _READY.get(id(con)) is not con:
-        for statement in _SCHEMA.split(";")[:2]:
+        for statement in _SCHEMA.split(";"):
             _execute(con, statement)
         _READY[id(con)] = con
     return con
@@ -102,9 +103,12 @@ def record_failure(store, username: str, address: str, now: float | None = None)
     horizon = now - max(lim.window, lim.max_backoff)
     _execute(con, "BEGIN IMMEDIATE")
     try:
-        # forget what left the window, for these two keys only: a cheap, bounded clean-up on every failure
-        con.execute("DELETE FROM signin_attempts WHERE scope IN ('user', 'address') AND key IN (?, ?) AND at < ?",
-                    (username, address, horizon))
+        # forget what has expired, a few rows per failure: the table stays as small as what is live, even under
+        # a spray of made-up usernames from many addresses
+        con.execute("DELETE FROM signin_attempts WHERE rowid IN (SELECT rowid FROM signin_attempts WHERE at < ? "
+                    "AND scope != 'known' LIMIT 10)", (horizon,))
+        con.execute("DELETE FROM signin_attempts WHERE rowid IN (SELECT rowid FROM signin_attempts WHERE at < ? "
+                    "AND scope = 'known' LIMIT 10)", (now - lim.known_seconds,))
         con.executemany("INSERT INTO signin_attempts (scope, key, at) VALUES (?, ?, ?)",
                         [("user", username, now), ("address", address, now)])
         con.execute("COMMIT")
