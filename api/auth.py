@@ -190,13 +190,16 @@ def _tarpit(wait: int) -> None:
 
 
 def client_address() -> str:
-    """The caller's address: the TCP peer, or with SCORING_PROXY_HOPS=N the address N proxies in front saw.
+    """The caller's address, for the sign-in limits: the TCP peer, unless the peer is a trusted proxy.
 
-    X-Forwarded-For is only believed when configured: anyone can send the header to dodge a per-address limit.
+    From a peer in SCORING_TRUSTED_PROXIES (default the loopback: a proxy or the dashboard on this host), the
+    rightmost X-Forwarded-For entry that is not itself a trusted proxy, i.e. the first address no one of ours
+    vouches for; earlier entries may be forged by the client. `none` trusts no peer: the header is then ignored.
     """
-    hops = int(os.environ.get("SCORING_PROXY_HOPS", "0") or 0)
-    if hops > 0:
-        forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
-        if len(forwarded) >= hops:
-            return forwarded[-hops][:100]
-    return request.remote_addr or "unknown"
+    peer = request.remote_addr or "unknown"
+    raw = os.environ.get("SCORING_TRUSTED_PROXIES", "127.0.0.1,::1").strip()
+    trusted = set() if raw.lower() == "none" else {part.strip() for part in raw.split(",") if part.strip()}
+    if peer not in trusted:
+        return peer
+    chain = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
+    return next((hop[:100] for hop in reversed(chain) if hop not in trusted), peer)

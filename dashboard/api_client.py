@@ -80,8 +80,9 @@ def bivariate_path() -> str:
     return _path("features", "bivariate")
 
 
-def _request(method: str, path: str, token: str | None = None, **kwargs):
+def _request(method: str, path: str, token: str | None = None, extra_headers: dict | None = None, **kwargs):
     headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers.update(extra_headers or {})
     try:
         # no redirect is followed: an API answer is JSON, and a Location header is not ours to trust
         response = _session.request(method, base_url() + path, headers=headers, timeout=TIMEOUT,
@@ -102,8 +103,11 @@ def _request(method: str, path: str, token: str | None = None, **kwargs):
     return body
 
 
-def sign_in(username: str, password: str) -> dict:
-    return _request("POST", _path("auth", "token"), json={"username": username, "password": password})
+def sign_in(username: str, password: str, forwarded_for: str | None = None) -> dict:
+    """`forwarded_for`: the browser's address chain, so the API limits sign-ins per person, not per dashboard."""
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else None
+    return _request("POST", _path("auth", "token"), json={"username": username, "password": password},
+                    extra_headers=headers)
 
 
 def sign_out(token: str) -> None:

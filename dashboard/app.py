@@ -47,6 +47,13 @@ def _same_origin() -> bool:
     return source is None or urlparse(source).netloc == request.host  # "null" (sandboxed, opaque) is refused
 
 
+def _forwarded_for() -> str:
+    """The chain the API reads the browser's address from: what a proxy in front said, then who connected here."""
+    received = request.headers.get("X-Forwarded-For", "").strip()
+    peer = request.remote_addr or "unknown"
+    return f"{received}, {peer}" if received else peer
+
+
 def _content_security_policy(app: Dash) -> str:
     """Scripts from this site only, plus Dash's own inline scripts by hash; no framing, no foreign form target."""
     scripts = " ".join(["'self'", *app.csp_hashes()])
@@ -132,6 +139,7 @@ def serve_layout():
         messages = {
             "expired": t("expired", lang),
             "bad_credentials": t("bad_credentials", lang),
+            "too_many_attempts": t("too_many_attempts", lang),
             "signed_out": t("signed_out", lang),
             "api_down": t("api_down", lang),
         }
@@ -190,12 +198,13 @@ def create_app() -> Dash:
             page = f'<!doctype html><html lang="{lang}"><p>{t("form_refused", lang)}</p><p><a href="/">OK</a></p>'
             return make_response(page, 403)
         try:
-            token = api_client.sign_in(request.form.get("username", ""), request.form.get("password", ""))
+            token = api_client.sign_in(request.form.get("username", ""), request.form.get("password", ""),
+                                       forwarded_for=_forwarded_for())
         except api_client.ApiUnavailable:
             session["notice"] = "api_down"
             return redirect("/")
-        except (api_client.ApiRefused, api_client.AuthExpired):
-            session["notice"] = "bad_credentials"
+        except (api_client.ApiRefused, api_client.AuthExpired) as exc:
+            session["notice"] = "too_many_attempts" if getattr(exc, "status", None) == 429 else "bad_credentials"
             return redirect("/")
         session.clear()
         session.update(

@@ -15,6 +15,10 @@ STRINGS = {
     "password": {"en": "Password", "fr": "Mot de passe"},
     "sign_out": {"en": "Sign out", "fr": "Se déconnecter"},
     "bad_credentials": {"en": "Wrong username or password.", "fr": "Identifiant ou mot de passe incorrect."},
+    "too_many_attempts": {
+        "en": "Too many sign-in attempts: wait a few minutes, then try again.",
+        "fr": "Trop de tentatives de connexion : attendez quelques minutes, puis réessayez.",
+    },
     "expired": {
         "en": "Your session has expired: please sign in again.",
         "fr": "Votre session a expiré : veuillez vous reconnecter.",

@@ -24,7 +24,7 @@ WINDOW, PER_ADDRESS, PER_USER, MAX_BACKOFF = 8, 20, 5, 3
 
 @pytest.fixture(scope="module")
 def api(store_path, trained_models, tmp_path_factory):
-    """Two gunicorn servers of two workers on one store: one trusting no proxy, one trusting one proxy hop."""
+    """Two gunicorn servers of two workers on one store: one trusting no proxy, one trusting the loopback's."""
     from scoring.store import ClientStore
 
     work = tmp_path_factory.mktemp("accounts")
@@ -45,9 +45,9 @@ def api(store_path, trained_models, tmp_path_factory):
         "SCORING_SIGNIN_TARPIT": "0.01",  # refusals held briefly (1 s by default): the 400-guess run stays short
     }
     with (
-        gunicorn("api:create_app()", env, workers=2, ready_path="/ready", log_path=work / "api.log") as direct,
-        gunicorn("api:create_app()", {**env, "SCORING_PROXY_HOPS": "1"}, workers=2, ready_path="/ready",
-                 log_path=work / "proxied.log") as proxied,
+        gunicorn("api:create_app()", {**env, "SCORING_TRUSTED_PROXIES": "none"}, workers=2, ready_path="/ready",
+                 log_path=work / "api.log") as direct,
+        gunicorn("api:create_app()", env, workers=2, ready_path="/ready", log_path=work / "proxied.log") as proxied,
     ):
         yield {"direct": direct, "proxied": proxied, "store": store, "client_id": cid}
 
@@ -163,9 +163,11 @@ def test_the_address_limit_is_one_count_for_both_workers(api):
     # one shared count: with a count per worker, up to 2 x PER_ADDRESS attempts would be checked
     assert codes.index(429) == PER_ADDRESS and codes.count(401) == PER_ADDRESS
     assert _sign_in(base, "ivy", PASSWORD, "10.4.0.2").status_code == 200  # another address is not affected
+    # a client cannot escape by prepending addresses: the proxy's own entry (the rightmost) is the one counted
+    assert _sign_in(base, "spray-x", "wrong guess", f"6.6.6.6, {address}").status_code == 429
 
 
-def test_forwarded_for_is_ignored_unless_a_proxy_is_configured(api):
+def test_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(api):
     base = api["direct"]
     codes = [_sign_in(base, f"nobody{i}", "wrong guess", f"10.7.{i}.1").status_code for i in range(PER_ADDRESS + 5)]
     # every request counted against 127.0.0.1 whatever the header said (believed, no address would reach the limit)

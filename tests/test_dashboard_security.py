@@ -105,6 +105,24 @@ def test_sign_in_post_without_the_csrf_token_or_from_another_site_is_refused(sta
 
 
 @pytest.mark.slow
+def test_failed_sign_ins_through_the_dashboard_count_per_browser_not_per_dashboard(stack):
+    """The API sees the dashboard's address for every user: the dashboard forwards each browser's."""
+    dash = stack["dash"]
+    attacker, csrf = _login_form(dash)
+    notices = []
+    for i in range(25):  # a password spray from one browser (address 10.8.0.1 behind a proxy on this host)
+        attacker.post(dash + "/auth/login", data={"username": f"ghost{i}", "password": "wrong guess",
+                                                  "csrf_token": csrf},
+                      headers={"X-Forwarded-For": "10.8.0.1"}, allow_redirects=False, timeout=30)
+        notices.append(attacker.get(dash + "/_dash-layout", timeout=30).text)
+    assert "Too many sign-in attempts" in notices[-1] and "Too many" not in notices[0]
+    other, csrf = _login_form(dash)  # another person, signing in meanwhile through the same dashboard
+    other.post(dash + "/auth/login", data={"username": "carla", "password": PASSWORD, "csrf_token": csrf},
+               headers={"X-Forwarded-For": "10.8.0.2"}, timeout=30)
+    assert _signed_in(other, dash)
+
+
+@pytest.mark.slow
 def test_the_session_cookie_does_not_show_the_token(stack):
     dash = stack["dash"]
     http, csrf = _login_form(dash)
