@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS users (
     role TEXT NOT NULL CHECK (role IN ('manager', 'customer', 'service')),
     client_id INTEGER,
     created_at TEXT NOT NULL,
-    token_epoch INTEGER NOT NULL DEFAULT 0
+    token_epoch BIGINT NOT NULL DEFAULT 0  -- 62-bit random: BIGINT, as a PostgreSQL backend needs
 );
 """
 
@@ -44,7 +44,7 @@ def ensure_schema(con: sqlite3.Connection) -> None:
     audit.ensure_schema(con)
     columns = {row[1] for row in con.execute("PRAGMA table_info(users)")}
     if "token_epoch" not in columns:  # a store made before token revocation: its users get an epoch column
-        con.execute("ALTER TABLE users ADD COLUMN token_epoch INTEGER NOT NULL DEFAULT 0")
+        con.execute("ALTER TABLE users ADD COLUMN token_epoch BIGINT NOT NULL DEFAULT 0")
 
 
 def _path(store) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -220,3 +221,16 @@ def test_cli_never_takes_a_password_argument_and_applies_the_policy(api, tmp_pat
     assert users.authenticate(store, "zed", PASSWORD) is not None
     result = _cli("users", "passwd", "--username", "nobody", "--password-file", str(secret), "--store", store)
     assert result.returncode == 2 and "no user named 'nobody'" in result.stderr
+
+
+def test_a_store_from_before_revocation_gets_the_epoch_column(tmp_path):
+    path = tmp_path / "old.sqlite"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE users (username TEXT PRIMARY KEY, password_hash TEXT NOT NULL, role TEXT NOT NULL, "
+                "client_id INTEGER, created_at TEXT NOT NULL)")
+    con.execute("INSERT INTO users VALUES ('old', ?, 'manager', NULL, '2026-01-01')", (users._encode(PASSWORD),))
+    con.commit()
+    con.close()
+    assert users.authenticate(path, "old", PASSWORD)["epoch"] == 0
+    users.revoke_tokens(path, "old")
+    assert users.get_user(path, "old")["epoch"] not in (0, None)
