@@ -182,11 +182,12 @@ def _tarpit(wait: int) -> None:
     hold a process or thread per attacker connection, so there the answer is immediate.
     """
     try:
+        import gevent
         from gevent import monkey
     except ImportError:
         return
-    if monkey.is_module_patched("time"):
-        time.sleep(min(float(os.environ.get("SCORING_SIGNIN_TARPIT", "1") or 0), wait))
+    if monkey.is_module_patched("socket"):  # a gevent worker (which leaves `time` unpatched: deploy/gunicorn.conf.py)
+        gevent.sleep(min(float(os.environ.get("SCORING_SIGNIN_TARPIT", "1") or 0), wait))
 
 
 def client_address() -> str:

@@ -21,15 +21,17 @@ class Worker(GeventWorker):
     The API keeps per-thread caches (a DuckDB connection with prepared statements, SQLite connections): with
     threading patched they would be per greenlet, i.e. per connection, and a POST on a new connection took 78 ms
     instead of 17 ms. All greenlets of a worker run in one thread and never yield inside those calls (no network
-    I/O, no transaction left open across a sleep), so sharing them is what a one-thread worker does. The dashboard
-    keeps full patching: its thread pool of API calls then runs as greenlets.
+    I/O), so sharing them is what a one-thread worker does. `time` stays unpatched too: the store's busy-retry sleeps
+    between attempts to begin a write transaction, and a patched sleep would hand the shared connection to another
+    request in the middle (it would then find a transaction already open). The dashboard keeps full patching: its
+    thread pool of API calls then runs as greenlets.
     """
 
     def patch(self):
         if not str(getattr(self.app, "app_uri", "")).startswith("api:"):
             super().patch()
             return
-        monkey.patch_all(thread=False)
+        monkey.patch_all(thread=False, time=False)
         # as GeventWorker.patch: the listening sockets re-made as gevent sockets
         self.sockets = [gsocket.socket(s.FAMILY, gsocket.SOCK_STREAM, fileno=s.sock.fileno()) for s in self.sockets]
 

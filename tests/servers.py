@@ -51,6 +51,7 @@ def gunicorn(
     ready_path: str = "/",
     timeout: float = 90.0,
     log_path: Path | None = None,
+    stop_signal: int = signal.SIGTERM,
 ):
     """Run `gunicorn app` (e.g. 'api:create_app()') on 127.0.0.1:port with deploy/gunicorn.conf.py; yield the URL.
 
@@ -82,7 +83,7 @@ def gunicorn(
         yield base
     finally:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
+            os.killpg(proc.pid, stop_signal)
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import shutil
+import signal
 import time
 from pathlib import Path
 
@@ -290,7 +291,9 @@ def test_language_switch(stack, driver):
 @pytest.mark.browser
 def test_expired_token_and_api_down(stack, driver):
     env = {**stack["env"], "SCORING_TOKEN_TTL": "4"}
-    api_server = gunicorn("api:create_app()", env, ready_path="/ready")
+    # stopped at once when it goes down (SIGINT): a graceful stop waits for the dashboard's kept-alive connections
+    # (about 5 s), longer than this test's token lifetime
+    api_server = gunicorn("api:create_app()", env, ready_path="/ready", stop_signal=signal.SIGINT)
     api = api_server.__enter__()
     try:
         dash_env = {"DASHBOARD_API_URL": api, "DASHBOARD_SECRET_KEY": "dash-tests-2", "DASHBOARD_API_TIMEOUT": "2"}
