@@ -112,6 +112,9 @@ def check_client_access(client_id) -> int:
     from api.audit import audit
 
     user = g.user
+    # ASCII digits only: int() would also read " 1\n", "1_0" or other scripts' digits as an id
+    if isinstance(client_id, str) and not (client_id.isascii() and client_id.isdigit() and len(client_id) <= 19):
+        raise not_found()
     try:
         cid = int(client_id)
     except (TypeError, ValueError):

@@ -78,6 +78,8 @@ def _escape(char: str) -> str:
 
 
 def _client_id(value) -> int | None:
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        return None  # int() would read " 1\n" or other scripts' digits as client 1
     try:
         cid = int(value)
     except (TypeError, ValueError):

@@ -441,8 +441,12 @@ def test_routes_are_stored_normalised_and_odd_usernames_escaped(api, tmp_path):
     client, alice = api["client"], api["heads"]["alice"]
     response, entries = _new_entries(api, lambda: client.get("/api/v1/clients/1%0A%0D/score", headers=alice))
     assert response.status_code == 404
+    # "1\n\r" is not an id (int() would read it as client 1): refused as malformed, the route stored as its rule
     assert [(e["route"], e["client_id"], e["outcome"]) for e in entries] == [
-        ("GET /api/v1/clients/<client_id>/score", 1, "denied")]  # the id in its own column, as an integer
+        ("GET /api/v1/clients/<client_id>/score", None, "refused 404 not_found")]
+    other = api["other"]
+    response, entries = _new_entries(api, lambda: client.get(f"/api/v1/clients/{other}/score", headers=alice))
+    assert [(e["client_id"], e["outcome"]) for e in entries] == [(other, "denied")]  # the id in its own column
     response, entries = _new_entries(api, lambda: client.get("/api/v1/clients/x%0A%0D,1", headers=alice))
     assert response.status_code == 404
     assert [(e["route"], e["client_id"]) for e in entries] == [("GET /api/v1/clients/<client_id>", None)]
