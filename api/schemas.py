@@ -29,13 +29,22 @@ RANGES = {
     **{f: (0, 30, False, False) for f in ("CNT_CHILDREN", "CNT_FAM_MEMBERS")},
 }
 _DEFAULT_RANGE = (-MAGNITUDE, MAGNITUDE, False, False)
+# day and month counts are relative to the application: beyond a thousand years they are no date at all, and the
+# feature SQL orders records by them with integer arithmetic that must not overflow
+_BY_PREFIX = {"DAYS_": (-400_000, 400_000, False, False), "MONTHS_": (-12_000, 12_000, False, False)}
 _MESSAGES = {"string_pattern_mismatch": "must not contain control characters"}
+
+
+def _range(field: str, ranges: dict) -> tuple:
+    if field in ranges:
+        return ranges[field]
+    return next((r for prefix, r in _BY_PREFIX.items() if field.startswith(prefix)), _DEFAULT_RANGE)
 
 
 def _type(kind: str, field: str, ranges: dict):
     if kind == "str":
         return Annotated[str, StringConstraints(max_length=MAX_TEXT, pattern=TEXT_PATTERN)]
-    low, high, low_open, high_open = ranges.get(field, _DEFAULT_RANGE)
+    low, high, low_open, high_open = _range(field, ranges)
     bounds = {"gt" if low_open else "ge": low, "lt" if high_open else "le": high}
     if kind == "int":
         return Annotated[int, Field(**bounds)]
@@ -129,7 +138,7 @@ def _spec_field(kind: str, field: str, ranges: dict, nullable: bool = True) -> d
     if kind == "str":
         out = {"type": "string", "maxLength": MAX_TEXT, "pattern": TEXT_PATTERN}
     else:
-        low, high, low_open, high_open = ranges.get(field, _DEFAULT_RANGE)
+        low, high, low_open, high_open = _range(field, ranges)
         out = {"type": "integer" if kind == "int" else "number", "minimum": low, "maximum": high}
         out.update({"exclusiveMinimum": True} if low_open else {})
         out.update({"exclusiveMaximum": True} if high_open else {})

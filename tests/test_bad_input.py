@@ -231,3 +231,15 @@ def test_what_the_spec_allows_is_accepted(env):
     _error(_post(env, "/api/v1/score/batch", '{"applicants": []}'), 422)
     _error(_post(env, "/api/v1/auth/token", '{"username": "", "password": ""}'), 422)
     _error(env["client"].get("/api/v1/features/bivariate?x=&y=EXT_SOURCE_2", headers=env["h"]), 422)
+
+
+def test_day_and_month_counts_beyond_any_date_are_refused_not_overflowed(env):
+    """The fuzz found these: DAYS_DECISION or MONTHS_BALANCE near 1e15 overflowed the feature SQL's ordering (500)."""
+    for table, field, value in (("previous_application", "DAYS_DECISION", 10**15),
+                                ("POS_CASH_balance", "MONTHS_BALANCE", -(10**15))):
+        single, batch = _both_routes(env, json.dumps(APP), json.dumps({table: [{field: value}]}))
+        assert f"history.{table}.0.{field}" in [f["field"] for f in _error(single, 422)["fields"]]
+        assert f"applicants.0.history.{table}.0.{field}" in [f["field"] for f in _error(batch, 422)["fields"]]
+    edge = {"previous_application": [{"DAYS_DECISION": 400_000}], "POS_CASH_balance": [{"MONTHS_BALANCE": -12_000}]}
+    single, batch = _both_routes(env, json.dumps(APP), json.dumps(edge))
+    assert single.status_code == 200 and batch.status_code == 200, single.get_data(as_text=True)
