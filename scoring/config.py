@@ -21,16 +21,18 @@ class Settings:
         return secret_key(self.store_path)
 
 
-def _int_env(name: str, default: int) -> int:
+def positive_env(name: str, default, kind=int):
+    """A positive number from the environment variable `name` (`kind` int or float), `default` when unset."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
     try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ValueError(f"environment variable {name} must be an integer, got {raw!r}") from exc
-    if value <= 0:
-        raise ValueError(f"environment variable {name} must be positive, got {value}")
+        value = kind(raw)
+    except ValueError:
+        what = "an integer" if kind is int else "a number"
+        raise ValueError(f"environment variable {name} must be {what}, got {raw!r}") from None
+    if not value > 0:
+        raise ValueError(f"environment variable {name} must be positive, got {raw!r}")
     return value
 
 
@@ -39,8 +41,8 @@ def settings() -> Settings:
         data_dir=Path(os.environ.get("SCORING_DATA", "data/raw")),
         models_dir=Path(os.environ.get("SCORING_MODELS", "models")),
         store_path=Path(os.environ.get("SCORING_STORE", "data/processed/store.sqlite")),
-        token_ttl_seconds=_int_env("SCORING_TOKEN_TTL", 3600),
-        max_body_bytes=_int_env("SCORING_MAX_BODY", 1024 * 1024),
+        token_ttl_seconds=positive_env("SCORING_TOKEN_TTL", 3600),
+        max_body_bytes=positive_env("SCORING_MAX_BODY", 1024 * 1024),
     )
 
 

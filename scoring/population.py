@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import secrets
 import sqlite3
 
 import numpy as np
+
+from scoring.config import positive_env
 
 MIN_GROUP = 50  # no count, rate or mean shown to a customer describes fewer clients
 HIST_BINS = 10  # at most this many quantile groups per numeric feature in a histogram
@@ -43,24 +44,11 @@ class AggregatesMissing(RuntimeError):
     """A store built before customer aggregates existed: rebuild it (build-store or explain-all)."""
 
 
-def _env_number(name: str, default, kind=float):
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise ValueError(f"environment variable {name} must be a number, got {raw!r}") from None
-    if not value > 0:
-        raise ValueError(f"environment variable {name} must be positive, got {raw!r}")
-    return value
-
-
 def settings() -> dict:
     """Release parameters from the environment (read at build time only)."""
-    return {"epsilon": _env_number("SCORING_DP_EPSILON", EPSILON),
-            "grid_features": _env_number("SCORING_DP_GRID_FEATURES", GRID_FEATURES, int),
-            "min_group": max(MIN_GROUP, _env_number("SCORING_MIN_GROUP", MIN_GROUP, int))}
+    return {"epsilon": positive_env("SCORING_DP_EPSILON", EPSILON, float),
+            "grid_features": positive_env("SCORING_DP_GRID_FEATURES", GRID_FEATURES, int),
+            "min_group": max(MIN_GROUP, positive_env("SCORING_MIN_GROUP", MIN_GROUP, int))}
 
 
 # ----------------------------------------------------------------------------------------------- groups

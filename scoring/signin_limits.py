@@ -12,10 +12,10 @@ Checked before the password hash is computed, so a flood is refused for the pric
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import dataclass
 
+from scoring.config import positive_env
 from scoring.users import _connect, _execute
 
 _SCHEMA = """
@@ -38,24 +38,13 @@ class Limits:
     known_seconds: float
 
 
-def _number(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    try:
-        value = float(raw) if raw else default
-    except ValueError:
-        raise ValueError(f"environment variable {name} must be a number, got {raw!r}") from None
-    if not value > 0:
-        raise ValueError(f"environment variable {name} must be positive, got {raw!r}")
-    return value
-
-
 def limits() -> Limits:
     return Limits(
-        window=_number("SCORING_SIGNIN_WINDOW", 900),
-        per_address=int(_number("SCORING_SIGNIN_MAX_PER_ADDRESS", 20)),
-        per_user=int(_number("SCORING_SIGNIN_MAX_PER_USER", 5)),
-        max_backoff=_number("SCORING_SIGNIN_MAX_BACKOFF", 300),
-        known_seconds=_number("SCORING_SIGNIN_KNOWN_DAYS", 30) * 86400,
+        window=positive_env("SCORING_SIGNIN_WINDOW", 900, float),
+        per_address=positive_env("SCORING_SIGNIN_MAX_PER_ADDRESS", 20),
+        per_user=positive_env("SCORING_SIGNIN_MAX_PER_USER", 5),
+        max_backoff=positive_env("SCORING_SIGNIN_MAX_BACKOFF", 300, float),
+        known_seconds=positive_env("SCORING_SIGNIN_KNOWN_DAYS", 30, float) * 86400,
     )
 
 

@@ -66,3 +66,18 @@ def store_path(synth_dir, trained_models, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("store") / "store.sqlite"
     build_store(synth_dir, trained_models, path)
     return path
+
+
+@pytest.fixture()
+def scores_only_store(tmp_path) -> Path:
+    """A store file holding only the scores table (two clients), which users and the audit log check ids against."""
+    import sqlite3
+
+    path = tmp_path / "store.sqlite"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE scores (client_id INTEGER PRIMARY KEY, pd REAL, grade TEXT, decision TEXT, "
+                "raw_score REAL)")
+    con.executemany("INSERT INTO scores VALUES (?, 0.1, 'G6', 'decline', -2.0)", [(100002,), (100003,)])
+    con.commit()
+    con.close()
+    return path

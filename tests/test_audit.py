@@ -31,15 +31,8 @@ def _own_keys(monkeypatch):
 
 
 @pytest.fixture()
-def store(tmp_path) -> Path:
-    path = tmp_path / "store.sqlite"
-    con = sqlite3.connect(path)
-    con.execute("CREATE TABLE scores (client_id INTEGER PRIMARY KEY, pd REAL, grade TEXT, decision TEXT, "
-                "raw_score REAL)")
-    con.executemany("INSERT INTO scores VALUES (?, 0.1, 'G6', 'decline', -2.0)", [(100002,), (100003,)])
-    con.commit()
-    con.close()
-    return path
+def store(scores_only_store) -> Path:
+    return scores_only_store
 
 
 def _fill(store, n=6) -> None:

@@ -13,16 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture()
-def store(tmp_path) -> Path:
-    """A store file with the client table users.py checks customers against (two clients)."""
-    path = tmp_path / "store.sqlite"
-    con = sqlite3.connect(path)
-    con.execute("CREATE TABLE scores (client_id INTEGER PRIMARY KEY, pd REAL, grade TEXT, decision TEXT, "
-                "raw_score REAL)")
-    con.executemany("INSERT INTO scores VALUES (?, 0.1, 'G6', 'decline', -2.0)", [(100002,), (100003,)])
-    con.commit()
-    con.close()
-    return path
+def store(scores_only_store) -> Path:
+    return scores_only_store
 
 
 def test_add_list_get_remove(store):
