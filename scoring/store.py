@@ -85,13 +85,10 @@ def _raw_frames(data_dir, workdir: Path) -> tuple[Path, Path]:
     from scoring.tables import duckdb_views
 
     feats, apps = workdir / "features.parquet", workdir / "applications.parquet"
-    writer = getattr(features, "write_features", None)
-    if writer is not None:  # streams to disk: bounded memory at full scale
-        writer(data_dir, feats)
-    else:  # the whole feature frame once in memory, dropped before the chunked part
-        frame = features.build_features(data_dir)
-        frame.reset_index().to_parquet(feats, index=False, row_group_size=20_000)
-        del frame
+    # the whole feature frame once in memory, dropped before the chunked part
+    frame = features.build_features(data_dir)
+    frame.reset_index().to_parquet(feats, index=False, row_group_size=20_000)
+    del frame
     con = duckdb.connect(config={"threads": int(os.environ.get("SCORING_FEATURES_THREADS", "2")),
                                  "memory_limit": os.environ.get("SCORING_FEATURES_MEMORY", "2GB")})
     try:
@@ -475,10 +472,8 @@ class ClientStore:
         application.pop("TARGET", None)
         features = self._features(lay, row[2], row[3])
         out = {"client_id": cid, "split": row[0], "application": application, "features": features}
-        try:
-            from scoring.labels import HISTORY_SUMMARY_FEATURES
-        except ImportError:
-            HISTORY_SUMMARY_FEATURES = []  # noqa: N806
+        from scoring.labels import HISTORY_SUMMARY_FEATURES
+
         out["history"] = {f: features[f] for f in HISTORY_SUMMARY_FEATURES if f in features}
         return out
 

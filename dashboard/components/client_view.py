@@ -47,7 +47,7 @@ def layout(client_id: int, lang: str, role: str):
     return html.Div(sections)
 
 
-def _score_panel(score: dict, model: dict | None, lang: str):
+def _score_panel(score: dict, lang: str):
     colour, mark = DECISION_STYLE[score["decision"]]
     return [
         dcc.Graph(id="gauge", figure=charts.gauge(score, lang), config={**_GRAPH_CONFIG, "staticPlot": True}),
@@ -69,7 +69,7 @@ def _score_panel(score: dict, model: dict | None, lang: str):
     ]
 
 
-def _reasons_panel(exp: dict, lang: str):
+def _reasons_panel(exp: dict):
     items = []
     for reason in exp["reasons"]:
         up = reason["direction"] == "raises_risk"
@@ -144,8 +144,8 @@ def _load(requested):
     notice = None
     if model and model.get("data_source") == "synthetic":
         notice = html.P(t("synthetic", lang), className="synthetic", role="note")
-    score = _score_panel(ok["score"], model, lang) if "score" in ok else failed(lang)
-    reasons = _reasons_panel(ok["exp"], lang) if "exp" in ok else failed(lang)
+    score = _score_panel(ok["score"], lang) if "score" in ok else failed(lang)
+    reasons = _reasons_panel(ok["exp"]) if "exp" in ok else failed(lang)
     if "exp" in ok:
         waterfall = [
             dcc.Graph(id="waterfall", figure=charts.waterfall(ok["exp"], lang), config=_GRAPH_CONFIG),
