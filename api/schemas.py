@@ -10,10 +10,9 @@ from typing import Annotated, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, create_model
 
-from scoring.tables import SCHEMAS
+from scoring.tables import NO_DATE_DAYS, SCHEMAS
 
 MAX_HISTORY_ROWS = 5000
-PENSIONER_DAYS = 365243
 REQUIRED = ("AMT_INCOME_TOTAL", "AMT_CREDIT", "DAYS_BIRTH")
 MAGNITUDE = 1e15  # beyond any Kaggle field; integers this size are still exact as float64
 MAX_TEXT = 200  # the longest Kaggle category is under 60 characters
@@ -24,7 +23,7 @@ RANGES = {
     **{f: (0, 1e10, True, True) for f in ("AMT_INCOME_TOTAL", "AMT_CREDIT", "AMT_ANNUITY")},
     "AMT_GOODS_PRICE": (0, 1e10, False, True),
     "DAYS_BIRTH": (*_AGE, False, False),
-    "DAYS_EMPLOYED": (_AGE[0], PENSIONER_DAYS, False, False),  # and <= 0 unless 365243 (_plausibility)
+    "DAYS_EMPLOYED": (_AGE[0], NO_DATE_DAYS, False, False),  # and <= 0 unless 365243 (_plausibility)
     **{f: (0, 1, False, False) for f in ("EXT_SOURCE_1", "EXT_SOURCE_2", "EXT_SOURCE_3")},
     **{f: (0, 30, False, False) for f in ("CNT_CHILDREN", "CNT_FAM_MEMBERS")},
 }
@@ -70,7 +69,7 @@ def _plausibility(app: dict) -> list[dict]:
     """Rules on values that the field types cannot say: required fields, employment within the applicant's life."""
     problems = [{"field": f"application.{f}", "message": "required"} for f in REQUIRED if app.get(f) is None]
     employed, birth = app.get("DAYS_EMPLOYED"), app.get("DAYS_BIRTH")
-    if employed is not None and employed != PENSIONER_DAYS:
+    if employed is not None and employed != NO_DATE_DAYS:
         if employed > 0:
             message = "must be negative (days before the application) or 365243 for no employment"
         elif birth is not None and employed < birth:
@@ -143,9 +142,9 @@ def _spec_field(kind: str, field: str, ranges: dict, nullable: bool = True) -> d
         out.update({"exclusiveMinimum": True} if low_open else {})
         out.update({"exclusiveMaximum": True} if high_open else {})
     if field == "DAYS_EMPLOYED":  # negative, or the pensioner marker
-        out = {"anyOf": [{**out, "maximum": 0, "nullable": nullable}, {"type": "integer", "enum": [PENSIONER_DAYS]}],
+        out = {"anyOf": [{**out, "maximum": 0, "nullable": nullable}, {"type": "integer", "enum": [NO_DATE_DAYS]}],
                "description": "days before the application (negative, not before DAYS_BIRTH), "
-                              f"or {PENSIONER_DAYS} for no employment"}
+                              f"or {NO_DATE_DAYS} for no employment"}
     return {**out, "nullable": True} if nullable and "type" in out else out
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from scoring.tables import SCHEMAS, duckdb_views, read_table
+from scoring.tables import NO_DATE_DAYS, SCHEMAS, duckdb_views, read_table
 
 _SQL_TYPES = {"int": "BIGINT", "float": "DOUBLE", "str": "VARCHAR"}
 _HISTORY_TABLES = ("bureau", "bureau_balance", "previous_application", "POS_CASH_balance",
@@ -24,7 +24,6 @@ _HISTORY_TABLES = ("bureau", "bureau_balance", "previous_application", "POS_CASH
 _APP_SCHEMA = SCHEMAS["application_test"]  # application fields without TARGET
 _BATCH_MEMORY = os.environ.get("SCORING_FEATURES_MEMORY", "4GB")
 _BATCH_THREADS = int(os.environ.get("SCORING_FEATURES_THREADS", "2"))
-EMPLOYED_SENTINEL = 365243  # Kaggle's DAYS_EMPLOYED for pensioners and the unemployed
 
 # --- application: raw fields kept as they are -------------------------------------------------------------
 # Gender is a protected attribute: never a model input. The model card still reports AUC and approval
@@ -62,7 +61,7 @@ def _div(num: str, den: str) -> str:
 _E = ["a.EXT_SOURCE_1", "a.EXT_SOURCE_2", "a.EXT_SOURCE_3"]
 _E_LIST = f"[{', '.join(_E)}]"
 _E_N = " + ".join(f"({e} IS NOT NULL)::INT" for e in _E)
-_EMPLOYED = f"NULLIF(a.DAYS_EMPLOYED, {EMPLOYED_SENTINEL})"
+_EMPLOYED = f"NULLIF(a.DAYS_EMPLOYED, {NO_DATE_DAYS})"
 _DOCS = " + ".join(f"coalesce(a.FLAG_DOCUMENT_{i}, 0)" for i in range(2, 22))
 _REGION_FLAGS = " + ".join(f"coalesce(a.{c}, 0)" for c in APP_NUMERIC_RAW if c.startswith(("REG_", "LIVE_")))
 _BUREAU_REQ = " + ".join(f"coalesce(a.{c}, 0)" for c in APP_NUMERIC_RAW if c.startswith("AMT_REQ_"))
@@ -71,7 +70,7 @@ _BUILDING_ALL = [c for c in _APP_SCHEMA if c.endswith(("_AVG", "_MODE", "_MEDI")
 APP_ENGINEERED = [
     ("AGE_YEARS", "-a.DAYS_BIRTH / 365.25"),
     ("EMPLOYED_YEARS", f"-{_EMPLOYED} / 365.25"),
-    ("NOT_EMPLOYED_FLAG", f"(a.DAYS_EMPLOYED = {EMPLOYED_SENTINEL})::INT"),
+    ("NOT_EMPLOYED_FLAG", f"(a.DAYS_EMPLOYED = {NO_DATE_DAYS})::INT"),
     ("EMPLOYED_TO_AGE", _div(_EMPLOYED, "a.DAYS_BIRTH")),
     ("REGISTRATION_YEARS", "-a.DAYS_REGISTRATION / 365.25"),
     ("ID_PUBLISH_YEARS", "-a.DAYS_ID_PUBLISH / 365.25"),
@@ -173,7 +172,7 @@ BUREAU = [
 ]
 
 _APPROVED, _REFUSED = "NAME_CONTRACT_STATUS = 'Approved'", "NAME_CONTRACT_STATUS = 'Refused'"
-_ONGOING = f"{_APPROVED} AND DAYS_LAST_DUE = {EMPLOYED_SENTINEL}"  # 365243 marks a date still in the future
+_ONGOING = f"{_APPROVED} AND DAYS_LAST_DUE = {NO_DATE_DAYS}"  # 365243 marks a date still in the future
 PREVIOUS = [
     ("PREV_COUNT", "count(*)", True),
     ("PREV_APPROVED_COUNT", f"count(*) FILTER (WHERE {_APPROVED})", True),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import math
 
-from scoring.tables import SCHEMAS
+from scoring.tables import NO_DATE_DAYS, SCHEMAS
 
 LANGS = ("en", "fr")
 GROUPS = ("identity", "income_employment", "loan", "housing", "external_scores", "bureau",
@@ -24,7 +24,6 @@ GROUP_TITLES = {
     "engineered": ("Computed indicators", "Indicateurs calculés"),
 }
 CLIENT_FILE_GROUPS = ("identity", "income_employment", "loan", "housing", "external_scores")
-NOT_EMPLOYED = 365243
 _YEAR_DAYS = ("DAYS_BIRTH", "DAYS_EMPLOYED", "DAYS_REGISTRATION", "DAYS_ID_PUBLISH", "DAYS_LAST_PHONE_CHANGE")
 
 # name: (group, unit, English, French) -- our own wording, written for a client file and reason sentences.
@@ -470,7 +469,7 @@ def display_value(name: str, raw):
     if isinstance(raw, str):
         return raw
     value = float(raw)
-    if name == "DAYS_EMPLOYED" and value == NOT_EMPLOYED:
+    if name == "DAYS_EMPLOYED" and value == NO_DATE_DAYS:
         return None
     if name in _YEAR_DAYS:
         return round(abs(value) / 365.25, 1)
@@ -491,7 +490,7 @@ def display_value(name: str, raw):
 def display_text(name: str, raw, lang: str = "en") -> str:
     """The value as a short text for a client file: "32.9 years", "yes", "no delay", "unknown"."""
     i = _lang(lang)
-    if name == "DAYS_EMPLOYED" and not _missing(raw) and float(raw) == NOT_EMPLOYED:
+    if name == "DAYS_EMPLOYED" and not _missing(raw) and float(raw) == NO_DATE_DAYS:
         return ("not employed or retired", "sans emploi ou retraité")[i]
     value = display_value(name, raw)
     if value is None:

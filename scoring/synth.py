@@ -18,11 +18,10 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from scipy.special import expit, ndtr
 
-from scoring.tables import SCHEMAS, SYNTHETIC_MARKER, TABLES
+from scoring.tables import NO_DATE_DAYS, SCHEMAS, SYNTHETIC_MARKER, TABLES
 
 TEST_FRACTION = 48_744 / 356_255
 CHUNK_CLIENTS = 40_000
-PENSIONER_DAYS = 365243
 _PROFILE_PATH = Path(__file__).with_name("synth_profile.json")
 _ARROW_TYPES = {"int": pa.int64(), "float": pa.float64(), "str": pa.string()}
 # intercept of the default model, set so that about 8 % of training clients default
@@ -144,7 +143,7 @@ def _applications(rng, ids, profile) -> tuple[_Columns, dict]:
     c.put("AMT_CREDIT", credit)
     c.put("AMT_ANNUITY", annuity, rng.random(n) < 0.00004)
     c.put("DAYS_BIRTH", _days_from_years(rng, age))
-    c.put("DAYS_EMPLOYED", np.where(pensioner, PENSIONER_DAYS, _days_from_years(rng, years_employed)))
+    c.put("DAYS_EMPLOYED", np.where(pensioner, NO_DATE_DAYS, _days_from_years(rng, years_employed)))
     c.put("FLAG_EMP_PHONE", np.where(pensioner, 0, 1))
     org, org_missing = c.sample("ORGANIZATION_TYPE", exclude=("XNA",))
     c.put("ORGANIZATION_TYPE", np.where(pensioner, "XNA", org).astype(object), org_missing & ~pensioner)
@@ -256,11 +255,11 @@ def _previous(rng, ids, h, profile, next_prev_id):
     c.put("AMT_ANNUITY", annuity, term_missing | np.isnan(annuity))
     c.put("CNT_PAYMENT", term, term_missing)
     c.put("DAYS_DECISION", decision)
-    c.put("DAYS_FIRST_DRAWING", np.full(m, float(PENSIONER_DAYS)), ~approved)
+    c.put("DAYS_FIRST_DRAWING", np.full(m, float(NO_DATE_DAYS)), ~approved)
     c.put("DAYS_FIRST_DUE", first_due, ~approved)
     c.put("DAYS_LAST_DUE_1ST_VERSION", last_due_1st, ~approved)
-    c.put("DAYS_LAST_DUE", np.where(finished, last_due_1st, PENSIONER_DAYS), ~approved)
-    c.put("DAYS_TERMINATION", np.where(finished, last_due_1st + 3, PENSIONER_DAYS), ~approved)
+    c.put("DAYS_LAST_DUE", np.where(finished, last_due_1st, NO_DATE_DAYS), ~approved)
+    c.put("DAYS_TERMINATION", np.where(finished, last_due_1st + 3, NO_DATE_DAYS), ~approved)
     instal_mask = approved & (term > 0) & ~term_missing
     return c, dict(
         idx=idx, prev_ids=prev_ids, first_due=first_due, term=term, annuity=annuity, instal_mask=instal_mask, h=hp

@@ -24,6 +24,8 @@ ID_COLUMNS = ("SK_ID_CURR", "SK_ID_BUREAU", "SK_ID_PREV")
 _KINDS = {"i": "int", "f": "float", "s": "str"}
 _SQL_TYPES = {"int": "BIGINT", "float": "DOUBLE", "str": "VARCHAR"}
 SYNTHETIC_MARKER = "SYNTHETIC.json"
+# Kaggle's day count for "no such date": DAYS_EMPLOYED of the retired and the unemployed, previous-loan dates not set
+NO_DATE_DAYS = 365243
 
 
 def _cols(spec: str) -> dict[str, str]:
