@@ -65,7 +65,7 @@ def main() -> None:
     timings = []
     with gunicorn("api:create_app()", env, workers=2, ready_path="/ready") as api:
         with gunicorn(
-            "dashboard.app:server", {"DASHBOARD_API_URL": api, "DASHBOARD_SECRET_KEY": "b"}, workers=2, threads=8
+            "dashboard.app:server", {"DASHBOARD_API_URL": api, "DASHBOARD_SECRET_KEY": "b"}, workers=2
         ) as dash:
             driver = browser.start()
             driver.set_script_timeout(30)

@@ -47,16 +47,12 @@ def gunicorn(
     *,
     port: int | None = None,
     workers: int = 1,
-    threads: int = 1,
     ready_path: str = "/",
     timeout: float = 90.0,
     log_path: Path | None = None,
     stop_signal: int = signal.SIGTERM,
 ):
-    """Run `gunicorn app` (e.g. 'api:create_app()') on 127.0.0.1:port with deploy/gunicorn.conf.py; yield the URL.
-
-    `threads` is kept for callers; the shared config's gevent worker serves connections as greenlets instead.
-    """
+    """Run `gunicorn app` (e.g. 'api:create_app()') on 127.0.0.1:port with deploy/gunicorn.conf.py; yield the URL."""
     port = port or free_port()
     full_env = {**os.environ, **env, "PYTHONPATH": str(ROOT)}
     cmd = [
@@ -69,8 +65,6 @@ def gunicorn(
         f"127.0.0.1:{port}",
         "--workers",
         str(workers),
-        "--threads",
-        str(threads),
         "--timeout",
         "120",
         app,

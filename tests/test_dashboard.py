@@ -57,7 +57,7 @@ def stack(store_path, trained_models, tmp_path_factory):
     ARTIFACTS.mkdir(exist_ok=True)
     with gunicorn("api:create_app()", env, ready_path="/ready", log_path=work / "api.log") as api:
         dash_env = {"DASHBOARD_API_URL": api, "DASHBOARD_SECRET_KEY": "dash-tests"}
-        with gunicorn("dashboard.app:server", dash_env, workers=2, threads=8, log_path=work / "dash.log") as dash:
+        with gunicorn("dashboard.app:server", dash_env, workers=2, log_path=work / "dash.log") as dash:
             yield {"api": api, "dash": dash, "own": ids[1], "other": ids[2], "store": store, "env": env, "work": work}
 
 
