@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 from flask import current_app
 
 from scoring import labels
 from scoring.reasons import reasons, worded
-
-
-def _json_value(value):
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return value.item() if hasattr(value, "item") else value
+from scoring.values import plain
 
 
 def payload(base_value: float, shap: dict, values: dict, total: float, n_features: int, lang: str, score: dict,
@@ -25,7 +18,7 @@ def payload(base_value: float, shap: dict, values: dict, total: float, n_feature
         {
             "feature": f,
             "label": labels.label(f, lang),
-            "value": _json_value(values.get(f)),
+            "value": plain(values.get(f)),
             "display": labels.display_text(f, values.get(f), lang),
             "shap": float(s),
         }

@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 
 from scoring.tables import NO_DATE_DAYS, SCHEMAS, duckdb_views, read_table
+from scoring.values import plain
 
 _SQL_TYPES = {"int": "BIGINT", "float": "DOUBLE", "str": "VARCHAR"}
 _HISTORY_TABLES = ("bureau", "bureau_balance", "previous_application", "POS_CASH_balance",
@@ -517,7 +518,7 @@ def _staged(row: pd.Series, schema: dict[str, str], table: str) -> list[list]:
     written into an error message (they are an applicant's)."""
     nums, texts, values = [], [], row.to_dict()
     for column, kind in schema.items():
-        value = _python_value(values.get(column))
+        value = plain(values.get(column))
         if kind == "str":
             texts.append(None if value is None else str(value))
             continue
@@ -540,12 +541,6 @@ def _execute_staged(con, table: str, lists: list[list], statement: str):
     """Run prepared `statement` on one row staged in `table`_row as bound parameters; its result as arrays."""
     con.execute(f"UPDATE {table}_row SET nums = ?, texts = ?", lists)
     return _fetch_result(con.execute(f"EXECUTE {statement}"))
-
-
-def _python_value(value):
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA or value is pd.NaT:
-        return None
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _load(con, name: str, frame: pd.DataFrame) -> None:

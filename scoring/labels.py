@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import functools
-import math
 
 from scoring.tables import NO_DATE_DAYS, SCHEMAS
+from scoring.values import is_missing
 
 LANGS = ("en", "fr")
 GROUPS = ("identity", "income_employment", "loan", "housing", "external_scores", "bureau",
@@ -450,21 +450,13 @@ def group_title(grp: str, lang: str = "en") -> str:
     return GROUP_TITLES[grp][_lang(lang)]
 
 
-def _missing(raw) -> bool:
-    if raw is None:
-        return True
-    try:
-        return bool(isinstance(raw, float) and math.isnan(raw))
-    except TypeError:
-        return False
-
 
 def display_value(name: str, raw):
     """Value in display units: negative day counts -> positive years, shares -> percent; None when unknown.
 
     DAYS_EMPLOYED = 365243 (Kaggle's marker for the retired and the unemployed) gives None: not employed.
     """
-    if _missing(raw):
+    if is_missing(raw):
         return None
     if isinstance(raw, str):
         return raw
@@ -490,7 +482,7 @@ def display_value(name: str, raw):
 def display_text(name: str, raw, lang: str = "en") -> str:
     """The value as a short text for a client file: "32.9 years", "yes", "no delay", "unknown"."""
     i = _lang(lang)
-    if name == "DAYS_EMPLOYED" and not _missing(raw) and float(raw) == NO_DATE_DAYS:
+    if name == "DAYS_EMPLOYED" and not is_missing(raw) and float(raw) == NO_DATE_DAYS:
         return ("not employed or retired", "sans emploi ou retraité")[i]
     value = display_value(name, raw)
     if value is None:
@@ -525,7 +517,7 @@ def describe_application(application: dict, lang: str = "en") -> list[dict]:
         raw = application[name]
         fields[group(name)].append({"name": name, "label": label(name, lang), "value": _plain(raw),
                                     "display": display_text(name, raw, lang), "unit": unit(name)})
-    docs = [application[k] for k in application if k.startswith("FLAG_DOCUMENT_") and not _missing(application[k])]
+    docs = [application[k] for k in application if k.startswith("FLAG_DOCUMENT_") and not is_missing(application[k])]
     if docs:
         count = int(sum(float(d) for d in docs))
         fields["loan"].append({"name": "DOCUMENT_COUNT", "label": label("DOCUMENT_COUNT", lang), "value": count,
@@ -542,7 +534,7 @@ def history_summary(features: dict, lang: str = "en") -> list[dict]:
 
 def _plain(raw):
     """JSON-friendly raw value: NaN -> None, numpy scalars -> Python."""
-    if _missing(raw):
+    if is_missing(raw):
         return None
     return raw.item() if hasattr(raw, "item") else raw
 

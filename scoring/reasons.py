@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from scoring import labels
+from scoring.values import is_missing
 
 MAX_TOP = 10
 _NBSP = "\u00a0"
@@ -63,10 +62,6 @@ def _display(name: str, value):
         return value
 
 
-def _is_missing(value) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
 def _number(x: float, lang: str, digits: int) -> str:
     text = f"{x:,.{digits}f}"
     if lang == "fr":
@@ -117,15 +112,15 @@ def _sentence(name: str, value, percentile: float | None, effect: str, lang: str
     if lang == "en":
         label = _lower_first(label)
     fields = {"label": label, "effect": effect, "nb": _NBSP}
-    if _is_missing(value):
+    if is_missing(value):
         return text["missing"].format(**fields)
     shown = _display(name, value)
-    if _is_missing(shown):
+    if is_missing(shown):
         return text["missing"].format(**fields)
     if isinstance(value, str):
         return text["category"].format(value=shown, **fields)
     fields["value"] = _format_value(name, shown, lang)
-    if percentile is None or _is_missing(percentile):
+    if percentile is None or is_missing(percentile):
         return text["plain"].format(**fields)
     p = float(percentile)
     # the display unit may flip the sign (days before the application shown as positive durations)
