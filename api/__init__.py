@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import sys
 
 from flask import Flask
@@ -49,7 +48,10 @@ class _NoSessions(SessionInterface):
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    """Build the app: config from `test_config`, else from the environment; refuses a tampered model."""
+    """Build the app from the settings (scoring.config), with Flask config keys in `test_config` taking precedence.
+
+    Refuses a tampered model. `app.config["SETTINGS"]` keeps the settings the app was built from.
+    """
     from api import auth, availability, clients, errors, features, health, io, metrics, model, openapi, score
     from scoring.bundle import ModelBundle
     from scoring.store import ClientStore
@@ -57,6 +59,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = _ApiFlask(__name__)
     s = settings()
     app.config.update(
+        SETTINGS=s,
         STORE_PATH=s.store_path,
         MODELS_DIR=s.models_dir,
         TOKEN_TTL=s.token_ttl_seconds,
@@ -70,7 +73,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.json.sort_keys = False
     app.session_interface = _NoSessions()  # bearer tokens only: no cookie session to open on every request
     logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        level=s.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     # ModelIntegrityError propagates: a worker never serves from an unverified model
     app.config["BUNDLE"] = ModelBundle.load(app.config["MODELS_DIR"])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 import threading
 import time
 from collections import OrderedDict
@@ -14,6 +13,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from api.errors import ApiError, not_found
 from api.io import json_body
 from scoring import signin_limits, users
+from scoring.config import settings
 
 bp = Blueprint("auth", __name__)
 bp.record_once(lambda state: state.app.extensions.setdefault("verified_tokens", _VerifiedTokens()))
@@ -190,7 +190,7 @@ def _tarpit(wait: int) -> None:
     except ImportError:
         return
     if monkey.is_module_patched("socket"):  # a gevent worker (which leaves `time` unpatched: deploy/gunicorn.conf.py)
-        gevent.sleep(min(float(os.environ.get("SCORING_SIGNIN_TARPIT", "1") or 0), wait))
+        gevent.sleep(min(settings().signin_tarpit, wait))
 
 
 def client_address() -> str:
@@ -201,8 +201,7 @@ def client_address() -> str:
     vouches for; earlier entries may be forged by the client. `none` trusts no peer: the header is then ignored.
     """
     peer = request.remote_addr or "unknown"
-    raw = os.environ.get("SCORING_TRUSTED_PROXIES", "127.0.0.1,::1").strip()
-    trusted = set() if raw.lower() == "none" else {part.strip() for part in raw.split(",") if part.strip()}
+    trusted = settings().trusted_proxies
     if peer not in trusted:
         return peer
     chain = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()]

@@ -8,7 +8,8 @@ client is cut off after SCORING_HEADER_TIMEOUT seconds and costs no thread meanw
 (--bind, --workers, --timeout) override what is set here.
 """
 
-import os
+import sys
+from pathlib import Path
 
 from gevent import monkey
 from gevent import socket as gsocket
@@ -36,22 +37,17 @@ class Worker(GeventWorker):
         self.sockets = [gsocket.socket(s.FAMILY, gsocket.SOCK_STREAM, fileno=s.sock.fileno()) for s in self.sockets]
 
 
-def _positive(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    if not raw.isdigit() or int(raw) <= 0:
-        raise ValueError(f"environment variable {name} must be a positive whole number, got {raw!r}")
-    return int(raw)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # gunicorn may load this before it puts its cwd there
+from scoring.config import settings  # noqa: E402  (one declaration of every setting; no heavy imports)
 
-
+_s = settings()
 worker_class = Worker
 # connections one worker holds at once (idle keep-alive and slow ones included) before it stops accepting
-worker_connections = _positive("SCORING_WORKER_CONNECTIONS", 1000)
+worker_connections = _s.worker_connections
 # gevent worker: seconds a client has to send its request line and headers, and idle keep-alive time
-keepalive = _positive("SCORING_HEADER_TIMEOUT", 5)
+keepalive = _s.header_timeout
 # a request busy longer than this (CPU-bound; a gevent worker cannot answer its heartbeat meanwhile) is killed
-timeout = _positive("SCORING_WORKER_TIMEOUT", 60)
+timeout = _s.worker_timeout
 graceful_timeout = 20
 # requests are small JSON calls: no reason to accept long lines or many headers (gunicorn answers 400)
 limit_request_line = 4094

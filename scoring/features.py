@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from scoring.config import settings
 from scoring.tables import NO_DATE_DAYS, SCHEMAS, duckdb_views, read_table
 from scoring.values import plain
 
@@ -23,8 +24,6 @@ _SQL_TYPES = {"int": "BIGINT", "float": "DOUBLE", "str": "VARCHAR"}
 _HISTORY_TABLES = ("bureau", "bureau_balance", "previous_application", "POS_CASH_balance",
                    "installments_payments", "credit_card_balance")
 _APP_SCHEMA = SCHEMAS["application_test"]  # application fields without TARGET
-_BATCH_MEMORY = os.environ.get("SCORING_FEATURES_MEMORY", "4GB")
-_BATCH_THREADS = int(os.environ.get("SCORING_FEATURES_THREADS", "2"))
 
 # --- application: raw fields kept as they are -------------------------------------------------------------
 # Gender is a protected attribute: never a model input. The model card still reports AUC and approval
@@ -432,10 +431,15 @@ def feature_names() -> list[str]:
     return names + CROSS
 
 
+def batch_connection(**extra) -> duckdb.DuckDBPyConnection:
+    """DuckDB for whole-portfolio work (feature and store builds): SCORING_FEATURES_THREADS and _MEMORY."""
+    s = settings()
+    return duckdb.connect(config={"threads": s.features_threads, "memory_limit": s.features_memory, **extra})
+
+
 def build_features(data_dir) -> pd.DataFrame:
     """Features of every train and test client (one row each, history or not) from the raw tables."""
-    con = duckdb.connect(config={"threads": _BATCH_THREADS, "memory_limit": _BATCH_MEMORY,
-                                 "preserve_insertion_order": False})
+    con = batch_connection(preserve_insertion_order=False)
     try:
         with tempfile.TemporaryDirectory(prefix="features-") as spill:
             con.execute(f"SET temp_directory = '{spill}'")

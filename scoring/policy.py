@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
 
-DEFAULT_BOUNDS = (0.009, 0.017, 0.03, 0.05, 0.08, 0.10, 0.28, 1.0)
+from scoring.config import GRADE_BOUNDS_DEFAULT, settings
+
+DEFAULT_BOUNDS = tuple(float(b) for b in GRADE_BOUNDS_DEFAULT.split(","))
 
 
 @dataclass(frozen=True)
@@ -33,14 +34,11 @@ class GradeScale:
 
     @classmethod
     def from_env(cls) -> "GradeScale":
-        raw = os.environ.get("SCORING_GRADE_BOUNDS", "").strip()
-        if not raw:
-            return cls()
+        """The scale of SCORING_GRADE_BOUNDS (default DEFAULT_BOUNDS), checked as every scale is."""
         try:
-            bounds = tuple(float(part) for part in raw.split(","))
+            return cls(bounds=settings().grade_bounds)
         except ValueError as exc:
-            raise ValueError(f"SCORING_GRADE_BOUNDS must be a comma list of numbers, got {raw!r}") from exc
-        return cls(bounds=bounds)
+            raise ValueError(f"SCORING_GRADE_BOUNDS: {exc}") from None
 
     def grade_index(self, pd_values) -> np.ndarray:
         values = np.clip(np.asarray(pd_values, dtype=float), 0.0, 1.0)

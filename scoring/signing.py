@@ -15,7 +15,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from scoring.config import signing_key_path, verify_key_path
+from scoring.config import settings
 
 # what is signed is this prefix + the manifest: a signature made for anything else never verifies a bundle
 _DOMAIN = b"scoring model bundle manifest v1\n"
@@ -54,14 +54,14 @@ def _write_new(path: Path, text: str, mode: int) -> None:
 
 def load_verify_key(path: Path | None = None) -> Ed25519PublicKey:
     """The public key bundles must be signed for; never created here (serving must not mint its own trust)."""
-    path = Path(path) if path is not None else verify_key_path()
+    path = Path(path) if path is not None else settings().verify_key_path
     return Ed25519PublicKey.from_public_bytes(_read_key(path, "model verify key"))
 
 
 def load_or_create_signing_key(path: Path | None = None, verify_path: Path | None = None) -> Ed25519PrivateKey:
     """The training key; made (0600) with its public key (0644) when neither exists yet."""
-    path = Path(path) if path is not None else signing_key_path()
-    verify_path = Path(verify_path) if verify_path is not None else verify_key_path()
+    path = Path(path) if path is not None else settings().signing_key_path
+    verify_path = Path(verify_path) if verify_path is not None else settings().verify_key_path
     if not path.exists():
         if verify_path.exists():
             raise SigningKeyError(f"model signing key {path} is missing but a verify key exists at {verify_path}: "

@@ -26,7 +26,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scoring.config import settings, signing_key_path, verify_key_path  # noqa: E402
+from scoring.config import settings  # noqa: E402
 from scoring.tables import SYNTHETIC_MARKER, TABLES, find_table, synthetic_info  # noqa: E402
 
 DEFAULT_CLIENTS = 30_000
@@ -78,8 +78,8 @@ def _config() -> dict:
         "data": (ROOT / s.data_dir).resolve(),
         "models": (ROOT / s.models_dir).resolve(),
         "store": (ROOT / s.store_path).resolve(),
-        "signing_key": (ROOT / signing_key_path()).resolve(),
-        "verify_key": (ROOT / verify_key_path()).resolve(),
+        "signing_key": (ROOT / settings().signing_key_path).resolve(),
+        "verify_key": (ROOT / settings().verify_key_path).resolve(),
     }
 
 
