@@ -126,3 +126,27 @@ def test_a_bad_setting_stops_the_app_before_it_serves(app_files, monkeypatch):
     monkeypatch.setenv("SCORING_MAX_BODY", "lots")
     with pytest.raises(ValueError, match="SCORING_MAX_BODY"):
         create_app({"STORE_PATH": app_files["store"], "MODELS_DIR": app_files["models"]})
+
+
+def test_the_readme_table_is_the_declarations():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "settings_table.py"), "--check",
+                           str(ROOT / "README.md")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    readme = (ROOT / "README.md").read_text()
+    for spec in SETTINGS:
+        assert f"| `{spec.env}` |" in readme
+
+
+def test_the_table_check_sees_a_stale_readme(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("settings_table", ROOT / "scripts" / "settings_table.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    stale = tmp_path / "README.md"
+    stale.write_text((ROOT / "README.md").read_text().replace("token lifetime in seconds", "token lifetime"))
+    assert module.main(["--check", str(stale)]) == 1
+    assert module.main(["--write", str(stale)]) == 0 and module.main(["--check", str(stale)]) == 0
