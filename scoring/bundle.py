@@ -1,6 +1,7 @@
 """ModelBundle: the trained model with everything serving needs, saved with a signed SHA-256 manifest.
 
 Load checks the Ed25519 signature of the manifest, then each file's hash, and only then unpickles.
+The model itself is of a kind (scoring.model_kinds) named in the saved state.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ import json
 from pathlib import Path
 
 import joblib
-import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
 from scoring import signing
+from scoring.encoding import FeatureEncoder
+from scoring.model_kinds import ModelKind, kind_class
 from scoring.policy import GradeScale, decide_many
 
 MODEL_FILE = "model.joblib"
@@ -24,7 +26,8 @@ CARD_MD = "model_card.md"
 MANIFEST = "MANIFEST.sha256"
 SIGNATURE = "MANIFEST.sig"
 _FILES = (MODEL_FILE, CARD_JSON, CARD_MD)
-_FORMAT = 1
+_FORMAT = 2  # 2 names the model's kind
+_FORMAT_1_KIND = "lightgbm"  # format 1 predates kinds: every bundle then held a LightGBM booster
 
 
 class ModelIntegrityError(ValueError):
@@ -32,7 +35,7 @@ class ModelIntegrityError(ValueError):
 
 
 class PlattCalibrator:
-    """Monotone logistic map of the booster's raw log-odds to a calibrated PD: 1 / (1 + exp(-(a*raw + b)))."""
+    """Monotone logistic map of the model's raw log-odds to a calibrated PD: 1 / (1 + exp(-(a*raw + b)))."""
 
     def __init__(self, a: float = 1.0, b: float = 0.0):
         self.a, self.b = float(a), float(b)
@@ -79,14 +82,13 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 class ModelBundle:
-    """Booster, feature list, category levels, calibrator, threshold, grades, fingerprint, card and importance."""
+    """Model of some kind, input encoder, calibrator, threshold, grades, fingerprint, card and importance."""
 
-    def __init__(self, booster: lgb.Booster, feature_names: list[str], categories: dict[str, list[str]],
-                 calibrator: PlattCalibrator, threshold: float, grades: GradeScale, fingerprint: str,
-                 version: str, card: dict | None = None, importance: list[dict] | None = None):
-        self.booster = booster
-        self.feature_names = list(feature_names)
-        self.categories = {k: list(v) for k, v in categories.items()}
+    def __init__(self, model: ModelKind, encoder: FeatureEncoder, calibrator: PlattCalibrator, threshold: float,
+                 grades: GradeScale, fingerprint: str, version: str, card: dict | None = None,
+                 importance: list[dict] | None = None):
+        self.model = model
+        self.encoder = encoder
         self.calibrator = calibrator
         self.threshold = float(threshold)
         self.grades = grades
@@ -94,61 +96,36 @@ class ModelBundle:
         self.version = version
         self.card = card or {}
         self.importance = importance or []
-        self._cat_index = {c: pd.Index(v) for c, v in self.categories.items()}
 
     # --- inputs ---------------------------------------------------------------------------------------------
+    @property
+    def feature_names(self) -> list[str]:
+        return self.encoder.feature_names
+
+    @property
+    def categories(self) -> dict[str, list[str]]:
+        return self.encoder.categories
+
     def prepare(self, features: pd.DataFrame) -> pd.DataFrame:
         """Columns in training order; categoricals coded on the training levels (unseen level -> missing)."""
-        M = self.matrix(features)
-        out = {}
-        for j, col in enumerate(self.feature_names):
-            if col in self._cat_index:
-                codes = np.nan_to_num(M[:, j], nan=-1).astype(int)
-                out[col] = pd.Categorical.from_codes(codes, categories=self._cat_index[col])
-            else:
-                out[col] = M[:, j]
-        return pd.DataFrame(out, index=features.index)
+        return self.encoder.prepare(features)
 
     def matrix(self, features: pd.DataFrame) -> np.ndarray:
-        """Float matrix the booster reads: numeric values, category codes (NaN for missing or unseen level)."""
-        if not isinstance(features, pd.DataFrame):
-            raise ValueError("features must be a pandas DataFrame with one column per model feature")
-        missing = [c for c in self.feature_names if c not in features.columns]
-        if missing:
-            shown = ", ".join(missing[:10]) + (" ..." if len(missing) > 10 else "")
-            raise ValueError(f"{len(missing)} model feature(s) missing from the input: {shown}")
-        M = np.empty((len(features), len(self.feature_names)), dtype="float64")
-        num_pos = [j for j, c in enumerate(self.feature_names) if c not in self._cat_index]
-        num_cols = [self.feature_names[j] for j in num_pos]
-        try:
-            M[:, num_pos] = features[num_cols].to_numpy(dtype="float64", na_value=np.nan)
-        except (ValueError, TypeError):
-            for col in num_cols:
-                if pd.to_numeric(features[col], errors="coerce").isna().sum() != features[col].isna().sum():
-                    raise ValueError(f"feature {col} must be numeric") from None
-            raise ValueError("numeric features could not be read as numbers") from None
-        for j, col in enumerate(self.feature_names):
-            if col in self._cat_index:
-                values = features[col].astype(object).where(features[col].notna(), None)
-                codes = self._cat_index[col].get_indexer(values).astype("float64")
-                codes[codes < 0] = np.nan
-                M[:, j] = codes
-        return M
+        """Float matrix the model reads: numeric values, category codes (NaN for missing or unseen level)."""
+        return self.encoder.matrix(features)
 
     # --- predictions ----------------------------------------------------------------------------------------
     def raw_score(self, X) -> np.ndarray:
-        """Log-odds of the booster (before calibration)."""
-        M = self._as_matrix(X)
-        return self.booster.predict(M, raw_score=True, num_threads=_threads(len(M)))
+        """Log-odds of the model (before calibration)."""
+        return self.model.raw_score(self.encoder.as_matrix(X))
 
     def predict_pd(self, X) -> np.ndarray:
         """Calibrated probability of default."""
         return self.calibrator(self.raw_score(X))
 
     def explain(self, X) -> tuple[float, np.ndarray]:
-        """Exact TreeSHAP contributions in log-odds: base + row.sum() == raw_score for every row."""
-        M = self._as_matrix(X)
-        contrib = self.booster.predict(M, pred_contrib=True, num_threads=_threads(len(M)))
+        """Exact contributions in log-odds (TreeSHAP for LightGBM): base + row.sum() == raw_score for every row."""
+        contrib = self.model.contributions(self.encoder.as_matrix(X))
         return float(contrib[0, -1]), contrib[:, :-1]
 
     def score(self, features: pd.DataFrame, matrix: np.ndarray | None = None) -> pd.DataFrame:
@@ -165,18 +142,11 @@ class ModelBundle:
         base, contrib = self.explain(M)
         return self.score(features, M), base, contrib
 
-    def _as_matrix(self, X) -> np.ndarray:
-        if isinstance(X, pd.DataFrame):
-            return self.matrix(X)
-        arr = np.asarray(X, dtype=float)
-        if arr.ndim != 2 or arr.shape[1] != len(self.feature_names):
-            raise ValueError(f"expected a matrix with {len(self.feature_names)} feature columns")
-        return arr
-
     # --- persistence ----------------------------------------------------------------------------------------
     def _state(self) -> dict:
-        """Plain data only (model as LightGBM text) so the pickle holds no code of ours."""
-        return {"format": _FORMAT, "model": self.booster.model_to_string(), "feature_names": self.feature_names,
+        """Plain data only (the kind's own state) so the pickle holds no code of ours."""
+        return {"format": _FORMAT, "kind": self.model.kind, "model": self.model.to_state(),
+                "feature_names": self.feature_names,
                 "categories": self.categories, "calibrator": self.calibrator.to_dict(),
                 "threshold": self.threshold, "grade_bounds": list(self.grades.bounds),
                 "grade_names": list(self.grades.names), "fingerprint": self.fingerprint,
@@ -210,23 +180,22 @@ class ModelBundle:
         base = Path(models_dir)
         blobs = verified_files(base, verify_key)
         state = joblib.load(io.BytesIO(blobs[MODEL_FILE]))  # the bytes that were checked, not a re-read file
-        if not isinstance(state, dict) or state.get("format") != _FORMAT:
+        if not isinstance(state, dict) or state.get("format") not in (1, _FORMAT):
             raise ModelIntegrityError(f"{base / MODEL_FILE}: not a model bundle of a supported format")
         card = json.loads(blobs[CARD_JSON])
         if card.get("version") != state["version"] or card.get("fingerprint") != state["fingerprint"]:
             raise ModelIntegrityError(f"{base}: model card and model file come from different trainings")
+        try:
+            kind = kind_class(state.get("kind") if state["format"] > 1 else _FORMAT_1_KIND)
+        except ValueError as exc:
+            raise ModelIntegrityError(f"{base / MODEL_FILE}: {exc}") from None
         cal = state["calibrator"]
-        return cls(booster=lgb.Booster(model_str=state["model"]), feature_names=state["feature_names"],
-                   categories=state["categories"], calibrator=PlattCalibrator(cal["a"], cal["b"]),
-                   threshold=state["threshold"],
+        return cls(model=kind.from_state(state["model"]),
+                   encoder=FeatureEncoder(state["feature_names"], state["categories"]),
+                   calibrator=PlattCalibrator(cal["a"], cal["b"]), threshold=state["threshold"],
                    grades=GradeScale(bounds=tuple(state["grade_bounds"]), names=tuple(state["grade_names"])),
                    fingerprint=state["fingerprint"], version=state["version"], card=state["card"],
                    importance=state["importance"])
-
-
-def _threads(rows: int) -> int:
-    """One thread for a few rows: OpenMP start-up costs ~5 ms per call, 80x the work of one applicant."""
-    return 1 if rows < 2000 else 0
 
 
 def verified_files(models_dir, verify_key=None) -> dict[str, bytes]:

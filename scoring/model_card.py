@@ -92,7 +92,7 @@ def grade_table(y, p, grades) -> list[dict]:
     return rows
 
 
-def build_card(*, version, fingerprint, data_source, n_rows, n_features, n_categorical, params, params_source,
+def build_card(*, kind, version, fingerprint, data_source, n_rows, n_features, n_categorical, params, params_source,
                n_rounds, fold_aucs, fold_iterations, y, oof_raw, oof_pd, threshold, cost, cost_fn, cost_fp,
                calibrator, grades, groups, importance, imbalance) -> dict:
     """Every figure a reviewer needs, computed on out-of-fold predictions (never on the rows a model saw)."""
@@ -107,7 +107,7 @@ def build_card(*, version, fingerprint, data_source, n_rows, n_features, n_categ
         if data_source == "synthetic" else None,
         "n_rows": int(n_rows), "n_features": int(n_features), "n_categorical": int(n_categorical),
         "default_rate": float(y.mean()),
-        "model": {"library": "LightGBM", "objective": "binary", "n_rounds": int(n_rounds),
+        "model": {"kind": kind, "library": "LightGBM", "objective": "binary", "n_rounds": int(n_rounds),
                   "params": params, "params_source": params_source, "class_imbalance": imbalance,
                   "final_model": "one booster refit on all rows with the mean of the folds' best iterations"},
         "metrics": {
@@ -153,7 +153,8 @@ def render_markdown(card: dict) -> str:
             f"default rate {_pct(card.get('default_rate'))}; {card.get('n_features')} features "
             f"({card.get('n_categorical')} categorical, native LightGBM handling)",
             f"- Created: {card.get('created_at')}; training-data fingerprint `{card.get('fingerprint', '')[:16]}…`",
-            f"- Model: LightGBM, {model.get('n_rounds')} trees; {model.get('final_model')}",
+            f"- Model: kind `{model.get('kind', 'lightgbm')}` (LightGBM, {model.get('n_rounds')} trees); "
+            f"{model.get('final_model')}",
             f"- Parameters from: {model.get('params_source')}",
             f"- Class imbalance: {model.get('class_imbalance')}", "",
             "## Discrimination and calibration (out-of-fold)", ""]

@@ -14,7 +14,9 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from scoring.bundle import ModelBundle, PlattCalibrator
+from scoring.encoding import FeatureEncoder
 from scoring.model_card import build_card
+from scoring.model_kinds.lightgbm import LightGBMKind
 from scoring.policy import GradeScale, cost_optimal_threshold
 
 PARAMS_FILE = "params.json"
@@ -60,10 +62,6 @@ def load_params(models_dir) -> dict | None:
     return params
 
 
-def _levels(X: pd.DataFrame, categorical: list[str]) -> dict[str, list[str]]:
-    return {c: sorted({str(v) for v in X[c].dropna().unique()}) for c in categorical}
-
-
 def _lgb_params(params: dict, seed: int) -> dict:
     return {**params, **_FIXED, "seed": seed, "bagging_seed": seed, "feature_fraction_seed": seed,
             "data_random_seed": seed}
@@ -72,14 +70,6 @@ def _lgb_params(params: dict, seed: int) -> dict:
 def _dataset(M, y, names, categorical) -> lgb.Dataset:
     return lgb.Dataset(M, label=np.asarray(y), feature_name=names, categorical_feature=categorical,
                        free_raw_data=False)
-
-
-def encode(X: pd.DataFrame) -> tuple[np.ndarray, list[str], dict[str, list[str]]]:
-    """The float matrix the booster reads, with the serving code path (object/category columns categorical)."""
-    names = [str(c) for c in X.columns]
-    categorical = [c for c in names if X[c].dtype == object or isinstance(X[c].dtype, pd.CategoricalDtype)]
-    enc = ModelBundle(None, names, _levels(X, categorical), PlattCalibrator(), 0.5, GradeScale(), "", "")
-    return enc.matrix(X), names, enc.categories
 
 
 def cross_validate(M: np.ndarray, y: np.ndarray, names: list[str], categorical: list[str], params: dict, *,
@@ -117,8 +107,8 @@ def fit_bundle(X: pd.DataFrame, y: pd.Series, *, n_folds: int = 5, cost_fn: floa
     if n_folds < 2:
         raise ValueError("n_folds must be at least 2")
     grades = GradeScale.from_env()
-    M, names, categories = encode(X)
-    categorical = list(categories)
+    encoder = FeatureEncoder.fit(X)  # the serving path: the bundle encodes with this same encoder
+    M, names, categorical = encoder.matrix(X), encoder.feature_names, encoder.categorical
     yv = y.to_numpy().astype(int)
     used = {**DEFAULT_PARAMS, **(params or {})}
     p = _lgb_params(used, seed)
@@ -126,13 +116,13 @@ def fit_bundle(X: pd.DataFrame, y: pd.Series, *, n_folds: int = 5, cost_fn: floa
                                                     max_rounds=max_rounds)
 
     n_rounds = max(1, int(round(np.mean(fold_iters))))
-    final = lgb.train(p, _dataset(M, yv, names, categorical), n_rounds)
+    final = LightGBMKind(lgb.train(p, _dataset(M, yv, names, categorical), n_rounds))
     calibrator = PlattCalibrator.fit(oof_raw, yv)
     oof_pd = calibrator(oof_raw)
     threshold, cost = cost_optimal_threshold(yv, oof_pd, cost_fn=cost_fn)
 
     sample = np.random.default_rng(seed).permutation(len(M))[:IMPORTANCE_ROWS]
-    contrib = final.predict(M[sample], pred_contrib=True)[:, :-1]
+    contrib = final.contributions(M[sample])[:, :-1]
     mean_abs = np.abs(contrib).mean(axis=0)
     order = np.argsort(-mean_abs)[:TOP_IMPORTANCE]
     importance = [{"feature": names[i], "mean_abs_shap": float(mean_abs[i])} for i in order]
@@ -141,15 +131,15 @@ def fit_bundle(X: pd.DataFrame, y: pd.Series, *, n_folds: int = 5, cost_fn: floa
     version = f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{fingerprint[:8]}"
     if groups is None:
         groups = _groups_from(X)
-    card = build_card(version=version, fingerprint=fingerprint, data_source=data_source, n_rows=len(X),
-                      n_features=len(names), n_categorical=len(categorical), params=used,
+    card = build_card(kind=final.kind, version=version, fingerprint=fingerprint, data_source=data_source,
+                      n_rows=len(X), n_features=len(names), n_categorical=len(categorical), params=used,
                       params_source=params_source or ("given" if params else "defaults (scoring.train)"),
                       n_rounds=n_rounds, fold_aucs=fold_aucs, fold_iterations=fold_iters, y=yv, oof_raw=oof_raw,
                       oof_pd=oof_pd, threshold=threshold, cost=cost, cost_fn=cost_fn, cost_fp=1.0,
                       calibrator=calibrator, grades=grades, groups=groups, importance=importance,
                       imbalance=IMBALANCE)
-    return ModelBundle(final, names, categories, calibrator, threshold, grades, fingerprint, version,
-                       card=card, importance=importance)
+    return ModelBundle(final, encoder, calibrator, threshold, grades, fingerprint, version, card=card,
+                       importance=importance)
 
 
 def _groups_from(X: pd.DataFrame) -> pd.DataFrame | None:

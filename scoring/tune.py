@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from scoring.train import DEFAULT_PARAMS, PARAMS_FILE, cross_validate, encode, training_frame
+from scoring.encoding import FeatureEncoder
+from scoring.train import DEFAULT_PARAMS, PARAMS_FILE, cross_validate, training_frame
 
 
 def _space(trial) -> dict:
@@ -36,13 +37,14 @@ def tune(data_dir, models_dir, n_trials: int = 30, n_folds: int = 3, seed: int =
     if n_trials < 1:
         raise ValueError("n_trials must be at least 1")
     X, y, _ = training_frame(data_dir)
-    M, names, categories = encode(X)
+    encoder = FeatureEncoder.fit(X)
+    M = encoder.matrix(X)
     yv = y.to_numpy().astype(int)
 
     def objective(trial) -> float:
         params = _space(trial)
-        _, aucs, iters = cross_validate(M, yv, names, list(categories), params, n_folds=n_folds, seed=seed,
-                                        max_rounds=max_rounds)
+        _, aucs, iters = cross_validate(M, yv, encoder.feature_names, encoder.categorical, params, n_folds=n_folds,
+                                        seed=seed, max_rounds=max_rounds)
         trial.set_user_attr("rounds", int(np.mean(iters)))
         return float(np.mean(aucs))
 

@@ -11,6 +11,7 @@ import pytest
 
 from scoring import signing
 from scoring.bundle import MANIFEST, MODEL_FILE, SIGNATURE, ModelBundle, ModelIntegrityError, PlattCalibrator
+from scoring.encoding import FeatureEncoder
 from scoring.train import fit_bundle
 
 
@@ -131,11 +132,19 @@ def test_explain_matches_shap_tree_explainer(toy):
     shap = pytest.importorskip("shap")
     X, _, bundle = toy
     M = bundle.matrix(X.iloc[:20])
-    explainer = shap.TreeExplainer(bundle.booster)
+    explainer = shap.TreeExplainer(bundle.model.booster)
     values = explainer.shap_values(M)
     values = values[1] if isinstance(values, list) else values
     _, contrib = bundle.explain(X.iloc[:20])
     np.testing.assert_allclose(values, contrib, atol=1e-6)
+
+
+def test_bundle_encodes_as_training_did(toy):
+    X, _, bundle = toy
+    learned = FeatureEncoder.fit(X)
+    assert bundle.feature_names == list(X.columns) and bundle.categories == learned.categories
+    assert sorted(bundle.categories) == ["CODE_GENDER", "KIND"] and bundle.categories["KIND"] == ["a", "b", "c", "d"]
+    np.testing.assert_array_equal(bundle.matrix(X), learned.matrix(X))
 
 
 def test_unseen_category_scores_like_missing(toy):
