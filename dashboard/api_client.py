@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
 import requests
 
-TIMEOUT = float(os.environ.get("DASHBOARD_API_TIMEOUT", "5"))
+from dashboard import settings
+
 _pool = ThreadPoolExecutor(max_workers=8)
 _session = requests.Session()
 
@@ -27,10 +27,6 @@ class ApiRefused(Exception):
     def __init__(self, status: int, message: str, fields=None):
         super().__init__(message)
         self.status, self.message, self.fields = status, message, fields or []
-
-
-def base_url() -> str:
-    return os.environ.get("DASHBOARD_API_URL", "http://127.0.0.1:5000").rstrip("/")
 
 
 def _path(*parts) -> str:
@@ -80,12 +76,15 @@ def bivariate_path() -> str:
     return _path("features", "bivariate")
 
 
-def _request(method: str, path: str, token: str | None = None, extra_headers: dict | None = None, **kwargs):
+def _request(method: str, path: str, token: str | None = None, extra_headers: dict | None = None,
+             conf: settings.DashboardSettings | None = None, **kwargs):
+    """`conf`: the settings to use, for a thread outside the request (get_many); else the serving app's."""
+    conf = conf or settings.current()
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     headers.update(extra_headers or {})
     try:
         # no redirect is followed: an API answer is JSON, and a Location header is not ours to trust
-        response = _session.request(method, base_url() + path, headers=headers, timeout=TIMEOUT,
+        response = _session.request(method, conf.api_url + path, headers=headers, timeout=conf.api_timeout,
                                     allow_redirects=False, **kwargs)
     except requests.RequestException as exc:
         raise ApiUnavailable(type(exc).__name__) from None
@@ -118,8 +117,12 @@ def sign_out(token: str) -> None:
         pass
 
 
+def _given(params: dict) -> dict:
+    return {k: v for k, v in params.items() if v is not None}
+
+
 def get(path: str, token: str, **params):
-    return _request("GET", path, token, params={k: v for k, v in params.items() if v is not None})
+    return _request("GET", path, token, params=_given(params))
 
 
 def post(path: str, token: str, body: dict, **params):
@@ -128,7 +131,11 @@ def post(path: str, token: str, body: dict, **params):
 
 def get_many(token: str, calls: dict[str, tuple[str, dict]]) -> dict:
     """Independent GETs in parallel; each result is the body or the exception it raised."""
-    futures = {key: _pool.submit(get, path, token, **params) for key, (path, params) in calls.items()}
+    conf = settings.current()  # read here: the pool's threads are outside the request and its app
+    futures = {
+        key: _pool.submit(_request, "GET", path, token, conf=conf, params=_given(params))
+        for key, (path, params) in calls.items()
+    }
     results = {}
     for key, future in futures.items():
         try:

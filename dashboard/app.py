@@ -3,28 +3,30 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import secrets
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlparse
 
-from dash import Dash, Input, Output, callback, dcc, html
+from dash import Dash, Input, Output, dcc, html
 from flask import make_response, redirect, request, session
 
-from dashboard import api_client
+from dashboard import api_client, settings
 from dashboard import session as user_session
-from dashboard.components import client_view, search
+from dashboard.components import client_view, compare, search, whatif
 from dashboard.components.common import expired_marker
 from dashboard.i18n import LANGS, t
+from dashboard.settings import DashboardSettings
 
 
-def _secret_key() -> str:
+def _secret_key(conf: DashboardSettings) -> str:
     """DASHBOARD_SECRET_KEY, else a random key in a file shared by every worker (mode 0600)."""
-    env = os.environ.get("DASHBOARD_SECRET_KEY", "").strip()
-    if env:
-        return env
-    path = Path(os.environ.get("DASHBOARD_SECRET_FILE", "data/processed/.dashboard_secret"))
+    if conf.secret_key:
+        return conf.secret_key
+    path = conf.secret_file
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -154,7 +156,6 @@ def serve_layout():
     )
 
 
-@callback(Output("main", "children"), Input("url", "pathname"))
 def _route(pathname):
     user, lang = user_session.user(), user_session.lang()
     if user is None:
@@ -171,7 +172,10 @@ def _route(pathname):
     return search.layout(lang)
 
 
-def create_app() -> Dash:
+def create_app(config: Mapping[str, str] | None = None) -> Dash:
+    """A new dashboard app (as Flask's tutorial factory): settings from `config`, a mapping of DASHBOARD_* values
+    (tests), else from the environment; each app gets its own callbacks, so several can live in one process."""
+    conf = DashboardSettings.from_env() if config is None else DashboardSettings.from_mapping(config)
     app = _Dash(
         __name__,
         title="Prêt à dépenser",
@@ -182,14 +186,18 @@ def create_app() -> Dash:
         assets_folder=str(Path(__file__).with_name("assets")),
     )
     server = app.server
-    server.secret_key = _secret_key()
+    server.secret_key = _secret_key(conf)
     server.session_interface = user_session.EncryptedSessions()
     server.config.update(
+        {settings.CONFIG_KEY: conf},
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=os.environ.get("DASHBOARD_SECURE_COOKIE", "0") == "1",
+        SESSION_COOKIE_SECURE=conf.secure_cookie,
     )
     app.layout = serve_layout
+    app.callback(Output("main", "children"), Input("url", "pathname"))(_route)
+    for component in (search, client_view, whatif, compare):
+        component.register(app)
 
     @server.post("/auth/login")
     def _login():
@@ -251,5 +259,13 @@ def create_app() -> Dash:
     return app
 
 
-app = create_app()
-server = app.server
+@functools.cache
+def _served() -> Dash:
+    return create_app()
+
+
+def __getattr__(name: str):
+    """`dashboard.app:server` for gunicorn: built from the environment when first asked for, not on import."""
+    if name == "server":
+        return _served().server
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -84,8 +84,9 @@ def test_signing_keys_and_dashboard_secret_are_owner_only(tmp_path, monkeypatch)
         monkeypatch.delenv("DASHBOARD_SECRET_KEY", raising=False)
         monkeypatch.setenv("DASHBOARD_SECRET_FILE", str(tmp_path / "dash" / ".dashboard_secret"))
         from dashboard.app import _secret_key
+        from dashboard.settings import DashboardSettings
 
-        _secret_key()
+        _secret_key(DashboardSettings.from_env())
     assert _mode(tmp_path / "keys" / "s.key") == 0o600
     assert _mode(tmp_path / "keys") == 0o700
     assert _mode(tmp_path / "keys" / "v.pub") & 0o022 == 0  # public, but nobody else may replace it

@@ -10,6 +10,7 @@ from dashboard.i18n import t
 BLUE, ORANGE, VERMILION, SKY, GREY, INK = "#0072B2", "#E69F00", "#D55E00", "#56B4E9", "#6b6b6b", "#1a1a1a"
 # text colours darkened from the chart hues to keep 4.5:1 contrast on white
 DECISION_STYLE = {"approve": ("#005a9c", "✔"), "decline": ("#a63d00", "✖")}
+GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
 
 
 def failed(lang: str, detail: str | None = None):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dash import Input, Output, State, callback, clientside_callback, dcc, html
+from dash import Dash, Input, Output, State, dcc, html
 
 from dashboard import api_client, session
 from dashboard.components import charts
@@ -12,13 +12,13 @@ from dashboard.i18n import t
 DEFAULTS = ("EXT_SOURCE_MEAN", "EXT_SOURCE_2", "CREDIT_TO_INCOME", "AMT_CREDIT")
 
 
-def layout(lang: str):
+def layout(lang: str, role: str):
     """Pickers set to sensible defaults in the layout, so both charts load with the rest of the view.
 
     Each picker's search index over all feature names costs the browser ~0.1 s per picker: the pickers start with
     their chosen option only and get the full list, kept in the page, once the charts are drawn.
     """
-    options, dist, x, y, pairs = _choices(lang)
+    options, dist, x, y, pairs = _choices(lang, role)
     return html.Section(
         [
             html.H2(t("compare_title", lang)),
@@ -61,28 +61,8 @@ def _only(options: list[dict], value) -> list[dict]:
     return [o for o in options if o["value"] == value]
 
 
-# the whole list once the view is drawn (in the browser: no round trip); a picker keeps its chosen value
-clientside_callback(
-    """function(dist, biv, options, pairs) {
-        if (!dist || !biv) { return window.dash_clientside.no_update; }  // both charts first
-        const all = options || [], two = pairs || [];
-        // after the next paint: the charts show before the pickers build their search indexes
-        return new Promise(done => requestAnimationFrame(() => setTimeout(() => done([all, two, two]), 0)));
-    }""",
-    Output("dist-feature", "options", allow_duplicate=True),
-    Output("biv-x", "options", allow_duplicate=True),
-    Output("biv-y", "options", allow_duplicate=True),
-    Input("dist-panel", "children"),
-    Input("biv-panel", "children"),
-    State("feature-options", "data"),
-    State("pair-options", "data"),
-    prevent_initial_call=True,
-)
-
-
-def _choices(lang: str):
-    """Model features as picker options, the default feature, two numeric defaults for the bivariate plot and its
-    options (a customer's: the features with 2-D grids)."""
+def _choices(lang: str, role: str):
+    """The pickers' options and defaults from the API's feature list (see _pickers)."""
     user = session.user()
     if user is None:
         return [], None, None, None, []
@@ -90,12 +70,18 @@ def _choices(lang: str):
         items = api_client.get(api_client.features_path(), user["token"], lang=lang)["items"]
     except (api_client.ApiUnavailable, api_client.ApiRefused, api_client.AuthExpired):
         return [], None, None, None, []  # the charts then say what failed
+    return _pickers(items, role)
+
+
+def _pickers(items: list[dict], role: str):
+    """Model features as picker options, the default feature, two numeric defaults for the bivariate plot and its
+    options (a customer's: the features with 2-D grids)."""
     options = [{"label": i["label"], "value": i["name"]} for i in items if i["in_model"]]
     names = {o["value"] for o in options}
     picks = [d for d in DEFAULTS if d in names] + [o["value"] for o in options]
     numeric = [i["name"] for i in items if i["type"] == "numeric" and i["name"] in names]
     pairs = options
-    if user["role"] == "customer":  # a customer's 2-D grids exist for pairs of the API's grid features only
+    if role == "customer":  # a customer's 2-D grids exist for pairs of the API's grid features only
         grid = [i["name"] for i in items if i.get("in_grid")]
         numeric = [p for p in grid if p in numeric] + [p for p in grid if p not in numeric]
         picks = picks + [p for p in grid if p not in picks]
@@ -126,7 +112,6 @@ def _chart_panel(path: str, params: dict, chart, graph_id: str, summary_id: str)
     ]
 
 
-@callback(Output("dist-panel", "children"), Input("dist-feature", "value"), Input("client-id", "data"))
 def _distribution(feature, requested):
     return (
         _chart_panel(
@@ -141,7 +126,6 @@ def _distribution(feature, requested):
     )
 
 
-@callback(Output("biv-panel", "children"), Input("biv-x", "value"), Input("biv-y", "value"), Input("client-id", "data"))
 def _bivariate(x, y, requested):
     return _chart_panel(
         api_client.bivariate_path(),
@@ -149,4 +133,31 @@ def _bivariate(x, y, requested):
         charts.bivariate,
         "biv-graph",
         "biv-summary",
+    )
+
+
+def register(app: Dash) -> None:
+    """The comparison's callbacks on `app`: the two charts, and the pickers' full lists once both are drawn."""
+    app.callback(Output("dist-panel", "children"), Input("dist-feature", "value"), Input("client-id", "data"))(
+        _distribution
+    )
+    app.callback(
+        Output("biv-panel", "children"), Input("biv-x", "value"), Input("biv-y", "value"), Input("client-id", "data")
+    )(_bivariate)
+    # the whole list once the view is drawn (in the browser: no round trip); a picker keeps its chosen value
+    app.clientside_callback(
+        """function(dist, biv, options, pairs) {
+            if (!dist || !biv) { return window.dash_clientside.no_update; }  // both charts first
+            const all = options || [], two = pairs || [];
+            // after the next paint: the charts show before the pickers build their search indexes
+            return new Promise(done => requestAnimationFrame(() => setTimeout(() => done([all, two, two]), 0)));
+        }""",
+        Output("dist-feature", "options", allow_duplicate=True),
+        Output("biv-x", "options", allow_duplicate=True),
+        Output("biv-y", "options", allow_duplicate=True),
+        Input("dist-panel", "children"),
+        Input("biv-panel", "children"),
+        State("feature-options", "data"),
+        State("pair-options", "data"),
+        prevent_initial_call=True,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dash import Input, Output, State, callback, dcc, html, no_update
+from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from dashboard import api_client, session
 from dashboard.components.common import DECISION_STYLE, expired_marker, failed
@@ -68,19 +68,7 @@ def layout(lang: str):
     )
 
 
-@callback(
-    Output("search-offset", "data"),
-    Input("search-prev", "n_clicks"),
-    Input("search-next", "n_clicks"),
-    Input("search-input", "value"),
-    Input("search-grade", "value"),
-    Input("search-decision", "value"),
-    State("search-offset", "data"),
-    prevent_initial_call=True,
-)
 def _page(prev, nxt, query, grade, decision, offset):
-    from dash import ctx
-
     if ctx.triggered_id == "search-next":
         return (offset or 0) + PAGE
     if ctx.triggered_id == "search-prev":
@@ -88,18 +76,11 @@ def _page(prev, nxt, query, grade, decision, offset):
     return 0
 
 
-@callback(
-    Output("search-results", "children"),
-    Input("search-offset", "data"),
-    Input("search-input", "value"),
-    Input("search-grade", "value"),
-    Input("search-decision", "value"),
-)
 def _results(offset, query, grade, decision):
     user, lang = session.user(), session.lang()
     if user is None or user["role"] != "manager":
         return no_update
-    query = (query or "").strip()
+    query, offset = (query or "").strip(), offset or 0
     if query and not query.isdigit():
         return html.P(t("invalid", lang, msg=t("search_label", lang)), role="alert")
     try:
@@ -110,12 +91,17 @@ def _results(offset, query, grade, decision):
             grade=grade or None,
             decision=decision or None,
             limit=PAGE,
-            offset=offset or 0,
+            offset=offset,
         )
     except api_client.AuthExpired:
         return expired_marker()
     except (api_client.ApiUnavailable, api_client.ApiRefused):
         return failed(lang)
+    return _table(page, offset, lang)
+
+
+def _table(page: dict, offset: int, lang: str):
+    """One page of the API's client list: a count line and a table linking each client to their file."""
     rows = []
     for item in page["items"]:
         colour, mark = DECISION_STYLE[item["decision"]]
@@ -139,8 +125,8 @@ def _results(offset, query, grade, decision):
                 ]
             )
         )
-    start = (offset or 0) + 1 if page["items"] else 0
-    summary = t("results", lang, total=page["total"], start=start, end=(offset or 0) + len(page["items"]))
+    start = offset + 1 if page["items"] else 0
+    summary = t("results", lang, total=page["total"], start=start, end=offset + len(page["items"]))
     return [
         html.P(summary),
         html.Table(
@@ -160,3 +146,24 @@ def _results(offset, query, grade, decision):
             className="results",
         ),
     ]
+
+
+def register(app: Dash) -> None:
+    """The search callbacks on `app`: the page offset (a new query starts over), then the results."""
+    app.callback(
+        Output("search-offset", "data"),
+        Input("search-prev", "n_clicks"),
+        Input("search-next", "n_clicks"),
+        Input("search-input", "value"),
+        Input("search-grade", "value"),
+        Input("search-decision", "value"),
+        State("search-offset", "data"),
+        prevent_initial_call=True,
+    )(_page)
+    app.callback(
+        Output("search-results", "children"),
+        Input("search-offset", "data"),
+        Input("search-input", "value"),
+        Input("search-grade", "value"),
+        Input("search-decision", "value"),
+    )(_results)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dash import Input, Output, State, callback, dcc, html, no_update
+from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from dashboard import api_client, session
 from dashboard.components.common import DECISION_STYLE, expired_marker, failed
@@ -11,7 +11,10 @@ from dashboard.i18n import percent, t
 _FIELDS = (("AMT_CREDIT", "amount"), ("AMT_ANNUITY", "annuity"), ("AMT_GOODS_PRICE", "goods"))
 
 
-def layout(lang: str):
+def layout(lang: str, role: str):
+    """The section for a manager; None for anyone else (a customer cannot simulate)."""
+    if role != "manager":
+        return None
     inputs = [
         html.Div(
             [
@@ -43,13 +46,6 @@ def layout(lang: str):
     )
 
 
-@callback(
-    Output("wi-AMT_CREDIT", "value"),
-    Output("wi-AMT_ANNUITY", "value"),
-    Output("wi-AMT_GOODS_PRICE", "value"),
-    Input("file-panel", "children"),
-    State("client-id", "data"),
-)
 def _prefill(_, requested):
     user = session.user()
     cid = session.allowed_client(requested)
@@ -63,12 +59,6 @@ def _prefill(_, requested):
     return tuple(values.get(field) for field, _ in _FIELDS)
 
 
-@callback(
-    Output("wi-AMT_ANNUITY", "value", allow_duplicate=True),
-    Input("wi-term", "value"),
-    State("wi-AMT_CREDIT", "value"),
-    prevent_initial_call=True,
-)
 def _annuity_from_term(term, credit):
     if not term or not credit or term <= 0:
         return no_update
@@ -93,15 +83,6 @@ def _side(title: str, score: dict, lang: str, element_id: str):
     )
 
 
-@callback(
-    Output("wi-result", "children"),
-    Input("wi-run", "n_clicks"),
-    State("client-id", "data"),
-    State("wi-AMT_CREDIT", "value"),
-    State("wi-AMT_ANNUITY", "value"),
-    State("wi-AMT_GOODS_PRICE", "value"),
-    prevent_initial_call=True,
-)
 def _simulate(_, requested, credit, annuity, goods):
     user, lang = session.user(), session.lang()
     cid = session.allowed_client(requested)
@@ -117,6 +98,11 @@ def _simulate(_, requested, credit, annuity, goods):
         return html.P(t("invalid", lang, msg=detail), role="alert", className="failed")
     except api_client.ApiUnavailable:
         return failed(lang)
+    return _comparison(result, lang)
+
+
+def _comparison(result: dict, lang: str):
+    """The API's what-if answer: current and simulated side by side, the simulation marked as such."""
     return html.Div(
         [
             _side(t("current", lang), result["current"], lang, "wi-current"),
@@ -125,3 +111,29 @@ def _simulate(_, requested, credit, annuity, goods):
         ],
         className="compare-sides",
     )
+
+
+def register(app: Dash) -> None:
+    """The what-if callbacks on `app`: prefill from the file once it is shown, annuity from a term, simulate."""
+    app.callback(
+        Output("wi-AMT_CREDIT", "value"),
+        Output("wi-AMT_ANNUITY", "value"),
+        Output("wi-AMT_GOODS_PRICE", "value"),
+        Input("file-panel", "children"),
+        State("client-id", "data"),
+    )(_prefill)
+    app.callback(
+        Output("wi-AMT_ANNUITY", "value", allow_duplicate=True),
+        Input("wi-term", "value"),
+        State("wi-AMT_CREDIT", "value"),
+        prevent_initial_call=True,
+    )(_annuity_from_term)
+    app.callback(
+        Output("wi-result", "children"),
+        Input("wi-run", "n_clicks"),
+        State("client-id", "data"),
+        State("wi-AMT_CREDIT", "value"),
+        State("wi-AMT_ANNUITY", "value"),
+        State("wi-AMT_GOODS_PRICE", "value"),
+        prevent_initial_call=True,
+    )(_simulate)
