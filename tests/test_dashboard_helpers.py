@@ -1,0 +1,340 @@
+"""The dashboard's pure helpers without a browser: figures, strings, and each card and panel built from API answers."""
+
+from __future__ import annotations
+
+import string
+
+import pytest
+from dash import dcc, html, no_update
+
+from dashboard import api_client
+from dashboard.app import create_app
+from dashboard.components import (
+    charts,
+    client_view,
+    compare,
+    explanation_cards,
+    file_card,
+    importance_card,
+    score_card,
+    search,
+    whatif,
+)
+from dashboard.components.card import Card, call_key, calls_of
+from dashboard.components.common import DECISION_STYLE
+from dashboard.i18n import LANGS, NBSP, STRINGS, money, number, percent, t
+
+CID = 100042
+SCORE = {"client_id": CID, "pd": 0.123, "threshold": 0.09, "grade": "G6", "decision": "decline", "model_version": "v7"}
+EXPLANATION = {
+    "base_value": -2.0,
+    "raw_score": -1.2,
+    "others": {"count": 3, "shap": 0.1},
+    "contributions": [
+        {"label": "Income", "display": "€10,000", "shap": 0.5},
+        {"label": "Age", "display": "40 years", "shap": 0.2},
+    ],
+    "reasons": [
+        {"direction": "raises_risk", "sentence": "A low income raises the risk."},
+        {"direction": "lowers_risk", "sentence": "Being 40 lowers the risk."},
+    ],
+}
+FILE = {
+    "groups": [
+        {"group": "loan", "title": "The loan", "fields": [{"label": "Credit", "display": "€1,000"}]},
+        {"group": "family", "title": "Family", "fields": [{"label": "Children", "display": "2"}]},
+        {"group": "documents", "title": "Documents", "fields": []},
+    ],
+    "history": [{"label": "Previous loans", "display": "3"}],
+}
+IMPORTANCE = {"items": [{"label": f"Feature {i}", "mean_abs_shap": 1 / (i + 1)} for i in range(7)]}
+
+
+def _walk(node):
+    yield node
+    children = getattr(node, "children", None)
+    for child in children if isinstance(children, list | tuple) else [children]:
+        if child is not None and not isinstance(child, str | int | float):
+            yield from _walk(child)
+
+
+def _text(node) -> str:
+    if node is None or isinstance(node, str | int | float):
+        return "" if node is None else str(node)
+    if isinstance(node, list | tuple):
+        return "".join(_text(child) for child in node)
+    return _text(getattr(node, "children", None))
+
+
+def _by_id(node, element_id):
+    roots = node if isinstance(node, list | tuple) else [node]
+    found = [c for root in roots for c in _walk(root) if getattr(c, "id", None) == element_id]
+    assert len(found) == 1, f"{element_id}: {len(found)} elements"
+    return found[0]
+
+
+def _all(node, kind) -> list:
+    roots = node if isinstance(node, list | tuple) else [node]
+    return [c for root in roots for c in _walk(root) if isinstance(c, kind)]
+
+
+def _results(lang: str = "en", **failures) -> dict:
+    """The answers to every call of the client view, by call key; a failure replaces the answer of that call."""
+    answers = {
+        api_client.client_score_path(CID): ("score", SCORE),
+        api_client.client_explanation_path(CID): ("explanation", EXPLANATION),
+        api_client.client_path(CID): ("file", FILE),
+        api_client.importance_path(): ("importance", IMPORTANCE),
+        api_client.model_path(): ("model", {"data_source": "synthetic"}),
+    }
+    results = {}
+    for key, (path, _) in client_view._calls(CID, lang).items():
+        name, body = answers[path]
+        results[key] = failures.get(name, body)
+    return results
+
+
+# ---------------------------------------------------------------- strings
+
+
+def test_every_string_exists_in_both_languages_with_the_same_placeholders():
+    for key, texts in STRINGS.items():
+        assert set(texts) == set(LANGS) and all(texts.values()), key
+        fields = [{name for _, name, _, _ in string.Formatter().parse(texts[lang]) if name} for lang in LANGS]
+        assert fields[0] == fields[1], key
+
+
+def test_numbers_money_and_percentages_follow_the_language():
+    assert number(1234567.891, "en", 2) == "1,234,567.89"
+    assert number(1234567.891, "fr", 2) == f"1{NBSP}234{NBSP}567,89"
+    assert money(1500, "en") == "€1,500" and money(1500, "fr") == f"1{NBSP}500{NBSP}€"
+    assert percent(0.1234, "en") == f"12.3{NBSP}%" and percent(0.1234, "fr", 2) == f"12,34{NBSP}%"
+    assert number(None, "fr") == money(None, "en") == percent(None, "en") == "—"
+    assert t("results", "fr", total=3, start=1, end=3) == "3 clients, 1–3 affichés"
+
+
+# ---------------------------------------------------------------- figures
+
+
+def test_gauge_shows_the_pd_against_the_threshold_in_the_decision_colour():
+    indicator = charts.gauge(SCORE, "en").data[0]
+    assert indicator.value == pytest.approx(12.3)
+    assert indicator.gauge.threshold.value == pytest.approx(9.0)
+    assert list(indicator.gauge.axis.range) == pytest.approx([0, 40])  # at least 40 % shown
+    assert indicator.gauge.bar.color == DECISION_STYLE["decline"][0]
+    assert [edge for step in indicator.gauge.steps for edge in step.range] == pytest.approx([0, 9, 9, 40])
+    high = charts.gauge({**SCORE, "pd": 0.8, "decision": "approve"}, "en").data[0]
+    assert list(high.gauge.axis.range) == pytest.approx([0, 100]) and high.gauge.bar.color == "#005a9c"
+
+
+def test_gauge_summary_says_pd_threshold_grade_and_decision_in_each_language():
+    assert charts.gauge_summary(SCORE, "en") == (
+        f"Estimated probability of default 12.3{NBSP}%; the bank declines from 9.0{NBSP}%. Grade G6: Declined."
+    )
+    assert f"12,3{NBSP}%" in charts.gauge_summary(SCORE, "fr") and "Refusé" in charts.gauge_summary(SCORE, "fr")
+
+
+def test_waterfall_bars_go_from_the_average_client_to_this_score():
+    bars = charts.waterfall(EXPLANATION, "en").data[0]
+    assert list(bars.measure) == ["absolute", "relative", "relative", "relative", "total"]
+    assert list(bars.y) == ["Average client", "All other factors (3)", "Age = 40 years", "Income = €10,000",
+                            "This client"]
+    assert bars.x[0] == -2.0 and bars.x[-1] == -1.2
+    assert sum(bars.x[:-1]) == pytest.approx(bars.x[-1])  # the steps add up to the client's log-odds
+    assert list(bars.text) == ["−2.00", "+0.10", "+0.20", "+0.50", "−1.20"]
+    assert charts.waterfall(EXPLANATION, "fr").data[0].text[3] == "+0,50"
+    alone = charts.waterfall({**EXPLANATION, "others": {"count": 0, "shap": 0.0}}, "en").data[0]
+    assert "All other factors" not in " ".join(alone.y) and len(alone.x) == 4
+
+
+def test_waterfall_summary_names_each_effect_and_its_direction():
+    summary = charts.waterfall_summary(
+        {**EXPLANATION, "contributions": [*EXPLANATION["contributions"], {"label": "Car", "display": "no",
+                                                                          "shap": -0.3}]}, "en")
+    assert summary == (
+        "Starting from the average client (−2.00), the largest effects are: Income (€10,000): raises risk +0.50; "
+        "Age (40 years): raises risk +0.20; Car (no): lowers risk −0.30."
+    )
+
+
+def test_importance_bars_put_the_largest_on_top():
+    bars = charts.importance(IMPORTANCE["items"], "en").data[0]
+    assert list(bars.y) == [f"Feature {i}" for i in reversed(range(7))]
+    assert list(bars.x) == sorted(bars.x) and bars.x[-1] == 1.0
+
+
+def test_distribution_compares_shares_of_each_group_and_marks_the_client():
+    dist = {"kind": "numeric", "label": "Income", "edges": [0, 10, 20, 30], "repaid": [6, 3, 1],
+            "defaulted": [1, 2, 1], "client": {"value": 12, "display": "12", "percentile": 55.0}}
+    fig, text = charts.distribution(dist, "en")
+    assert list(fig.data[0].x) == [5, 15, 25]
+    assert [sum(bar.y) for bar in fig.data] == pytest.approx([100, 100])
+    assert list(fig.data[1].y) == pytest.approx([25, 50, 25])
+    assert [shape.x0 for shape in fig.layout.shapes] == [12]
+    assert text == f"Income: this client's value is 12, higher than 55{NBSP}% of clients."
+    _, missing = charts.distribution({**dist, "client": {"value": None}}, "fr")
+    assert missing == "Income : pas de valeur pour ce client."
+    cat = {"kind": "categorical", "label": "Car", "categories": ["yes", "no"], "repaid": [0, 0], "defaulted": [1, 1],
+           "client": {"value": "no", "display": "no"}}
+    fig, text = charts.distribution(cat, "en")
+    assert list(fig.data[0].x) == ["yes", "no"] and list(fig.data[0].y) == [0, 0]  # an empty group is not a crash
+    assert text == "Car: this client's value is no." and not fig.layout.shapes
+
+
+def test_bivariate_draws_points_or_group_counts_and_the_client_as_a_star():
+    points = {"kind": "points", "x_label": "A", "y_label": "B", "client": {"x": 1, "y": 2},
+              "points": [{"x": 0, "y": 0, "pd": 0.1}, {"x": 1, "y": 1, "pd": 0.4}]}
+    fig, text = charts.bivariate(points, "en")
+    assert list(fig.data[0].marker.color) == [0.1, 0.4] and text.startswith("2 clients drawn at random")
+    assert (fig.data[1].x, fig.data[1].y, fig.data[1].marker.symbol) == ((1,), (2,), "star")
+    density = {"kind": "density", "x_label": "A", "y_label": "B", "client": {"x": None, "y": 2},
+               "density": {"x_kind": "numeric", "y_kind": "categorical", "x_edges": [0, 2, 4], "y_edges": ["u", "v"],
+                           "counts": [[50, 60], [70, 80]]}}
+    fig, text = charts.bivariate(density, "en")
+    assert list(fig.data[0].x) == [1, 3] and list(fig.data[0].y) == ["u", "v"]
+    assert [list(row) for row in fig.data[0].z] == [[50, 70], [60, 80]]  # rows are the y categories
+    assert len(fig.data) == 1 and "groups, never individuals" in text  # no star without both coordinates
+
+
+# ---------------------------------------------------------------- cards
+
+
+def test_score_card_shows_grade_decision_summary_and_model_version():
+    panel = score_card.CARD.render({"score": SCORE}, "en", "customer")
+    assert _by_id(panel, "grade-value").children == "G6"
+    assert _text(_by_id(panel, "decision-value")) == "✖ Declined"
+    assert _text(_by_id(panel, "gauge-summary")) == charts.gauge_summary(SCORE, "en")
+    assert _by_id(panel, "gauge").config["staticPlot"] is True
+    assert "Model version: v7" in _text(panel)
+    assert "Classe " in _text(score_card.CARD.render({"score": SCORE}, "fr", "manager"))
+
+
+def test_reasons_card_lists_each_sentence_with_its_direction():
+    panel = explanation_cards.REASONS.render({"explanation": EXPLANATION}, "en", "manager")
+    assert panel.id == "reasons-list"
+    assert [_text(li) for li in panel.children] == ["▲ A low income raises the risk.", "▼ Being 40 lowers the risk."]
+    assert [li.children[0].className for li in panel.children] == ["up", "down"]
+
+
+def test_waterfall_and_importance_cards_pair_each_figure_with_its_text():
+    graph, summary = explanation_cards.WATERFALL.render({"explanation": EXPLANATION}, "en", "manager")
+    assert graph.id == "waterfall" and graph.figure.data[0].x[-1] == -1.2
+    assert summary.children == charts.waterfall_summary(EXPLANATION, "en")
+    graph, summary = importance_card.CARD.render({"importance": IMPORTANCE}, "en", "manager")
+    assert graph.id == "importance"
+    assert summary.children == ("Across all clients, the model relies most on: "
+                                "Feature 0, Feature 1, Feature 2, Feature 3, Feature 4.")
+
+
+def test_file_card_shows_filled_groups_then_the_history():
+    blocks = file_card.CARD.render({"file": FILE}, "en", "manager")
+    assert [_text(b.children[0]) for b in blocks] == ["The loan", "Family", "Credit history"]
+    assert [b.open for b in blocks] == [True, False, True]
+    assert [_text(row) for row in _all(blocks[0], html.Tr)] == ["Credit€1,000"]
+    assert _text(_all(blocks[2], html.Tr)) == "Previous loans3"
+
+
+def test_a_card_whose_call_failed_says_so_instead_of_rendering():
+    card = explanation_cards.REASONS
+    note = card.panel({"explanation": api_client.ApiUnavailable("timeout")}, "en", "manager")
+    assert note.className == "failed" and "could not be loaded" in _text(note)
+    assert card.panel({"explanation": EXPLANATION}, "en", "manager").id == "reasons-list"
+
+
+def test_cards_asking_the_same_call_share_one_request():
+    calls = calls_of([explanation_cards.REASONS, explanation_cards.WATERFALL], CID, "fr")
+    assert list(calls.values()) == [(f"/api/v1/clients/{CID}/explanation", {"top": 8, "lang": "fr"})]
+    assert len(client_view._calls(CID, "en")) == 5  # score, explanation, file, importance, model: one round trip
+    other = Card(id="x", title="score_title", calls=lambda cid, lang: {"e": (api_client.client_explanation_path(cid),
+                                                                             {"top": 3, "lang": lang})},
+                 render=lambda answers, lang, role: None)
+    assert len(calls_of([explanation_cards.REASONS, other], CID, "en")) == 2  # other parameters: another call
+    assert call_key("/p", {"b": 2, "a": 1}) == call_key("/p", {"a": 1, "b": 2}) == "/p?a=1&b=2"
+
+
+# ---------------------------------------------------------------- the client view's panels
+
+
+def test_the_view_fills_every_card_and_notes_synthetic_data():
+    outputs = client_view._outputs(_results(), CID, "en", "customer")
+    assert len(outputs) == len(client_view.CARDS) + 2
+    *panels, notice, banner = outputs
+    by_card = dict(zip((card.id for card in client_view.CARDS), panels, strict=True))
+    assert _by_id(by_card["score-panel"], "grade-value").children == "G6"
+    assert by_card["reasons-panel"].id == "reasons-list"
+    assert _text(by_card["file-panel"][-1].children[0]) == "Credit history"
+    assert _text(notice) == "Synthetic demo data: these are not real clients." and banner is None
+    real = client_view._outputs(_results(model={"data_source": "kaggle"}), CID, "en", "customer")
+    assert real[-2] is None
+
+
+def test_an_unanswered_call_fails_its_cards_only_and_shows_the_banner():
+    *panels, notice, banner = client_view._outputs(
+        _results("fr", explanation=api_client.ApiUnavailable("HTTP 503"), model=api_client.ApiUnavailable("x")),
+        CID, "fr", "manager")
+    failed = [card.id for card, panel in zip(client_view.CARDS, panels, strict=True)
+              if getattr(panel, "className", None) == "failed"]
+    assert failed == ["reasons-panel", "waterfall-panel"]
+    assert "ne répond pas" in _text(banner) and banner.role == "alert"
+    assert notice is None  # the model card did not answer: nothing claimed about the data
+
+
+def test_an_unknown_client_or_a_refused_token_leaves_one_message():
+    missing = client_view._outputs(_results(score=api_client.ApiRefused(404, "no such client")), CID, "en", "manager")
+    assert _text(missing[0]) == "No such client." and missing[1:] == [None] * (len(missing) - 1)
+    expired = client_view._outputs(_results(importance=api_client.AuthExpired("expired")), CID, "en", "manager")
+    assert expired[0].className == "expired-marker" and expired[0].hidden is True
+    assert expired[1:] == [None] * (len(expired) - 1)
+
+
+def test_the_layout_holds_every_card_for_each_role_and_the_what_if_for_managers_only():
+    app = create_app({"DASHBOARD_SECRET_KEY": "helpers"})
+    with app.server.test_request_context("/"):  # no one signed in: the pickers start empty
+        views = {role: client_view.layout(CID, "en", role) for role in ("manager", "customer")}
+    for role, view in views.items():
+        for card in client_view.CARDS:
+            assert isinstance(_by_id(view, card.id), html.Div), (role, card.id)
+        assert _by_id(view, "client-id").data == CID and _text(_by_id(view, "client-title")) == f"Client {CID}"
+    assert _by_id(views["manager"], "wi-run") and len(_all(views["manager"], dcc.Link)) == 1
+    assert not [c for c in _walk(views["customer"]) if getattr(c, "id", "").startswith("wi-")]
+    assert not _all(views["customer"], dcc.Link)  # no way back to a search a customer may not use
+
+
+# ---------------------------------------------------------------- search, what-if, comparison pickers
+
+
+def test_search_results_count_and_link_each_client():
+    page = {"total": 45, "items": [{"client_id": 7, "pd": 0.05, "grade": "G4", "decision": "approve"}]}
+    summary, table = search._table(page, 20, "en")
+    assert summary.children == "45 clients, 21–21 shown"
+    link = _all(table, dcc.Link)[0]
+    assert (link.href, link.children, link.title) == ("/client/7", "7", "Open file 7")
+    assert [_text(td) for td in _all(table, html.Td)] == ["7", f"5.0{NBSP}%", "G4", "✔ Approved"]
+    assert search._table({"total": 0, "items": []}, 0, "fr")[0].children == "0 clients, 0–0 affichés"
+
+
+def test_what_if_shows_current_and_simulated_side_by_side():
+    result = {"current": {"pd": 0.1, "grade": "G5", "decision": "decline"},
+              "simulated": {"pd": 0.05, "grade": "G4", "decision": "approve"}}
+    panel = whatif._comparison(result, "en")
+    assert _text(_by_id(panel, "wi-current-pd")) == f"10.0{NBSP}%"
+    assert _text(_by_id(panel, "wi-simulated-pd")) == f"5.0{NBSP}%"
+    assert "Simulated *" in _text(panel) and "nothing is stored" in _text(panel)
+    assert whatif._annuity_from_term(12, 1200) == pytest.approx(112.0)  # 12 % a year, flat, over 12 months
+    assert whatif._annuity_from_term(0, 1200) is no_update and whatif._annuity_from_term(12, None) is no_update
+    assert whatif.layout("en", "customer") is None
+
+
+def test_pickers_default_to_known_features_and_a_customer_to_grid_pairs():
+    items = [
+        {"name": "CODE", "label": "Code", "in_model": True, "type": "categorical"},
+        {"name": "AGE", "label": "Age", "in_model": True, "type": "numeric", "in_grid": True},
+        {"name": "AMT_CREDIT", "label": "Credit", "in_model": True, "type": "numeric", "in_grid": True},
+        {"name": "EXT_SOURCE_2", "label": "Score 2", "in_model": True, "type": "numeric"},
+        {"name": "RAW", "label": "Raw", "in_model": False, "type": "numeric"},
+    ]
+    options, dist, x, y, pairs = compare._pickers(items, "manager")
+    assert [o["value"] for o in options] == ["CODE", "AGE", "AMT_CREDIT", "EXT_SOURCE_2"] and pairs == options
+    assert (dist, x, y) == ("EXT_SOURCE_2", "EXT_SOURCE_2", "AMT_CREDIT")
+    options, dist, x, y, pairs = compare._pickers(items, "customer")
+    assert [o["value"] for o in pairs] == ["AGE", "AMT_CREDIT"] and {x, y} == {"AGE", "AMT_CREDIT"}
