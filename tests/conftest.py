@@ -81,3 +81,62 @@ def scores_only_store(tmp_path) -> Path:
     con.commit()
     con.close()
     return path
+
+
+# The API through Flask's test client (tests/test_api_*.py; helpers in tests/api_fixtures.py). Tests that only read
+# share one app per file (api_*); a test that changes state (users, sign-ins, audit rows it counts, the app's config)
+# gets its own app on its own store copy (fresh_api_*), so no test depends on another's order.
+
+
+@pytest.fixture(scope="session")
+def api_template(store_path, trained_models, tmp_path_factory) -> dict:
+    """The built store with one user per role, made once (scrypt is slow) and only ever copied, never served."""
+    from tests.api_fixtures import prepare_store
+
+    return prepare_store(store_path, trained_models, tmp_path_factory.mktemp("api-template") / "store.sqlite")
+
+
+@pytest.fixture(scope="module")
+def api_env(api_template, tmp_path_factory) -> dict:
+    from tests.api_fixtures import env_on_copy
+
+    return env_on_copy(api_template, tmp_path_factory.mktemp("api"))
+
+
+@pytest.fixture(scope="module")
+def api_app(api_env):
+    from tests.api_fixtures import create_test_app
+
+    return create_test_app(api_env)
+
+
+@pytest.fixture(scope="module")
+def api_client(api_app):
+    return api_app.test_client()
+
+
+@pytest.fixture(scope="module")
+def api_heads(api_client) -> dict:
+    """Authorization headers by role: manager, customer, service."""
+    from tests.api_fixtures import headers_by_role
+
+    return headers_by_role(api_client)
+
+
+@pytest.fixture()
+def fresh_api_env(api_template, tmp_path) -> dict:
+    from tests.api_fixtures import env_on_copy
+
+    return env_on_copy(api_template, tmp_path)
+
+
+@pytest.fixture()
+def fresh_api_app(fresh_api_env):
+    from tests.api_fixtures import create_test_app
+
+    return create_test_app(fresh_api_env)
+
+
+@pytest.fixture()
+def fresh_api_client(fresh_api_app):
+    return fresh_api_app.test_client()

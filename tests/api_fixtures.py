@@ -1,0 +1,80 @@
+"""Helpers of the API tests (tests/test_api_*.py): one user per role, an app on a store copy, tokens, error checks.
+
+The fixtures made of them are at the end of tests/conftest.py: `api_*`, one app per test file for tests that only
+read, and `fresh_api_*`, an app on its own store copy for each test that changes state.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+from scoring import users
+
+PASSWORD = "correct horse battery"
+USERNAMES = {"manager": "manager", "customer": "alice", "service": "svc"}
+
+
+def prepare_store(source: Path, models: Path, path: Path) -> dict:
+    """Copy of the built store with one user per role, the customer owning the first listed client.
+
+    The answer says where things are: store, models, the customer's own client id, another client's id, and a pair
+    of features (x, y) for which customers' 2-D grids exist.
+    """
+    from scoring.store import ClientStore
+
+    copy_store(source, path)
+    ids = [c["client_id"] for c in ClientStore(path).list_clients(limit=3)["items"]]
+    users.add_user(path, USERNAMES["manager"], PASSWORD, "manager")
+    users.add_user(path, USERNAMES["customer"], PASSWORD, "customer", client_id=ids[0])
+    users.add_user(path, USERNAMES["service"], PASSWORD, "service")
+    grid = ClientStore(path).aggregation()["grid_features"]
+    return {"store": path, "models": models, "own": ids[0], "other": ids[1], "x": grid[0], "y": grid[1]}
+
+
+def copy_store(source: Path, path: Path) -> Path:
+    """A consistent copy through SQLite's backup: the users just added may still sit in the source's WAL file."""
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(path)) as dst:
+        src.backup(dst)
+    return path
+
+
+def env_on_copy(env: dict, folder: Path) -> dict:
+    """`env` with its store copied into `folder`."""
+    return {**env, "store": copy_store(env["store"], folder / "store.sqlite")}
+
+
+def create_test_app(env: dict):
+    """The API on `env`'s store and models, with a fixed secret and a body limit small enough to test."""
+    from api import create_app
+
+    return create_app(
+        {
+            "STORE_PATH": env["store"],
+            "MODELS_DIR": env["models"],
+            "SECRET_KEY": "test-secret",
+            "TOKEN_TTL": 3600,
+            "MAX_CONTENT_LENGTH": 256 * 1024,
+        }
+    )
+
+
+def sign_in(client, username: str) -> dict:
+    """The Authorization header of a new token of `username`."""
+    response = client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
+    assert response.status_code == 200, response.json
+    return {"Authorization": f"Bearer {response.json['access_token']}"}
+
+
+def headers_by_role(client) -> dict:
+    return {role: sign_in(client, username) for role, username in USERNAMES.items()}
+
+
+def assert_error(response, status: int, code: str | None = None) -> None:
+    """The API's error shape: the status, a JSON body of one `error` with a message, and the code if given."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.is_json and set(response.json) == {"error"}
+    assert response.json["error"]["message"]
+    if code:
+        assert response.json["error"]["code"] == code
