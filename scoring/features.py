@@ -2,6 +2,10 @@
 
 One statement computes the application features, one per history source its aggregates per client; a small
 numpy step joins them (no rows: NULL, or 0 for counts) and adds the cross-table ratios.
+
+The same statements also compute the policy inputs (POLICY_INPUTS): what the lender's stop factors and
+affordability read (scoring.decision). They are never model inputs: they come back in a frame of their own, so
+that feature_names(), the trained model and its figures stay as they are.
 """
 
 from __future__ import annotations
@@ -116,7 +120,8 @@ SELECT SK_ID_BUREAU,
   count(*) FILTER (WHERE STATUS IN {_DPD} AND MONTHS_BALANCE >= -12) AS bb_dpd_12m,
   count(*) FILTER (WHERE STATUS IN {_DPD} AND MONTHS_BALANCE >= -24) AS bb_dpd_24m,
   count(*) FILTER (WHERE MONTHS_BALANCE >= -12) AS bb_months_12m,
-  max({_BUCKET}) FILTER (WHERE MONTHS_BALANCE >= -12) AS bb_max_bucket_12m
+  max({_BUCKET}) FILTER (WHERE MONTHS_BALANCE >= -12) AS bb_max_bucket_12m,
+  count(*) FILTER (WHERE STATUS IN ('4', '5') AND MONTHS_BALANCE >= -12) AS bb_dpd90_12m
 FROM bureau_balance GROUP BY SK_ID_BUREAU"""
 _ACTIVE = "CREDIT_ACTIVE = 'Active'"
 _CLOSED = "CREDIT_ACTIVE = 'Closed'"
@@ -309,22 +314,58 @@ CARDS = [
 CROSS = ["BUREAU_ACTIVE_DEBT_TO_INCOME", "BUREAU_ACTIVE_DEBT_TO_CREDIT_APPLIED", "TOTAL_ANNUITY_TO_INCOME",
          "CREDIT_TO_PREV_APPROVED_MEAN"]
 
-_AGGREGATES = [  # (alias, source SQL, features)
-    ("b", f"SELECT * FROM bureau LEFT JOIN ({_BB_PER_CREDIT}) USING (SK_ID_BUREAU)", BUREAU),
-    ("p", "SELECT * FROM previous_application", PREVIOUS),
-    ("i", _INST_ROWS, INSTALMENTS),
-    ("s", "SELECT * FROM POS_CASH_balance", POS),
-    ("sc", _POS_LAST, POS_CONTRACTS),
-    ("c", "SELECT * FROM credit_card_balance", CARDS),
+# --- policy inputs: read by the lender's rules (scoring.decision), never by the model ---------------------------
+# Kaggle's enquiry periods are disjoint (each excludes the shorter ones): the last 3 months are HOUR + DAY + WEEK +
+# MON + QRT; YEAR covers months 4 to 12. No enquiry column at all (no bureau file): NULL, not 0.
+_ENQUIRIES_3M = ", ".join(f"a.AMT_REQ_CREDIT_BUREAU_{p}" for p in ("HOUR", "DAY", "WEEK", "MON", "QRT"))
+POLICY_APPLICATION = [
+    ("BUREAU_ENQUIRIES_3M", f"list_sum([{_ENQUIRIES_3M}])"),
+    ("INCOME_MISSING_OR_ZERO", "(a.AMT_INCOME_TOTAL IS NULL OR a.AMT_INCOME_TOTAL <= 0)::INT"),
 ]
-_BY_ALIAS = {alias: (source, feats) for alias, source, feats in _AGGREGATES}
+POLICY_BUREAU = [
+    ("BUREAU_DPD90_CREDITS_12M", "count(*) FILTER (WHERE bb_dpd90_12m > 0)", True),  # STATUS 4 or 5 in 12 months
+]
+_DAYS_3M, _DAYS_6M = 91, 183
+POLICY_PREVIOUS = [
+    ("PREV_REFUSED_COUNT_3M", f"count(*) FILTER (WHERE {_REFUSED} AND DAYS_DECISION >= -{_DAYS_3M})", True),
+]
+# One row per instalment due in the last 6 months (an instalment may be paid in several parts): the day of its
+# last payment, what was paid in all, and whether a part is still unpaid (DAYS_ENTRY_PAYMENT NULL).
+_INSTALMENTS_DUE_6M = f"""
+SELECT SK_ID_CURR, max(DAYS_INSTALMENT) AS due_day, max(AMT_INSTALMENT) AS due, sum(AMT_PAYMENT) AS paid,
+  max(DAYS_ENTRY_PAYMENT) AS last_paid_day, bool_or(DAYS_ENTRY_PAYMENT IS NULL) AS unpaid
+FROM installments_payments WHERE DAYS_INSTALMENT >= -{_DAYS_6M}
+GROUP BY SK_ID_CURR, SK_ID_PREV, NUM_INSTALMENT_VERSION, NUM_INSTALMENT_NUMBER"""
+POLICY_ARREARS = [
+    # days between due day and last payment; a part still unpaid counts the days since it fell due
+    ("ARREARS_DAYS_LATE_MAX_6M", "max(CASE WHEN unpaid THEN -due_day ELSE greatest(last_paid_day - due_day, 0) END)",
+     True),
+    # paid in all less than due, beyond a cent of rounding in the recorded amounts
+    ("ARREARS_SHORT_INSTALMENTS_6M", "count(*) FILTER (WHERE coalesce(paid, 0) < due - 0.01)", True),
+]
+# Computed in _assemble from the aggregates: annuities of active bureau credits and of ongoing loans with us.
+POLICY_CROSS = ["EXISTING_DEBT_SERVICE"]
+
+_AGGREGATES = [  # (alias, source SQL, model features, policy inputs)
+    ("b", f"SELECT * FROM bureau LEFT JOIN ({_BB_PER_CREDIT}) USING (SK_ID_BUREAU)", BUREAU, POLICY_BUREAU),
+    ("p", "SELECT * FROM previous_application", PREVIOUS, POLICY_PREVIOUS),
+    ("i", _INST_ROWS, INSTALMENTS, []),
+    ("ia", _INSTALMENTS_DUE_6M, [], POLICY_ARREARS),
+    ("s", "SELECT * FROM POS_CASH_balance", POS, []),
+    ("sc", _POS_LAST, POS_CONTRACTS, []),
+    ("c", "SELECT * FROM credit_card_balance", CARDS, []),
+]
+_BY_ALIAS = {alias: (source, feats + policy) for alias, source, feats, policy in _AGGREGATES}
+HISTORY_FREE_POLICY_INPUTS = [n for n, _ in POLICY_APPLICATION]
+POLICY_INPUTS = (HISTORY_FREE_POLICY_INPUTS + [n for *_, policy in _AGGREGATES for n, _, _ in policy]
+                 + POLICY_CROSS)
 
 
 def _application_sql(source: str = "applications") -> str:
     """Application features; `source` is the applications table, or one applicant's row given as parameters."""
     cols = [f'a."{c}"' for c in _APP_CATEGORICAL]
     cols += [f'CAST(a."{c}" AS DOUBLE) AS "{c}"' for c in APP_NUMERIC_RAW]
-    cols += [f'CAST({expr} AS DOUBLE) AS "{name}"' for name, expr in APP_ENGINEERED]
+    cols += [f'CAST({expr} AS DOUBLE) AS "{name}"' for name, expr in APP_ENGINEERED + POLICY_APPLICATION]
     return f"SELECT a.SK_ID_CURR, {', '.join(cols)} FROM {source} a"
 
 
@@ -348,7 +389,7 @@ def _aggregate_sql(alias: str) -> str:
 
 
 APPLICATION_SQL = _application_sql()
-AGGREGATE_SQL = {alias: _aggregate_sql(alias) for alias, _, _ in _AGGREGATES}
+AGGREGATE_SQL = {alias: _aggregate_sql(alias) for alias, *_ in _AGGREGATES}
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -358,19 +399,20 @@ def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return out
 
 
-def _assemble(app: tuple, parts: dict[str, tuple]) -> pd.DataFrame:
-    """Application features plus every table's aggregates (no rows: NULL, or 0 for counts), then cross ratios.
+def _assemble(app: tuple, parts: dict[str, tuple]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Application features plus every table's aggregates (no rows: NULL, or 0 for counts), then cross ratios;
+    the model features and the policy inputs as two frames on the same index.
 
     Each input is (client ids, {column: numpy array}); the same code serves the batch and one applicant.
     """
     ids, app_cols = app
     index = pd.Index(ids, name="SK_ID_CURR")
     n, cols = len(index), dict(app_cols)
-    for alias, _, feats in _AGGREGATES:
+    for alias, _, feats, policy in _AGGREGATES:
         part_ids, part_cols = parts.get(alias, (np.empty(0, dtype="int64"), {}))
         pos = index.get_indexer(part_ids) if len(part_ids) else np.empty(0, dtype="int64")
         found = pos >= 0
-        for name, _, zero in feats:
+        for name, _, zero in feats + policy:
             if name in _CATEGORICAL_SET:
                 values = np.full(n, np.nan, dtype=object)
             else:
@@ -381,22 +423,28 @@ def _assemble(app: tuple, parts: dict[str, tuple]) -> pd.DataFrame:
                     values[np.isnan(values)] = 0.0
             cols[name] = values
     _cross(cols)
+    cols["EXISTING_DEBT_SERVICE"] = _filled(cols, "BUREAU_ACTIVE_ANNUITY") + _filled(cols, "PREV_ONGOING_ANNUITY")
     for col in CATEGORICAL_FEATURES:
         values = cols[col].astype(object)
         values[pd.isna(values)] = np.nan
         cols[col] = values
-    return pd.DataFrame(cols, index=index)
+    features = pd.DataFrame({name: cols[name] for name in _FEATURE_NAMES}, index=index)
+    return features, pd.DataFrame({name: cols[name] for name in POLICY_INPUTS}, index=index)
+
+
+def _filled(cols: dict, name: str) -> np.ndarray:
+    """An aggregate as floats, missing (no such rows) read as 0."""
+    return np.nan_to_num(np.asarray(cols[name], dtype=float), nan=0.0)
 
 
 def _cross(cols: dict) -> None:
     """Cross-table ratios from application values and history aggregates (numpy arrays), in place."""
-    debt = np.nan_to_num(np.asarray(cols["BUREAU_ACTIVE_DEBT"], dtype=float), nan=0.0)
+    debt = _filled(cols, "BUREAU_ACTIVE_DEBT")
     income, credit = np.asarray(cols["AMT_INCOME_TOTAL"], dtype=float), np.asarray(cols["AMT_CREDIT"], dtype=float)
     cols["BUREAU_ACTIVE_DEBT_TO_INCOME"] = _ratio(debt, income)
     cols["BUREAU_ACTIVE_DEBT_TO_CREDIT_APPLIED"] = _ratio(debt, credit)
-    annuities = (np.asarray(cols["AMT_ANNUITY"], dtype=float)
-                 + np.nan_to_num(np.asarray(cols["BUREAU_ACTIVE_ANNUITY"], dtype=float), nan=0.0)
-                 + np.nan_to_num(np.asarray(cols["PREV_ONGOING_ANNUITY"], dtype=float), nan=0.0))
+    annuities = (np.asarray(cols["AMT_ANNUITY"], dtype=float) + _filled(cols, "BUREAU_ACTIVE_ANNUITY")
+                 + _filled(cols, "PREV_ONGOING_ANNUITY"))
     cols["TOTAL_ANNUITY_TO_INCOME"] = _ratio(annuities, income)
     cols["CREDIT_TO_PREV_APPROVED_MEAN"] = _ratio(credit, np.asarray(cols["PREV_APPROVED_CREDIT_MEAN"], dtype=float))
 
@@ -425,10 +473,11 @@ def features_with_new_application(application: pd.DataFrame, stored: pd.DataFram
 
 def feature_names() -> list[str]:
     """Feature columns in output order (the order of the final SELECT)."""
-    names = list(_APP_CATEGORICAL) + APP_NUMERIC_RAW + [n for n, _ in APP_ENGINEERED]
-    for _, _, feats in _AGGREGATES:
-        names += [n for n, _, _ in feats]
-    return names + CROSS
+    return list(_FEATURE_NAMES)
+
+
+_FEATURE_NAMES = (application_feature_names() + [n for _, _, feats, _ in _AGGREGATES for n, _, _ in feats]
+                  + CROSS)
 
 
 def batch_connection(**extra) -> duckdb.DuckDBPyConnection:
@@ -439,6 +488,11 @@ def batch_connection(**extra) -> duckdb.DuckDBPyConnection:
 
 def build_features(data_dir) -> pd.DataFrame:
     """Features of every train and test client (one row each, history or not) from the raw tables."""
+    return build_features_and_policy_inputs(data_dir)[0]
+
+
+def build_features_and_policy_inputs(data_dir) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Model features and policy inputs of every train and test client, from one pass of the same SQL."""
     con = batch_connection(preserve_insertion_order=False)
     try:
         with tempfile.TemporaryDirectory(prefix="features-") as spill:
@@ -487,7 +541,8 @@ def load_target(data_dir) -> pd.Series:
 _local = threading.local()
 _INPUT_TABLES = {"applications": _APP_SCHEMA, **{t: SCHEMAS[t] for t in _HISTORY_TABLES}}
 _SOURCES = {"b": ("bureau",), "p": ("previous_application",), "i": ("installments_payments",),
-            "s": ("POS_CASH_balance",), "sc": ("POS_CASH_balance",), "c": ("credit_card_balance",)}
+            "ia": ("installments_payments",), "s": ("POS_CASH_balance",), "sc": ("POS_CASH_balance",),
+            "c": ("credit_card_balance",)}
 
 
 def _connection() -> duckdb.DuckDBPyConnection:
@@ -599,6 +654,12 @@ def _check_inputs(application: pd.DataFrame, history: dict) -> dict[str, pd.Data
 
 def features_from_records(application: pd.DataFrame, history: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """Features of one or a few applicants from their raw rows (Kaggle names), equal to build_features'."""
+    return features_and_policy_inputs_from_records(application, history)[0]
+
+
+def features_and_policy_inputs_from_records(application: pd.DataFrame, history: dict[str, pd.DataFrame] | None = None
+                                            ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Model features and policy inputs of one or a few applicants, equal to build_features_and_policy_inputs'."""
     tables = _check_inputs(application, history)
     con = _connection()
     for name in _local.filled:
@@ -615,5 +676,5 @@ def features_from_records(application: pd.DataFrame, history: dict[str, pd.DataF
         app = _fetch(con, "EXECUTE features_application")
     parts = {alias: _fetch(con, f"EXECUTE features_{alias}") for alias, tables_used in _SOURCES.items()
              if any(t in tables for t in tables_used)}
-    df = _assemble(app, parts)
-    return df.reindex(application["SK_ID_CURR"].astype("int64").to_numpy())
+    order = application["SK_ID_CURR"].astype("int64").to_numpy()
+    return tuple(frame.reindex(order) for frame in _assemble(app, parts))

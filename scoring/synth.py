@@ -92,12 +92,15 @@ def _days_from_years(rng, years) -> np.ndarray:
     return -np.floor(np.asarray(years) * 365.25 + rng.random(len(years)) * 30).astype(np.int64)
 
 
-def _applications(rng, ids, profile) -> tuple[_Columns, dict]:
+def _applications(rng, ids, profile, rare) -> tuple[_Columns, dict]:
+    """Application rows; `rare` draws the few applicants that trip the lender's cheapest stop factors (under 21,
+    no income stated), from a stream of its own so that `rng` makes the same draws as before they existed."""
     n = len(ids)
     c = _Columns(rng, "application_train", n, profile)
     z = rng.standard_normal(n)  # creditworthiness, never observed directly
     h = 0.6 * z + 0.8 * rng.standard_normal(n)  # payment discipline, seen in the history tables
     age = 21 + 48 * rng.beta(1.5, 1.7, n)
+    age = np.where(rare.random(n) < 0.002, 20 + rare.random(n), age)  # real files: from 20.5
     pensioner = rng.random(n) < np.where(age >= 58, 0.72, 0.035)
     income_type, _ = c.sample("NAME_INCOME_TYPE", exclude=("Pensioner",))
     income_type = np.where(pensioner, "Pensioner", income_type).astype(object)
@@ -138,7 +141,7 @@ def _applications(rng, ids, profile) -> tuple[_Columns, dict]:
     c.put("CODE_GENDER", gender)
     c.put("NAME_INCOME_TYPE", income_type)
     c.put("NAME_EDUCATION_TYPE", education)
-    c.put("AMT_INCOME_TOTAL", income)
+    c.put("AMT_INCOME_TOTAL", income, rare.random(n) < 0.001)  # real files: never missing
     c.put("AMT_GOODS_PRICE", goods, rng.random(n) < 0.001)
     c.put("AMT_CREDIT", credit)
     c.put("AMT_ANNUITY", annuity, rng.random(n) < 0.00004)
@@ -389,7 +392,7 @@ def generate(
         for chunk, start in enumerate(range(0, n_clients, chunk_clients)):
             rng = np.random.default_rng([seed, chunk])
             ids = 100_002 + np.arange(start, min(start + chunk_clients, n_clients), dtype=np.int64)
-            apps, state = _applications(rng, ids, profile)
+            apps, state = _applications(rng, ids, profile, np.random.default_rng([seed, chunk, 1]))
             is_test = rng.random(len(ids)) < test_fraction
             table = apps.to_arrow()
             writer.write("application_train", table.filter(pa.array(~is_test)))
