@@ -135,6 +135,9 @@ SETTINGS: tuple[Setting, ...] = (
             "to 50)", _number(int)),
     Setting("grade_bounds", "SCORING_GRADE_BOUNDS", GRADE_BOUNDS_DEFAULT, "training, store",
             "PD upper bounds of grades G1..G8 (last must be 1.0)", _bounds),
+    Setting("policy_path", "SCORING_POLICY", "policies/example.yaml", "decisions",
+            "the lender's policy file (stop factors, affordability, technical tolerances); the default is an "
+            "example for the lender to set", _path),
     Setting("features_memory", "SCORING_FEATURES_MEMORY", "4GB", "CLI",
             "DuckDB memory limit of the batch feature build and of the store build (spills to disk beyond it)"),
     Setting("features_threads", "SCORING_FEATURES_THREADS", "2", "CLI",
@@ -175,6 +178,7 @@ class Settings:
     dp_grid_features: int
     min_group: int
     grade_bounds: tuple[float, ...]
+    policy_path: Path
     features_memory: str
     features_threads: int
     header_timeout: int
