@@ -1,4 +1,5 @@
-"""Headless Chromium (Debian's chromium + chromium-driver) driven by selenium, with the flags this machine needs."""
+"""Headless Chromium (Debian's chromium + chromium-driver) driven by selenium, with the flags this machine needs,
+and the console's errors kept so that a test can fail on any."""
 
 from __future__ import annotations
 
@@ -35,9 +36,16 @@ def start() -> webdriver.Chrome:
     for flag in FLAGS:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={tempfile.mkdtemp(prefix='chromium-')}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
     driver.set_page_load_timeout(60)
     return driver
+
+
+def console_errors(driver) -> list[str]:
+    """The console's SEVERE entries (script errors, refused resources, policy violations) since the last call:
+    reading the log empties it, so a test that provokes an error on purpose reads it, and the rest must be clean."""
+    return [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
 
 
 def wait_css(driver, selector: str, timeout: float = 30, text: str | None = None):

@@ -45,12 +45,12 @@ pytestmark_browser = pytest.mark.skipif(not browser.available(), reason="chromiu
 
 @pytest.fixture(scope="module")
 def stack(store_path, trained_models, tmp_path_factory):
-    from scoring.store import ClientStore
+    from scoring.store import open_store
 
     work = tmp_path_factory.mktemp("dash")
     store = work / "store.sqlite"
     shutil.copy(store_path, store)
-    ids = [c["client_id"] for c in ClientStore(store).list_clients(limit=5)["items"]]
+    ids = [c["client_id"] for c in open_store(store).list_clients(limit=5)["items"]]
     users.add_user(store, "manager", PASSWORD, "manager")
     users.add_user(store, "carla", PASSWORD, "customer", client_id=ids[1])
     env = {"SCORING_STORE": str(store), "SCORING_MODELS": str(trained_models), "SCORING_SECRET_KEY": "browser-tests"}
@@ -63,9 +63,14 @@ def stack(store_path, trained_models, tmp_path_factory):
 
 @pytest.fixture()
 def driver():
+    """A fresh browser; the test fails on any console error it did not read itself (browser.console_errors)."""
     drv = browser.start()
     yield drv
-    drv.quit()
+    try:
+        errors = browser.console_errors(drv)
+    finally:
+        drv.quit()
+    assert not errors, "errors in the browser console:\n" + "\n".join(errors)
 
 
 def _api_token(api, username):
@@ -290,7 +295,8 @@ def test_language_switch(stack, driver):
 @pytestmark_browser
 @pytest.mark.browser
 def test_expired_token_and_api_down(stack, driver):
-    env = {**stack["env"], "SCORING_TOKEN_TTL": "4"}
+    ttl = 10  # outlives the second sign-in, the API's stop and a page load (up to ~7 s on a busy 2-core machine)
+    env = {**stack["env"], "SCORING_TOKEN_TTL": str(ttl)}
     # stopped at once when it goes down (SIGINT): a graceful stop waits for the dashboard's kept-alive connections
     # (about 5 s), longer than this test's token lifetime
     api_server = gunicorn("api:create_app()", env, ready_path="/ready", stop_signal=signal.SIGINT)
@@ -300,7 +306,7 @@ def test_expired_token_and_api_down(stack, driver):
         with gunicorn("dashboard.app:server", dash_env) as dash:
             browser.sign_in(driver, dash, "carla", PASSWORD)
             _client_view_loaded(driver)
-            time.sleep(5)
+            time.sleep(ttl + 1)
             driver.get(dash + "/")
             browser.wait_css(driver, ".notice", text="expired")
             browser.sign_in(driver, dash, "carla", PASSWORD)

@@ -209,3 +209,6 @@ def test_no_content_security_policy_violation_on_sign_in_and_client_views(stack,
                           "document.body.appendChild(s);")
     WebDriverWait(driver, 10).until(lambda d: d.execute_script("return window.__csp.length") > 0)
     assert driver.execute_script("return window.__ran") is None
+    # the console reports that refusal (and the driver fixture fails a test on any other console error)
+    refused = browser.console_errors(driver)
+    assert len(refused) == 1 and "Content Security Policy" in refused[0]

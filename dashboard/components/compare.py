@@ -147,7 +147,9 @@ def register(app: Dash) -> None:
     # the whole list once the view is drawn (in the browser: no round trip); a picker keeps its chosen value
     app.clientside_callback(
         """function(dist, biv, options, pairs) {
-            if (!dist || !biv) { return window.dash_clientside.no_update; }  // both charts first
+            // both charts first; one no_update per output (a lone one breaks the renderer's zip of outputs)
+            const skip = window.dash_clientside.no_update;
+            if (!dist || !biv) { return [skip, skip, skip]; }
             const all = options || [], two = pairs || [];
             // after the next paint: the charts show before the pickers build their search indexes
             return new Promise(done => requestAnimationFrame(() => setTimeout(() => done([all, two, two]), 0)));
