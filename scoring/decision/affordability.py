@@ -76,16 +76,16 @@ def _by_grade(default: float, by_grade: dict[str, float], grades: np.ndarray) ->
     return values
 
 
-def assess(requested, income, existing_debt_service, months, grades, settings, evaluated) -> AffordabilityFigures:
+def assess(requested, income, existing_debt_service, months, grades, section, evaluated) -> AffordabilityFigures:
     """The offer per client: the amount asked when its DSTI and the income multiple allow it, else the largest
-    affordable amount (rounded down) when still worth lending, else unaffordable. `settings`: the policy's
+    affordable amount (rounded down) when still worth lending, else unaffordable. `section`: the policy's
     affordability section; `evaluated`: the clients whose history was read (others: not evaluated)."""
     requested, income = np.asarray(requested, dtype=float), np.asarray(income, dtype=float)
     debt = np.nan_to_num(np.asarray(existing_debt_service, dtype=float), nan=0.0)
-    grades, rate = np.asarray(grades, dtype=object), settings.annual_rate
+    grades, rate = np.asarray(grades, dtype=object), section.annual_rate
     usable_income = np.where(income > 0, income, np.nan)
-    cap = _by_grade(settings.dsti_cap, settings.dsti_cap_by_grade, grades)
-    multiple = _by_grade(settings.income_multiple, settings.income_multiple_by_grade, grades)
+    cap = _by_grade(section.dsti_cap, section.dsti_cap_by_grade, grades)
+    multiple = _by_grade(section.income_multiple, section.income_multiple_by_grade, grades)
     new_annuity = annuity(requested, months, rate)
     dsti = (debt + new_annuity) / usable_income
     max_annuity = np.maximum(cap * usable_income - debt, 0.0)
@@ -93,8 +93,8 @@ def assess(requested, income, existing_debt_service, months, grades, settings, e
     by_income = multiple * MONTHS_PER_YEAR * usable_income
     max_amount = np.fmin(by_dsti, by_income)
     affordable = (dsti <= cap) & (requested <= by_income)
-    counter = np.floor(max_amount / settings.round_to) * settings.round_to
-    worth_lending = ~affordable & (counter >= settings.min_offer)
+    counter = np.floor(max_amount / section.round_to) * section.round_to
+    worth_lending = ~affordable & (counter >= section.min_offer)
     result = np.where(affordable, AFFORDABLE, np.where(worth_lending, COUNTER_OFFER, UNAFFORDABLE)).astype(object)
     offer_amount = np.where(affordable, requested, np.where(worth_lending, counter, np.nan))
     figures = {"dsti": dsti, "dsti_cap": cap, "new_annuity": new_annuity, "max_annuity": max_annuity,

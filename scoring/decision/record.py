@@ -41,6 +41,8 @@ class Reason:
 
 @dataclass(frozen=True)
 class ScoreStep:
+    """The model's PD and grade (None on a technical refusal); not_evaluated when a first-stage rule declined."""
+
     pd: float | None
     grade: str | None
     threshold: float
