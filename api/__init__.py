@@ -54,7 +54,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     """
     from api import auth, availability, clients, errors, features, health, io, metrics, model, openapi, score
     from scoring.bundle import ModelBundle
-    from scoring.store import ClientStore
+    from scoring.store import open_store
 
     app = _ApiFlask(__name__)
     s = settings()
@@ -77,7 +77,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     # ModelIntegrityError propagates: a worker never serves from an unverified model
     app.config["BUNDLE"] = ModelBundle.load(app.config["MODELS_DIR"])
-    app.config["STORE"] = ClientStore(app.config["STORE_PATH"])
+    app.config["STORE"] = open_store(app.config["STORE_PATH"])
     # "//" in a path is a JSON 404, not a redirect whose Location is built from the caller's Host header
     app.url_map.merge_slashes = False
     errors.register(app)

@@ -8,7 +8,8 @@ from api.audit import audit
 from api.auth import check_client_access, require, sees_individual_rows
 from api.errors import ApiError
 from api.io import int_arg, lang_arg
-from scoring import labels, population
+from scoring import labels
+from scoring.store import AggregatesMissing, NotReleased
 
 bp = Blueprint("features", __name__)
 
@@ -41,13 +42,13 @@ def _client_value(feature: str):
 
 
 def _released(x: str, y: str | None = None) -> dict:
-    """A customer's view: only aggregates fixed at build time (scoring.population); `bins` is not theirs to choose."""
+    """A customer's view: only aggregates fixed at build time (store.population); `bins` is not theirs to choose."""
     store = _store()
     try:
         out = store.released_distribution(x) if y is None else store.released_density(x, y)
-    except population.AggregatesMissing as exc:
+    except AggregatesMissing as exc:
         raise ApiError(503, "aggregates_unavailable", str(exc)) from None
-    except population.NotReleased:
+    except NotReleased:
         grid = store.aggregation().get("grid_features", [])
         raise ApiError(422, "pair_not_released",
                        "2-D views are available for two different features among: " + ", ".join(grid),

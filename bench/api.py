@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from scoring import users  # noqa: E402
-from scoring.store import ClientStore  # noqa: E402
+from scoring.store import ClientStore, open_store  # noqa: E402
 from tests.servers import gunicorn  # noqa: E402
 
 PASSWORD = "load test passphrase"  # the password policy refuses one holding the username
@@ -106,7 +106,7 @@ def main() -> None:
     store_path = work / "store.sqlite"
     shutil.copy(args.store, store_path)  # users and the audit log are written: never into the real store
     users.add_user(store_path, "bench", PASSWORD, "manager")
-    store = ClientStore(store_path)
+    store = open_store(store_path)
     meta = store.meta()
     total = meta["n_clients"]
     ids = [c["client_id"] for c in store.list_clients(limit=1, offset=0)["items"]]

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from scoring import users  # noqa: E402
-from scoring.store import ClientStore  # noqa: E402
+from scoring.store import open_store  # noqa: E402
 from tests import browser  # noqa: E402
 from tests.servers import gunicorn  # noqa: E402
 
@@ -57,7 +57,7 @@ def main() -> None:
     store_path = work / "store.sqlite"
     shutil.copy(args.store, store_path)
     users.add_user(store_path, "bench", PASSWORD, "manager")
-    store = ClientStore(store_path)
+    store = open_store(store_path)
     total = store.meta()["n_clients"]
     offsets = random.Random(0).sample(range(total), args.clients)
     ids = [store.list_clients(limit=1, offset=o)["items"][0]["client_id"] for o in offsets]

@@ -152,9 +152,9 @@ def main() -> None:
             store, models = _portfolio(work, args.clients)
         users.add_user(store, "victim", PASSWORD, "manager")
         users.add_user(store, "reader", PASSWORD, "manager")
-        from scoring.store import ClientStore
+        from scoring.store import open_store
 
-        ids = [c["client_id"] for c in ClientStore(store).list_clients(limit=200)["items"]]
+        ids = [c["client_id"] for c in open_store(store).list_clients(limit=200)["items"]]
         paths = [f"/api/v1/clients/{i}/score" for i in ids]
         env = {"SCORING_STORE": str(store), "SCORING_MODELS": str(models), "SCORING_SECRET_KEY": "bench-flood"}
         with gunicorn("api:create_app()", env, workers=args.workers, ready_path="/ready",

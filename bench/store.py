@@ -29,11 +29,11 @@ print(n, time.perf_counter() - t)
 _LOOKUPS = """
 import json, sys, time
 import numpy as np, psutil
-from scoring.store import ClientStore
+from scoring.store import open_store
 from scoring import reasons
 
 rss0 = psutil.Process().memory_info().rss
-store = ClientStore(sys.argv[1])
+store = open_store(sys.argv[1])
 n_lookups = int(sys.argv[2])
 meta = store.meta()
 rng = np.random.default_rng(0)

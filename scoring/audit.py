@@ -19,45 +19,19 @@ from pathlib import Path
 
 import orjson
 
-from scoring.users import _connect, _now, _retry
+from scoring.store.connection import connect, retry
+from scoring.store.schema import AUDIT
+from scoring.users import _now
 
-AUDIT_COLUMNS = ("id", "time", "username", "role", "client_id", "route", "outcome", "model_version", "hash")
-_LINKED = AUDIT_COLUMNS[1:8]  # the fields each hash covers, besides the id and the previous hash
+AUDIT_COLUMNS = AUDIT.column_names
+# the fields each hash covers, besides the id and the previous hash: the chain's format, whatever the table gains
+_LINKED = ("time", "username", "role", "client_id", "route", "outcome", "model_version")
 _LIMITS = {"username": 100, "role": 20, "route": 500, "outcome": 200, "model_version": 100}
 _GENESIS = ""  # the "previous hash" of the first chained entry
 _KEY_CONTEXT = b"scoring audit chain v1"  # the audit key differs from the token key even when derived from it
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY,
-    time TEXT NOT NULL,
-    username TEXT,
-    role TEXT,
-    client_id INTEGER,
-    route TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    model_version TEXT,
-    hash TEXT
-);
-CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
-BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-"""
-
 _keys: dict[tuple, object] = {}
 _INSERT = f"INSERT INTO audit ({', '.join(AUDIT_COLUMNS)}) VALUES ({', '.join('?' * len(AUDIT_COLUMNS))})"
-
-
-def ensure_schema(con: sqlite3.Connection) -> None:
-    """Create the audit table; an older store's table gets the hash column (its entries stay unchained)."""
-    con.executescript(_SCHEMA)
-    if "hash" not in {row[1] for row in con.execute("PRAGMA table_info(audit)")}:
-        try:
-            con.execute("ALTER TABLE audit ADD COLUMN hash TEXT")
-        except sqlite3.OperationalError as exc:  # another worker migrated it first
-            if "duplicate column" not in str(exc):
-                raise
 
 
 def clean(value, limit: int | None = None) -> str | None:
@@ -140,8 +114,8 @@ def append_audit(store, *, user: str | None, role: str | None, client_id, route:
     fields = (_now(), clean(user, _LIMITS["username"]), clean(role, _LIMITS["role"]), _client_id(client_id),
               clean(route, _LIMITS["route"]) or "", clean(outcome, _LIMITS["outcome"]) or "",
               clean(model_version, _LIMITS["model_version"]))
-    con, key = _connect(store), _key(store)
-    _retry(lambda: _append(con, key, fields))
+    con, key = connect(store), _key(store)
+    retry(lambda: _append(con, key, fields))
 
 
 def _rows(store, limit: int | None = None):
@@ -150,7 +124,7 @@ def _rows(store, limit: int | None = None):
     if limit is not None:
         sql += " LIMIT ?"
         params = (int(limit),)
-    return _retry(lambda: _connect(store).execute(sql, params))
+    return retry(lambda: connect(store).execute(sql, params))
 
 
 def read_audit(store, limit: int | None = None) -> list[dict]:

@@ -16,17 +16,7 @@ import time
 from dataclasses import dataclass
 
 from scoring.config import positive_env
-from scoring.users import _connect, _execute
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS signin_attempts (
-    scope TEXT NOT NULL CHECK (scope IN ('user', 'address', 'known')),
-    key TEXT NOT NULL,
-    at DOUBLE PRECISION NOT NULL
-);
-CREATE INDEX IF NOT EXISTS signin_attempts_key ON signin_attempts (scope, key, at);
-CREATE INDEX IF NOT EXISTS signin_attempts_at ON signin_attempts (at)
-"""
+from scoring.store.connection import connect, execute
 
 
 @dataclass(frozen=True)
@@ -48,18 +38,6 @@ def limits() -> Limits:
     )
 
 
-_READY: dict[int, object] = {}  # connections known to have the table (held, so an id is never reused)
-
-
-def _con(store):
-    con = _connect(store)
-    if _READY.get(id(con)) is not con:
-        for statement in _SCHEMA.split(";"):
-            _execute(con, statement)
-        _READY[id(con)] = con
-    return con
-
-
 def _known_key(username: str, address: str) -> str:
     return f"{username}\n{address}"
 
@@ -67,18 +45,18 @@ def _known_key(username: str, address: str) -> str:
 def retry_after(store, username: str, address: str, now: float | None = None) -> int:
     """Seconds to wait before this attempt may be checked (0: go ahead)."""
     lim, now = limits(), time.time() if now is None else now
-    con = _con(store)
+    con = connect(store)
     since = now - lim.window
-    rows = _execute(con, "SELECT at FROM signin_attempts WHERE scope = 'address' AND key = ? AND at > ? "
-                         "ORDER BY at DESC LIMIT ?", (address, since, lim.per_address)).fetchall()
+    rows = execute(con, "SELECT at FROM signin_attempts WHERE scope = 'address' AND key = ? AND at > ? "
+                        "ORDER BY at DESC LIMIT ?", (address, since, lim.per_address)).fetchall()
     wait = 0.0
     if len(rows) >= lim.per_address:  # the oldest of the last N leaves the window first
         wait = rows[-1][0] + lim.window - now
-    known = _execute(con, "SELECT 1 FROM signin_attempts WHERE scope = 'known' AND key = ? AND at > ?",
-                     (_known_key(username, address), now - lim.known_seconds)).fetchone()
+    known = execute(con, "SELECT 1 FROM signin_attempts WHERE scope = 'known' AND key = ? AND at > ?",
+                    (_known_key(username, address), now - lim.known_seconds)).fetchone()
     if known is None:
-        failures = _execute(con, "SELECT count(*), max(at) FROM signin_attempts WHERE scope = 'user' AND key = ? "
-                                 "AND at > ?", (username, since)).fetchone()
+        failures = execute(con, "SELECT count(*), max(at) FROM signin_attempts WHERE scope = 'user' AND key = ? "
+                                "AND at > ?", (username, since)).fetchone()
         if failures[0] >= lim.per_user:
             backoff = min(2.0 ** (failures[0] - lim.per_user + 1), lim.max_backoff)
             wait = max(wait, failures[1] + backoff - now)
@@ -88,9 +66,9 @@ def retry_after(store, username: str, address: str, now: float | None = None) ->
 def record_failure(store, username: str, address: str, now: float | None = None) -> None:
     """Count a wrong password (or unknown user) against both the username and the address."""
     lim, now = limits(), time.time() if now is None else now
-    con = _con(store)
+    con = connect(store)
     horizon = now - max(lim.window, lim.max_backoff)
-    _execute(con, "BEGIN IMMEDIATE")
+    execute(con, "BEGIN IMMEDIATE")
     try:
         # forget what has expired, a few rows per failure: the table stays as small as what is live, even under
         # a spray of made-up usernames from many addresses
@@ -109,8 +87,8 @@ def record_failure(store, username: str, address: str, now: float | None = None)
 def record_success(store, username: str, address: str, now: float | None = None) -> None:
     """Reset the username's failures and remember the address as one the user signs in from."""
     now = time.time() if now is None else now
-    con = _con(store)
-    _execute(con, "BEGIN IMMEDIATE")
+    con = connect(store)
+    execute(con, "BEGIN IMMEDIATE")
     try:
         con.execute("DELETE FROM signin_attempts WHERE (scope = 'user' AND key = ?) OR (scope = 'known' AND key = ?)",
                     (username, _known_key(username, address)))

@@ -5,14 +5,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import re
 import secrets
 import sqlite3
-import threading
-import time
 from datetime import datetime, timezone
 from pathlib import Path
+
+from scoring.store.connection import connect, execute
 
 ROLES = ("manager", "customer", "service")
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
@@ -22,89 +21,9 @@ _MAX_PASSWORD = 1024
 # scrypt cost: ~16 MiB and a few tens of ms per check, which slows guessing without hurting a sign-in
 _N, _R, _P = 2**14, 8, 1
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS users (
-    username TEXT PRIMARY KEY,
-    password_hash TEXT NOT NULL,
-    role TEXT NOT NULL CHECK (role IN ('manager', 'customer', 'service')),
-    client_id INTEGER,
-    created_at TEXT NOT NULL,
-    token_epoch BIGINT NOT NULL DEFAULT 0  -- 62-bit random: BIGINT, as a PostgreSQL backend needs
-);
-"""
-
-_local = threading.local()
-
-
-def ensure_schema(con: sqlite3.Connection) -> None:
-    """Create the users and audit tables (also called by build_store so a fresh store has them)."""
-    from scoring import audit  # the store file holds both; audit imports this module's connection helper
-
-    con.executescript(_SCHEMA)
-    audit.ensure_schema(con)
-    columns = {row[1] for row in con.execute("PRAGMA table_info(users)")}
-    if "token_epoch" not in columns:  # a store made before token revocation: its users get an epoch column
-        con.execute("ALTER TABLE users ADD COLUMN token_epoch BIGINT NOT NULL DEFAULT 0")
-
 
 def _path(store) -> Path:
     return Path(getattr(store, "path", store))
-
-
-def _connect(store) -> sqlite3.Connection:
-    """One read-write connection per thread and store file; never reused across fork."""
-    key = str(getattr(store, "path", store))
-    try:
-        inode = os.stat(key).st_ino
-    except FileNotFoundError:
-        raise FileNotFoundError(
-            f"client store {key} not found: build it first with `python -m scoring build-store`") from None
-    cache = getattr(_local, "cons", None)
-    if cache is None or getattr(_local, "pid", None) != os.getpid():
-        cache = _local.cons = {}
-        _local.pid = os.getpid()
-    con, seen = cache.get(key, (None, None))
-    if con is not None and seen != inode:  # the store was rebuilt (renamed into place): follow the new file
-        con.close()
-        con = None
-    if con is None:
-        con = sqlite3.connect(key, timeout=0, isolation_level=None)  # waits for a busy file in _execute
-        _execute(con, "PRAGMA journal_mode=WAL")
-        _execute(con, f"PRAGMA synchronous={_audit_sync()}")
-        _retry(lambda: ensure_schema(con))
-        cache[key] = (con, inode)
-    return con
-
-
-def _retry(action, wait_seconds: float = 30.0):
-    """Run `action`, retrying while another process holds the write lock.
-
-    SQLite's own busy handler first sleeps a whole millisecond, while an audit append holds the lock for tens of
-    microseconds: two API workers appending at once would idle a core. Here the waits start at 50 us.
-    """
-    delay, deadline = 5e-5, time.monotonic() + wait_seconds
-    while True:
-        try:
-            return action()
-        except sqlite3.OperationalError as exc:
-            busy = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-            if not busy or time.monotonic() > deadline:
-                raise
-        time.sleep(delay)
-        delay = min(delay * 2, 0.005)
-
-
-def _execute(con: sqlite3.Connection, sql: str, params=()) -> sqlite3.Cursor:
-    return _retry(lambda: con.execute(sql, params))
-
-
-def _audit_sync() -> str:
-    """WAL with NORMAL (default): a committed entry survives a crash of the process, fsync per checkpoint.
-    FULL also survives power loss or a kernel crash, at the cost of an fsync (~3 ms here) on every request."""
-    mode = os.environ.get("SCORING_AUDIT_SYNC", "NORMAL").strip().upper()
-    if mode not in ("NORMAL", "FULL"):
-        raise ValueError(f"SCORING_AUDIT_SYNC must be NORMAL or FULL, got {mode!r}")
-    return mode
 
 
 def _hash(password: str, salt: bytes) -> bytes:
@@ -172,7 +91,7 @@ def add_user(store, username: str, password: str, role: str, client_id: int | No
     check_password(username, password)
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
-    con = _connect(store)
+    con = connect(store)
     if role == "customer":
         if client_id is None:
             raise ValueError("a customer needs --client-id: the client file they may see")
@@ -181,7 +100,7 @@ def add_user(store, username: str, password: str, role: str, client_id: int | No
         except (TypeError, ValueError):
             raise ValueError(f"client id must be an integer, got {client_id!r}") from None
         try:
-            known = _execute(con, "SELECT 1 FROM scores WHERE client_id = ?", (client_id,)).fetchone()
+            known = execute(con, "SELECT 1 FROM scores WHERE client_id = ?", (client_id,)).fetchone()
         except sqlite3.OperationalError:
             known = None
         if known is None:
@@ -189,8 +108,8 @@ def add_user(store, username: str, password: str, role: str, client_id: int | No
     elif client_id is not None:
         raise ValueError(f"only customers are bound to a client id; a {role} must not have one")
     try:
-        _execute(con, "INSERT INTO users (username, password_hash, role, client_id, created_at, token_epoch) "
-                      "VALUES (?, ?, ?, ?, ?, ?)", (username, _encode(password), role, client_id, _now(), _new_epoch()))
+        execute(con, "INSERT INTO users (username, password_hash, role, client_id, created_at, token_epoch) "
+                     "VALUES (?, ?, ?, ?, ?, ?)", (username, _encode(password), role, client_id, _now(), _new_epoch()))
     except sqlite3.IntegrityError:
         raise ValueError(f"user {username!r} already exists; remove it first to change it") from None
     return {"username": username, "role": role, "client_id": client_id}
@@ -200,33 +119,33 @@ def set_password(store, username: str, password: str) -> None:
     """Change a password (same policy as add_user); every token issued before stops working at once."""
     _check_username(username)
     check_password(username, password)
-    cur = _execute(_connect(store), "UPDATE users SET password_hash = ?, token_epoch = ? WHERE username = ?",
-                   (_encode(password), _new_epoch(), username))
+    cur = execute(connect(store), "UPDATE users SET password_hash = ?, token_epoch = ? WHERE username = ?",
+                  (_encode(password), _new_epoch(), username))
     if cur.rowcount == 0:
         raise ValueError(f"no user named {username!r}")
 
 
 def revoke_tokens(store, username: str) -> None:
     """Sign the user out everywhere: tokens carry the epoch, and every worker reads it with the user row."""
-    _execute(_connect(store), "UPDATE users SET token_epoch = ? WHERE username = ?", (_new_epoch(), username))
+    execute(connect(store), "UPDATE users SET token_epoch = ? WHERE username = ?", (_new_epoch(), username))
 
 
 def remove_user(store, username: str) -> None:
     _check_username(username)
-    cur = _execute(_connect(store), "DELETE FROM users WHERE username = ?", (username,))
+    cur = execute(connect(store), "DELETE FROM users WHERE username = ?", (username,))
     if cur.rowcount == 0:
         raise ValueError(f"no user named {username!r}")
 
 
 def list_users(store) -> list[dict]:
-    rows = _execute(_connect(store), "SELECT username, role, client_id FROM users ORDER BY username").fetchall()
+    rows = execute(connect(store), "SELECT username, role, client_id FROM users ORDER BY username").fetchall()
     return [{"username": u, "role": r, "client_id": c} for u, r, c in rows]
 
 
 def get_user(store, username: str) -> dict | None:
     if not isinstance(username, str) or not _USERNAME.match(username):
         return None
-    row = _execute(_connect(store), "SELECT username, role, client_id, token_epoch FROM users WHERE username = ?",
+    row = execute(connect(store), "SELECT username, role, client_id, token_epoch FROM users WHERE username = ?",
                                   (username,)).fetchone()
     return None if row is None else {"username": row[0], "role": row[1], "client_id": row[2], "epoch": row[3]}
 
@@ -235,7 +154,7 @@ def authenticate(store, username: str, password: str) -> dict | None:
     """{username, role, client_id, epoch} if the password matches, else None (same work whether the user exists)."""
     row = None
     if isinstance(username, str) and _USERNAME.match(username):
-        row = _execute(_connect(store), "SELECT username, role, client_id, password_hash, token_epoch FROM users "
+        row = execute(connect(store), "SELECT username, role, client_id, password_hash, token_epoch FROM users "
                                       "WHERE username = ?", (username,)).fetchone()
     if not isinstance(password, str) or len(password) > _MAX_PASSWORD:
         password = ""

@@ -175,9 +175,9 @@ def _credentials_path(cfg: dict) -> Path:
 
 def _pick_customers(store: Path) -> list[int]:
     """Three real clients of the portfolio with different outcomes: an approval, a decline, one in between."""
-    from scoring.store import ClientStore
+    from scoring.store import open_store
 
-    clients = ClientStore(store)
+    clients = open_store(store)
     picked: list[int] = []
     total = clients.list_clients(limit=1)["total"]
     for query in ({"decision": "approve"}, {"decision": "decline"}, {"offset": total // 2}):
@@ -196,11 +196,11 @@ def _pick_customers(store: Path) -> list[int]:
 def _still_valid(store: Path, user: dict) -> bool:
     """The user signs in, and a customer's client is still in the store (a rebuild keeps users, not ids)."""
     from scoring import users
-    from scoring.store import ClientStore
+    from scoring.store import open_store
 
     if not users.authenticate(store, user["username"], user["password"]):
         return False
-    return user["client_id"] is None or ClientStore(store).get_score(int(user["client_id"])) is not None
+    return user["client_id"] is None or open_store(store).get_score(int(user["client_id"])) is not None
 
 
 def _new_password(username: str) -> str:

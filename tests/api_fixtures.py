@@ -22,14 +22,14 @@ def prepare_store(source: Path, models: Path, path: Path) -> dict:
     The answer says where things are: store, models, the customer's own client id, another client's id, and a pair
     of features (x, y) for which customers' 2-D grids exist.
     """
-    from scoring.store import ClientStore
+    from scoring.store import open_store
 
     copy_store(source, path)
-    ids = [c["client_id"] for c in ClientStore(path).list_clients(limit=3)["items"]]
+    ids = [c["client_id"] for c in open_store(path).list_clients(limit=3)["items"]]
     users.add_user(path, USERNAMES["manager"], PASSWORD, "manager")
     users.add_user(path, USERNAMES["customer"], PASSWORD, "customer", client_id=ids[0])
     users.add_user(path, USERNAMES["service"], PASSWORD, "service")
-    grid = ClientStore(path).aggregation()["grid_features"]
+    grid = open_store(path).aggregation()["grid_features"]
     return {"store": path, "models": models, "own": ids[0], "other": ids[1], "x": grid[0], "y": grid[1]}
 
 

@@ -26,12 +26,12 @@ WINDOW, PER_ADDRESS, PER_USER, MAX_BACKOFF = 8, 20, 5, 3
 @pytest.fixture(scope="module")
 def api(store_path, trained_models, tmp_path_factory):
     """Two gunicorn servers of two workers on one store: one trusting no proxy, one trusting the loopback's."""
-    from scoring.store import ClientStore
+    from scoring.store import open_store
 
     work = tmp_path_factory.mktemp("accounts")
     store = work / "store.sqlite"
     shutil.copy(store_path, store)
-    cid = ClientStore(store).list_clients(limit=1)["items"][0]["client_id"]
+    cid = open_store(store).list_clients(limit=1)["items"][0]["client_id"]
     for name in ("manager", "pat", "remy", "lou", "ivy"):
         users.add_user(store, name, PASSWORD, "manager")
     users.add_user(store, "carla", PASSWORD, "customer", client_id=cid)

@@ -17,6 +17,7 @@ import pytest
 
 from scoring import audit, users
 from scoring.cli import main as cli
+from scoring.store.connection import connect, retry
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "quiet amber lantern harbour"
@@ -116,8 +117,7 @@ def test_a_lock_never_released_gives_a_clear_error(store):
     other.execute("BEGIN IMMEDIATE")
     try:
         with pytest.raises(sqlite3.OperationalError, match="locked"):
-            users._retry(lambda: audit._append(users._connect(store), audit._key(store), ("t",) * 7),
-                         wait_seconds=0.2)
+            retry(lambda: audit._append(connect(store), audit._key(store), ("t",) * 7), wait_seconds=0.2)
     finally:
         other.execute("ROLLBACK")
         other.close()
@@ -319,11 +319,11 @@ def test_control_characters_are_escaped_and_the_export_has_one_record_per_line(s
 @pytest.fixture(scope="module")
 def api(store_path, trained_models, tmp_path_factory):
     from api import create_app
-    from scoring.store import ClientStore
+    from scoring.store import open_store
 
     path = tmp_path_factory.mktemp("audit-api") / "store.sqlite"
     shutil.copy(store_path, path)
-    store = ClientStore(path)
+    store = open_store(path)
     ids = [c["client_id"] for c in store.list_clients(limit=2)["items"]]
     users.add_user(path, "boss", PASSWORD, "manager")
     users.add_user(path, "alice", PASSWORD, "customer", client_id=ids[0])

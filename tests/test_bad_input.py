@@ -22,7 +22,7 @@ LIMIT = 64 * 1024
 @pytest.fixture(scope="module")
 def env(store_path, trained_models, tmp_path_factory):
     from api import create_app
-    from scoring.store import ClientStore
+    from scoring.store import open_store
 
     path = tmp_path_factory.mktemp("bad-input") / "store.sqlite"
     shutil.copy(store_path, path)
@@ -31,7 +31,7 @@ def env(store_path, trained_models, tmp_path_factory):
                       "MAX_CONTENT_LENGTH": LIMIT})
     client = app.test_client()
     token = client.post("/api/v1/auth/token", json={"username": "boss", "password": PASSWORD}).json["access_token"]
-    own = ClientStore(path).list_clients(limit=1)["items"][0]["client_id"]
+    own = open_store(path).list_clients(limit=1)["items"][0]["client_id"]
     return {"app": app, "client": client, "h": {"Authorization": f"Bearer {token}"}, "own": own}
 
 

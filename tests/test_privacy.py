@@ -18,11 +18,11 @@ BINS = range(2, 51)  # every bins value the bivariate route accepts
 @pytest.fixture(scope="module")
 def env(store_path, trained_models, tmp_path_factory):
     from api import create_app
-    from scoring.store import ClientStore
+    from scoring.store import open_store
 
     path = tmp_path_factory.mktemp("privacy") / "store.sqlite"
     shutil.copy(store_path, path)
-    own = ClientStore(path).list_clients(limit=1)["items"][0]["client_id"]
+    own = open_store(path).list_clients(limit=1)["items"][0]["client_id"]
     users.add_user(path, "boss", PASSWORD, "manager")
     users.add_user(path, "dora", PASSWORD, "customer", client_id=own)
     app = create_app({"STORE_PATH": path, "MODELS_DIR": trained_models, "SECRET_KEY": "privacy-test",
@@ -33,7 +33,7 @@ def env(store_path, trained_models, tmp_path_factory):
         r = client.post("/api/v1/auth/token", json={"username": name, "password": PASSWORD})
         assert r.status_code == 200, r.json
         heads[name] = {"Authorization": f"Bearer {r.json['access_token']}"}
-    store = ClientStore(path)
+    store = open_store(path)
     con = sqlite3.connect(path)
     pds = np.sort(np.array([r[0] for r in con.execute("SELECT pd FROM scores")]))
     con.close()
@@ -183,21 +183,21 @@ def test_customer_marker_still_shows(env):
 
 
 def test_explain_all_keeps_noise_and_redraws_only_new_pds(env, tmp_path):
-    from scoring import population
-    from scoring.store import ClientStore, _pack, _unpack, explain_all
+    from scoring.store import explain_all, open_store, population
+    from scoring.store.blobs import pack, unpack
 
     path = tmp_path / "store.sqlite"
     shutil.copy(env["path"], path)
-    before = ClientStore(path)
+    before = open_store(path)
     grid = before.aggregation()["grid_features"]
     hist, dens = before.released_distribution("EXT_SOURCE_2"), before.released_density(grid[0], grid[1])
     explain_all(path, env["models"])  # same model, same PDs: no fresh noise that could be averaged with the old
-    after = ClientStore(path)
+    after = open_store(path)
     assert after.meta()["explained_at"] and after.released_distribution("EXT_SOURCE_2") == hist
     assert after.released_density(grid[0], grid[1]) == dens
     con = sqlite3.connect(path)  # new PDs (as from a new model): mean PD redrawn, noisy counts kept
-    pds = _unpack(con.execute("SELECT data FROM sample WHERE name = '__pd__'").fetchone()[0], "float64")
-    con.execute("UPDATE sample SET data = ? WHERE name = '__pd__'", (_pack(pds * 0.5, "float64"),))
+    pds = unpack(con.execute("SELECT data FROM sample WHERE name = '__pd__'").fetchone()[0], "float64")
+    con.execute("UPDATE sample SET data = ? WHERE name = '__pd__'", (pack(pds * 0.5, "float64"),))
     population.release(con, [{"feature": f} for f in reversed(grid)], keep_counts=True)  # pairs now transposed
     con.commit()
     con.close()
@@ -205,14 +205,14 @@ def test_explain_all_keeps_noise_and_redraws_only_new_pds(env, tmp_path):
     con.execute("UPDATE meta SET value = '\"next\"' WHERE key = 'generation'")
     con.commit()
     con.close()
-    new = ClientStore(path)
+    new = open_store(path)
     assert new.released_distribution("EXT_SOURCE_2") == hist
     redrawn = new.released_density(grid[0], grid[1])
     assert redrawn["counts"] == dens["counts"] and redrawn["mean_pd"] != dens["mean_pd"]
 
 
 def test_groups_hold_min_group_and_round_edges():
-    from scoring.population import categorical_groups, numeric_groups
+    from scoring.store.population import categorical_groups, numeric_groups
 
     rng = np.random.default_rng(1)
     values = np.concatenate([rng.normal(0.5, 0.1, 400), [7.123456], np.full(30, np.nan)])  # one outlier

@@ -27,7 +27,7 @@ APPLICANT = {"application": {"AMT_INCOME_TOTAL": 1.2e5, "AMT_CREDIT": 3e5, "DAYS
 def env(store_path, trained_models, tmp_path):
     """A fresh app on its own store copy per test: each test breaks its store."""
     from api import create_app
-    from scoring.store import ClientStore
+    from scoring.store import open_store
 
     path = tmp_path / "store.sqlite"
     shutil.copy(store_path, path)
@@ -36,7 +36,7 @@ def env(store_path, trained_models, tmp_path):
     client = app.test_client()
     token = _sign_in(client)
     assert token.status_code == 200
-    own = ClientStore(path).list_clients(limit=1)["items"][0]["client_id"]
+    own = open_store(path).list_clients(limit=1)["items"][0]["client_id"]
     return {"client": client, "path": path, "own": own,
             "h": {"Authorization": f"Bearer {token.json['access_token']}"}}
 

@@ -81,9 +81,9 @@ def test_empty_explanation():
 
 
 def test_reasons_from_the_store(store_path):
-    from scoring.store import ClientStore
+    from scoring.store import open_store
 
-    store = ClientStore(store_path)
+    store = open_store(store_path)
     for item in store.list_clients(limit=30)["items"]:
         explanation = store.get_explanation(item["client_id"])
         percentiles = store.percentiles(explanation["values"])

@@ -6,21 +6,22 @@ import json
 import shutil
 import sqlite3
 import threading
+import time
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from scoring import audit, users
+from scoring import audit, signin_limits, users
 from scoring.bundle import ModelBundle, ModelIntegrityError
 from scoring.features import CATEGORICAL_FEATURES, build_features, load_target
-from scoring.store import ClientStore, build_store, explain_all
+from scoring.store import ClientStore, build_store, explain_all, open_store
 from scoring.tables import read_table
 
 
 @pytest.fixture(scope="module")
 def store(store_path) -> ClientStore:
-    return ClientStore(store_path)
+    return open_store(store_path)
 
 
 @pytest.fixture(scope="module")
@@ -236,20 +237,26 @@ def test_client_store_is_read_only_and_thread_safe(store, features):
 
 def test_missing_store_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="build-store"):
-        ClientStore(tmp_path / "absent.sqlite")
+        open_store(tmp_path / "absent.sqlite")
 
 
 def test_rebuild_keeps_users_and_a_failed_build_leaves_the_store_untouched(synth_dir, trained_models, tmp_path):
     path = tmp_path / "store.sqlite"
     assert build_store(synth_dir, trained_models, path, sample_size=300, chunk_size=700) > 0
-    first = ClientStore(path)
+    first = open_store(path)
     cid = first.list_clients(limit=1)["items"][0]["client_id"]
     assert first.meta()["sample_size"] == 300
     users.add_user(path, "bob", "quiet amber lantern harbour", "customer", client_id=cid)
     audit.append_audit(path, user="bob", role="customer", client_id=cid, route="/r", outcome="200", model_version="v")
+    now = time.time()
+    for _ in range(signin_limits.limits().per_user):
+        signin_limits.record_failure(path, "mallory", "203.0.113.9", now=now)
+    assert signin_limits.retry_after(path, "mallory", "203.0.113.9", now=now) > 0
     build_store(synth_dir, trained_models, path, sample_size=200)
     assert first.meta()["sample_size"] == 200  # an open reader follows the rebuilt file
     assert users.authenticate(path, "bob", "quiet amber lantern harbour")["client_id"] == cid
+    # the sign-in counters too: a rebuild must not reset a username's back-off or an address's limit
+    assert signin_limits.retry_after(path, "mallory", "203.0.113.9", now=now) > 0
     audit.append_audit(path, user="bob", role="customer", client_id=cid, route="/s", outcome="200", model_version="v")
     con = sqlite3.connect(path)  # entries land in the new file, not in the replaced one
     assert [r for (r,) in con.execute("SELECT route FROM audit ORDER BY id")] == ["/r", "/s"]
@@ -270,16 +277,16 @@ def test_rebuild_keeps_users_and_a_failed_build_leaves_the_store_untouched(synth
 def test_explain_all_restores_scores_and_shap(store_path, trained_models, tmp_path):
     path = tmp_path / "store.sqlite"
     shutil.copy(store_path, path)
-    reference = ClientStore(store_path)
+    reference = open_store(store_path)
     cid = reference.list_clients(limit=1, offset=5)["items"][0]["client_id"]
     con = sqlite3.connect(path)
     con.execute("UPDATE scores SET pd = 0.5, grade = 'G8', decision = 'decline'")
     con.execute("UPDATE meta SET value = '\"old\"' WHERE key = 'model_version'")
     con.commit()
     con.close()
-    assert ClientStore(path).get_score(cid)["model_version"] == "old"
+    assert open_store(path).get_score(cid)["model_version"] == "old"
     assert explain_all(path, trained_models) == reference.meta()["n_clients"]
-    copy = ClientStore(path)
+    copy = open_store(path)
     assert copy.get_score(cid)["pd"] == pytest.approx(reference.get_score(cid)["pd"], rel=1e-9)
     assert copy.get_score(cid)["model_version"] == ModelBundle.load(trained_models).version
     assert copy.get_explanation(cid)["shap"] == reference.get_explanation(cid)["shap"]

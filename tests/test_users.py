@@ -83,11 +83,11 @@ def test_missing_store(tmp_path):
 
 
 def test_audit_sync_mode_is_validated(monkeypatch):
-    from scoring.users import _audit_sync
+    from scoring.store.connection import audit_sync
 
-    assert _audit_sync() == "NORMAL"
+    assert audit_sync() == "NORMAL"
     monkeypatch.setenv("SCORING_AUDIT_SYNC", "full")
-    assert _audit_sync() == "FULL"
+    assert audit_sync() == "FULL"
     monkeypatch.setenv("SCORING_AUDIT_SYNC", "sometimes")
     with pytest.raises(ValueError, match="SCORING_AUDIT_SYNC"):
-        _audit_sync()
+        audit_sync()

@@ -17,6 +17,9 @@ import sqlite3
 import numpy as np
 
 from scoring.config import positive_env
+from scoring.store import schema
+from scoring.store.blobs import sample_column
+from scoring.store.interface import AggregatesMissing, NotReleased
 
 MIN_GROUP = 50  # no count, rate or mean shown to a customer describes fewer clients
 HIST_BINS = 10  # at most this many quantile groups per numeric feature in a histogram
@@ -24,24 +27,6 @@ GRID_BINS = 8  # and per axis of a 2-D grid
 EPSILON = 0.5  # per released table (one histogram, one grid's counts, one grid's PD sums)
 GRID_FEATURES = 8  # customers' 2-D grids cover pairs of the model's most important features
 OTHER = "other"
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS population_groups (
-    feature TEXT NOT NULL, axis TEXT NOT NULL, grp INTEGER NOT NULL, label TEXT, lo REAL, hi REAL, members TEXT,
-    PRIMARY KEY (feature, axis, grp));
-CREATE TABLE IF NOT EXISTS population_cells (
-    x TEXT NOT NULL, y TEXT NOT NULL, xg INTEGER NOT NULL, yg INTEGER NOT NULL,
-    n INTEGER, repaid INTEGER, defaulted INTEGER, mean_pd REAL,
-    PRIMARY KEY (x, y, xg, yg));
-"""
-
-
-class NotReleased(LookupError):
-    """The store holds no customer aggregate for this pair of features (outside the grid set)."""
-
-
-class AggregatesMissing(RuntimeError):
-    """A store built before customer aggregates existed: rebuild it (build-store or explain-all)."""
 
 
 def settings() -> dict:
@@ -112,18 +97,6 @@ def assign(spec: dict, values: np.ndarray, cats: list[str] | None) -> np.ndarray
     return lookup[values.astype(int)]
 
 
-def group_of(spec: dict, value) -> int | None:
-    """The group holding one value (a customer's own marker), None when missing."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if spec["kind"] == "numeric":
-        return int(np.searchsorted(spec["edges"], float(value), side="right"))
-    for g, members in enumerate(spec["members"]):
-        if value in members:
-            return g
-    return None
-
-
 # ----------------------------------------------------------------------------------------------- noise
 class _Noise:
     """diffprivlib mechanisms seeded from a fresh secret: the draws are stored, the seed is never kept."""
@@ -146,10 +119,7 @@ class _Noise:
 # ----------------------------------------------------------------------------------------------- build
 def _sample(con: sqlite3.Connection):
     """Sample columns as written by the store build: {name: (values, categories or None)}."""
-    from scoring.store import _unpack
-
-    dtype = {"id": "int64", "target": "int8", "pd": "float64", "numeric": "float64", "categorical": "int16"}
-    return {name: (_unpack(blob, dtype[kind]), json.loads(cats) if cats else None)
+    return {name: sample_column(kind, blob, cats)
             for name, kind, blob, cats in con.execute("SELECT name, kind, data, categories FROM sample")}
 
 
@@ -241,9 +211,7 @@ def release(con: sqlite3.Connection, importance: list[dict], *, keep_counts: boo
     when the sample's PDs changed, for the same reason.
     """
     cfg = settings()
-    for statement in SCHEMA.split(";"):  # not executescript: it would commit explain-all's open transaction
-        if statement.strip():
-            con.execute(statement)
+    schema.create_tables(con, (schema.POPULATION_GROUPS, schema.POPULATION_CELLS))  # absent from an older store
     sample = _sample(con)
     digest = hashlib.sha256(np.ascontiguousarray(sample["__pd__"][0]).tobytes()).hexdigest()
     row = con.execute("SELECT value FROM meta WHERE key = 'aggregation'").fetchone()

@@ -1,0 +1,20 @@
+"""The client store: one interface (ClientStore), opened by location (open_store), built by build_store.
+
+A file path selects the SQLite backend; a postgresql:// URL will select PostgreSQL (issue #14). Callers use the
+names below and never a backend module, so a second backend is a new module, not edits everywhere.
+"""
+
+from __future__ import annotations
+
+from scoring.store.build import build_store, explain_all
+from scoring.store.interface import AggregatesMissing, ClientStore, NotReleased
+from scoring.store.location import sqlite_file
+
+__all__ = ["AggregatesMissing", "ClientStore", "NotReleased", "build_store", "explain_all", "open_store"]
+
+
+def open_store(location=None) -> ClientStore:
+    """The store at `location` (SCORING_STORE when None), for reading; FileNotFoundError when none is there."""
+    from scoring.store.sqlite import SQLiteStore
+
+    return SQLiteStore(sqlite_file(location))

@@ -1,0 +1,168 @@
+"""Building and re-scoring the SQLite store: rows from scoring.store.rows, written into a file swapped in whole.
+
+A build writes `<path>.tmp` chunk by chunk without a journal, copies the kept tables (users, audit log, sign-in
+attempts) from the store it replaces, then renames it into place: readers follow the new file, a failed build
+leaves the old one untouched. explain-all re-scores in place in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from scoring.store import population, rows, schema
+from scoring.store.blobs import pack, unpack
+from scoring.store.location import sqlite_file
+
+
+def build_store(data_dir, models_dir, store_path=None, *, sample_size: int = 20_000,
+                chunk_size: int = rows.CHUNK_CLIENTS) -> int:
+    """Build the whole store into `<path>.tmp` chunk by chunk, then rename it into place; returns clients stored."""
+    from scoring.bundle import ModelBundle
+    from scoring.features import CATEGORICAL_FEATURES, load_target
+
+    path = sqlite_file(store_path)
+    if isinstance(sample_size, bool) or not isinstance(sample_size, int) or sample_size < 1:
+        raise ValueError("sample_size must be a positive integer")
+    bundle = ModelBundle.load(models_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(str(path) + ".tmp")
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        Path(str(tmp) + suffix).unlink(missing_ok=True)
+    target = load_target(data_dir)
+
+    # password hashes, client files and the audit log: owner-only from the first byte; SQLite gives its -wal and
+    # -shm files the database file's mode
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    con = sqlite3.connect(tmp)
+    try:
+        # rows of ~2-3 KB: with 4 KB pages each would sit alone in a page and waste a third of the file
+        con.execute("PRAGMA page_size=16384")
+        con.execute("PRAGMA journal_mode=OFF")  # a failed build is thrown away whole, no journal needed
+        con.execute("PRAGMA synchronous=OFF")
+        schema.create_tables(con, schema.REBUILT)  # indexes after the bulk insert: faster than keeping them updated
+        schema.ensure_kept(con)
+        with tempfile.TemporaryDirectory(prefix="store-", dir=path.parent) as work:
+            feats_file, apps_file = rows.raw_frames(data_dir, Path(work))
+            n, sample, chunk = 0, None, None
+            for feats, apps in rows.chunks(feats_file, apps_file, chunk_size):
+                if sample is None:
+                    features = list(feats.columns)
+                    categorical = [c for c in features if c in CATEGORICAL_FEATURES]
+                    numeric = [c for c in features if c not in categorical]
+                    sample = rows.Sample(target, sample_size, numeric, categorical)
+                chunk = rows.ScoredChunk(bundle, feats, apps, numeric, categorical)
+                con.executemany("INSERT INTO clients VALUES (?, ?, ?, ?, ?, ?)", chunk.client_rows())
+                con.executemany("INSERT INTO scores VALUES (?, ?, ?, ?, ?)", chunk.score_rows())
+                sample.add(chunk)
+                n += len(chunk.ids)
+                con.commit()
+            if n == 0:
+                raise ValueError(f"{data_dir}: no application rows to store")
+            schema.create_indexes(con, schema.REBUILT)
+            con.executemany("INSERT INTO quantiles VALUES (?, ?, ?)", rows.quantile_rows(feats_file, numeric))
+        con.executemany("INSERT INTO sample VALUES (?, ?, ?, ?)", sample.rows())
+        population.release(con, bundle.importance)  # customers' aggregates, noised once for this generation
+        meta = rows.build_meta(bundle, data_dir, n_clients=n, features=features, numeric=numeric,
+                               categorical=categorical, base_value=chunk.base, sample_size=len(sample.ids),
+                               max_client_id=chunk.ids[-1])
+        con.executemany("INSERT INTO meta VALUES (?, ?)", rows.meta_rows(meta))
+        con.commit()
+        _copy_kept(con, path)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.close()
+    except BaseException:
+        con.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    _replace_file(tmp, path)
+    return n
+
+
+def _copy_kept(con: sqlite3.Connection, old: Path) -> None:
+    """The kept tables survive a rebuild (the audit log with its hash chain); columns an older store lacks take
+    their defaults."""
+    if not old.exists():
+        return
+    con.execute("ATTACH DATABASE ? AS old", (f"file:{old}?mode=ro",))
+    try:
+        present = {r[0] for r in con.execute("SELECT name FROM old.sqlite_master WHERE type='table'")}
+        for table in schema.KEPT:
+            if table.name not in present:
+                continue
+            there = {r[1] for r in con.execute(f"PRAGMA old.table_info({table.name})")}
+            columns = ", ".join(c for c in table.column_names if c in there)
+            con.execute(f"INSERT INTO main.{table.name} ({columns}) SELECT {columns} FROM old.{table.name} "
+                        "ORDER BY rowid")
+        con.commit()
+    finally:
+        con.execute("DETACH DATABASE old")
+
+
+def _replace_file(tmp: Path, path: Path) -> None:
+    """Atomic swap of a finished store into place; the old file's WAL is merged and removed first."""
+    if path.exists():
+        try:
+            con = sqlite3.connect(path, timeout=30)
+            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            con.close()
+        except sqlite3.DatabaseError:
+            pass
+    for suffix in ("-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    os.replace(tmp, path)
+
+
+def explain_all(store_path, models_dir, *, chunk_size: int = rows.CHUNK_CLIENTS) -> int:
+    """Re-score every stored client with the current bundle from the stored features, in one transaction."""
+    from scoring.bundle import ModelBundle
+
+    path = sqlite_file(store_path)
+    if not path.exists():
+        raise FileNotFoundError(f"client store {path} not found: build it first with `python -m scoring build-store`")
+    bundle = ModelBundle.load(models_dir)
+    con = sqlite3.connect(path, timeout=60, isolation_level=None)
+    try:
+        meta = {k: json.loads(v) for k, v in con.execute("SELECT key, value FROM meta")}
+        numeric, categorical = meta["numeric_features"], meta["categorical_features"]
+        missing = [f for f in bundle.feature_names if f not in numeric and f not in categorical]
+        if missing:
+            raise ValueError(f"the store lacks model feature(s) {', '.join(missing[:10])}: rebuild it with build-store")
+        con.execute("BEGIN IMMEDIATE")
+        last, n, base = -1, 0, meta.get("base_value", 0.0)
+        while True:
+            stored = con.execute("SELECT client_id, num, cat FROM clients WHERE client_id > ? ORDER BY client_id "
+                                 "LIMIT ?", (last, chunk_size)).fetchall()
+            if not stored:
+                break
+            ids = [r[0] for r in stored]
+            frame = rows.stored_features(ids, [r[1] for r in stored], [r[2] for r in stored], numeric, categorical)
+            scores, base, contrib = bundle.score_and_explain(frame)
+            con.executemany("UPDATE clients SET shap = ? WHERE client_id = ?",
+                            zip(rows.shap_blobs(contrib), ids, strict=True))
+            con.executemany("UPDATE scores SET pd = ?, grade = ?, decision = ?, raw_score = ? WHERE client_id = ?",
+                            zip(*rows.score_columns(scores), ids, strict=True))
+            last, n = ids[-1], n + len(ids)
+        sample_ids = unpack(con.execute("SELECT data FROM sample WHERE name = '__client_id__'").fetchone()[0], "int64")
+        pd_by_id = dict(con.execute("SELECT client_id, pd FROM scores WHERE client_id IN "
+                                    "(SELECT value FROM json_each(?))", (json.dumps(sample_ids.tolist()),)))
+        s_pd = np.array([pd_by_id.get(int(i), np.nan) for i in sample_ids], dtype="float64")
+        con.execute("UPDATE sample SET data = ? WHERE name = '__pd__'", (pack(s_pd, "float64"),))
+        population.release(con, bundle.importance, keep_counts=True)  # PD changed: mean PD redrawn, counts kept
+        updates = {"model_version": bundle.version, "threshold": bundle.threshold, "base_value": float(base),
+                   "model_features": list(bundle.feature_names), "explained_at": rows.now(),
+                   "generation": rows.new_generation()}
+        con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows.meta_rows(updates))
+        con.execute("COMMIT")
+    except BaseException:
+        if con.in_transaction:
+            con.execute("ROLLBACK")
+        raise
+    finally:
+        con.close()
+    return n

@@ -1,0 +1,115 @@
+"""The client store as the API and the CLI use it, whichever backend holds it (a SQLite file; PostgreSQL in #14).
+
+Callers get a store from `scoring.store.open_store` and never name its backend. The contract every backend keeps:
+an unknown or malformed client id gives None, never an error; an unknown feature is KeyError; a bad argument is
+ValueError naming it. Scores and SHAP values are those of the bundle the store was built (or explained) with;
+SHAP values are log-odds contributions.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+
+class NotReleased(LookupError):
+    """The store holds no customer aggregate for this pair of features (outside the grid set)."""
+
+
+class AggregatesMissing(RuntimeError):
+    """A store built before customer aggregates existed: rebuild it (build-store or explain-all)."""
+
+
+class ClientStore(ABC):
+    """Read-only point lookups and population statistics over one store generation at a time."""
+
+    # --- meta and point lookups ---------------------------------------------------------------------------------
+    @abstractmethod
+    def meta(self) -> dict:
+        """What the store was built from: model_version, data_source, n_clients, threshold, built_at, the feature
+        lists (feature_names, numeric_features, categorical_features, model_features), base_value, sample_size,
+        and explained_at once explain-all ran."""
+
+    @abstractmethod
+    def get_client(self, client_id) -> dict | None:
+        """{client_id, split, application, features, history}; None for an unknown id.
+
+        `application` holds every Kaggle application field (None when not given), never TARGET; `features` every
+        feature by name (None when missing); `history` the summary features of the client's credit history.
+        """
+
+    @abstractmethod
+    def get_score(self, client_id) -> dict | None:
+        """{client_id, pd, grade, decision, threshold, model_version, raw_score}; None for an unknown id."""
+
+    @abstractmethod
+    def get_explanation(self, client_id, top: int | None = None) -> dict | None:
+        """The score plus base_value, shap and values of the `top` features largest by |SHAP| (all when None).
+
+        `shap` and `values` name those features, largest first; `shap_total` sums all of them, so that
+        base_value + shap_total == raw_score; also n_features and the store `generation` the row was read from.
+        None for an unknown id.
+        """
+
+    @abstractmethod
+    def list_clients(self, search=None, limit: int = 20, offset: int = 0, grade=None, decision=None) -> dict:
+        """{total, items: [{client_id, pd, grade, decision}]} in id order, filtered by grade and decision.
+
+        `search` is a client-id prefix of ASCII digits (anything else finds nothing); `limit` is held to 0..1000.
+        """
+
+    # --- population statistics for managers: the labelled sample and the quantiles of all clients ---------------
+    @abstractmethod
+    def percentile(self, feature: str, value) -> float | None:
+        """Share (0..100) of all clients with a known, lower value; None for a missing value or a categorical.
+
+        KeyError for an unknown feature, ValueError for a value that is not a number.
+        """
+
+    @abstractmethod
+    def percentiles(self, values: dict, generation: str | None = None) -> dict:
+        """percentile() of each {feature: value}; unknown features and unusable values are left out.
+
+        `generation`: that of the lookup the values come from (get_explanation), which saves reading it again.
+        """
+
+    @abstractmethod
+    def distribution(self, feature: str, bins: int = 30) -> dict:
+        """Histogram over the labelled sample, repaid (0) and defaulted (1) apart, missing values counted apart.
+
+        Numeric features get `edges` (bins + 1), categorical ones `categories`; KeyError for an unknown feature,
+        ValueError unless bins is an integer from 1 to 200.
+        """
+
+    @abstractmethod
+    def density(self, x: str, y: str, bins: int = 20) -> dict:
+        """2-D counts and mean PD per cell over the labelled sample; cells under `min_cell` clients get no PD.
+
+        KeyError for an unknown feature, ValueError unless bins is an integer from 1 to 100.
+        """
+
+    @abstractmethod
+    def sample_points(self, x: str, y: str, n: int = 1000) -> list[dict]:
+        """Up to n labelled-sample clients with both values known, in a fixed random order: {client_id, x, y, pd}.
+
+        Individual rows: for managers only. KeyError for an unknown feature, ValueError unless n is a positive
+        integer.
+        """
+
+    # --- population views for customers: released once per generation (scoring.store.population) ---------------
+    @abstractmethod
+    def released_distribution(self, feature: str) -> dict:
+        """A customer's histogram: groups of at least min_group clients and noisy counts, fixed at build time.
+
+        KeyError for an unknown feature; AggregatesMissing for a store built before aggregates existed.
+        """
+
+    @abstractmethod
+    def released_density(self, x: str, y: str) -> dict:
+        """A customer's 2-D grid, released for pairs of the grid features only.
+
+        KeyError for an unknown feature, NotReleased for another pair, AggregatesMissing as released_distribution.
+        """
+
+    @abstractmethod
+    def aggregation(self) -> dict:
+        """How customers' aggregates were released (min_group, mechanism, epsilon, grid_features ...); {} if none."""
