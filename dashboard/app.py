@@ -19,10 +19,9 @@ from dashboard import session as user_session
 from dashboard.components import client_view, compare, search, whatif
 from dashboard.components.common import expired_marker
 from dashboard.i18n import LANGS, t
-from dashboard.settings import DashboardSettings
 
 
-def _secret_key(conf: DashboardSettings) -> str:
+def _secret_key(conf: settings.DashboardSettings) -> str:
     """DASHBOARD_SECRET_KEY, else a random key in a file shared by every worker (mode 0600)."""
     if conf.secret_key:
         return conf.secret_key
@@ -175,7 +174,7 @@ def _route(pathname):
 def create_app(config: Mapping[str, str] | None = None) -> Dash:
     """A new dashboard app (as Flask's tutorial factory): settings from `config`, a mapping of DASHBOARD_* values
     (tests), else from the environment; each app gets its own callbacks, so several can live in one process."""
-    conf = DashboardSettings.from_env() if config is None else DashboardSettings.from_mapping(config)
+    conf = settings.DashboardSettings.from_env() if config is None else settings.DashboardSettings.from_mapping(config)
     app = _Dash(
         __name__,
         title="Prêt à dépenser",
