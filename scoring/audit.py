@@ -19,6 +19,7 @@ from pathlib import Path
 
 import orjson
 
+from scoring.config import secret_key, settings
 from scoring.store.connection import connect, retry
 from scoring.store.schema import AUDIT
 from scoring.users import _now
@@ -62,23 +63,21 @@ def _client_id(value) -> int | None:
 
 
 def _secret(store, create: bool) -> str:
-    from scoring.config import secret_key
-
-    own = os.environ.get("SCORING_AUDIT_KEY", "").strip()
-    if own:
-        return own
+    s = settings()
+    if s.audit_key:
+        return s.audit_key
     path = Path(getattr(store, "path", store))
-    if not create and not os.environ.get("SCORING_SECRET_KEY", "").strip() \
-            and not (path.parent / ".secret_key").exists():
+    if not create and not s.token_secret and not (path.parent / ".secret_key").exists():
         raise ValueError("no audit key: set SCORING_AUDIT_KEY (or SCORING_SECRET_KEY) as the API had it, or keep "
                          f"the .secret_key file beside {path}")
     return secret_key(path)
 
 
 def _key(store, create: bool = True):
-    """The chain's keyed HMAC, cached per store and environment: the key file is read once, not per append."""
+    """The chain's keyed HMAC, cached per store and keys: the key file is read once, not per append."""
     path = str(getattr(store, "path", store))
-    cache_key = (path, os.environ.get("SCORING_AUDIT_KEY", ""), os.environ.get("SCORING_SECRET_KEY", ""))
+    s = settings()
+    cache_key = (path, s.audit_key, s.token_secret)
     keyed = _keys.get(cache_key)
     if keyed is None:
         key = hmac.digest(_secret(store, create).encode("utf-8"), _KEY_CONTEXT, "sha256")

@@ -200,7 +200,7 @@ def settings(environ: Mapping[str, str] | None = None) -> Settings:
     """The settings from `environ` (default: the process environment now); ValueError naming a bad variable."""
     if environ is None:
         # os.environ.get costs ~2 µs a call here (it encodes the key); the raw dict behind it answers the same
-        # 27 lookups in ~3 µs in all, so that per-request readers need not keep copies of their own
+        # lookups in ~3 µs in all, so that per-request readers need not keep copies of their own
         raw = tuple(map(_ENVIRON_DATA.get, _ENV_KEYS))
         return _parsed(tuple(None if v is None else os.environ.decodevalue(v) for v in raw))
     return _parsed(tuple(environ.get(s.env) for s in SETTINGS))
@@ -247,9 +247,3 @@ def secret_key(store_path: Path) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(candidate)
     return candidate
-
-
-def positive_env(name: str, default, kind=int):
-    """Transitional: the store build's own reads move to `settings()` once the store package lands (#10)."""
-    raw = os.environ.get(name, "").strip()
-    return default if not raw else _number(kind)(name, raw)

@@ -15,7 +15,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from scoring.config import positive_env
+from scoring.config import settings
 from scoring.store.connection import connect, execute
 
 
@@ -29,13 +29,9 @@ class Limits:
 
 
 def limits() -> Limits:
-    return Limits(
-        window=positive_env("SCORING_SIGNIN_WINDOW", 900, float),
-        per_address=positive_env("SCORING_SIGNIN_MAX_PER_ADDRESS", 20),
-        per_user=positive_env("SCORING_SIGNIN_MAX_PER_USER", 5),
-        max_backoff=positive_env("SCORING_SIGNIN_MAX_BACKOFF", 300, float),
-        known_seconds=positive_env("SCORING_SIGNIN_KNOWN_DAYS", 30, float) * 86400,
-    )
+    s = settings()
+    return Limits(window=s.signin_window, per_address=s.signin_max_per_address, per_user=s.signin_max_per_user,
+                  max_backoff=s.signin_max_backoff, known_seconds=s.signin_known_days * 86400)
 
 
 def _known_key(username: str, address: str) -> str:

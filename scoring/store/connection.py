@@ -85,7 +85,6 @@ def execute(con: sqlite3.Connection, sql: str, params=()) -> sqlite3.Cursor:
 def audit_sync() -> str:
     """WAL with NORMAL (default): a committed entry survives a crash of the process, fsync per checkpoint.
     FULL also survives power loss or a kernel crash, at the cost of an fsync (~3 ms here) on every request."""
-    mode = os.environ.get("SCORING_AUDIT_SYNC", "NORMAL").strip().upper()
-    if mode not in ("NORMAL", "FULL"):
-        raise ValueError(f"SCORING_AUDIT_SYNC must be NORMAL or FULL, got {mode!r}")
-    return mode
+    from scoring.config import settings
+
+    return settings().audit_sync

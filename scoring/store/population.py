@@ -16,7 +16,7 @@ import sqlite3
 
 import numpy as np
 
-from scoring.config import positive_env
+from scoring.config import settings
 from scoring.store import schema
 from scoring.store.blobs import sample_column
 from scoring.store.interface import AggregatesMissing, NotReleased
@@ -24,16 +24,14 @@ from scoring.store.interface import AggregatesMissing, NotReleased
 MIN_GROUP = 50  # no count, rate or mean shown to a customer describes fewer clients
 HIST_BINS = 10  # at most this many quantile groups per numeric feature in a histogram
 GRID_BINS = 8  # and per axis of a 2-D grid
-EPSILON = 0.5  # per released table (one histogram, one grid's counts, one grid's PD sums)
-GRID_FEATURES = 8  # customers' 2-D grids cover pairs of the model's most important features
 OTHER = "other"
 
 
-def settings() -> dict:
-    """Release parameters from the environment (read at build time only)."""
-    return {"epsilon": positive_env("SCORING_DP_EPSILON", EPSILON, float),
-            "grid_features": positive_env("SCORING_DP_GRID_FEATURES", GRID_FEATURES, int),
-            "min_group": max(MIN_GROUP, positive_env("SCORING_MIN_GROUP", MIN_GROUP, int))}
+def release_settings() -> dict:
+    """Release parameters (read at build time only): ε per released table (one histogram, one grid's counts, one
+    grid's PD sums), how many top features get 2-D grids, and the smallest group, never below MIN_GROUP."""
+    s = settings()
+    return {"epsilon": s.dp_epsilon, "grid_features": s.dp_grid_features, "min_group": max(MIN_GROUP, s.min_group)}
 
 
 # ----------------------------------------------------------------------------------------------- groups
@@ -210,7 +208,7 @@ def release(con: sqlite3.Connection, importance: list[dict], *, keep_counts: boo
     kept rather than drawn again (fresh noise on the same counts could be averaged); PD sums are redrawn only
     when the sample's PDs changed, for the same reason.
     """
-    cfg = settings()
+    cfg = release_settings()
     schema.create_tables(con, (schema.POPULATION_GROUPS, schema.POPULATION_CELLS))  # absent from an older store
     sample = _sample(con)
     digest = hashlib.sha256(np.ascontiguousarray(sample["__pd__"][0]).tobytes()).hexdigest()

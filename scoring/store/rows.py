@@ -8,7 +8,6 @@ close the build. The SQLite build (build.py) inserts these rows; a PostgreSQL bu
 from __future__ import annotations
 
 import json
-import os
 import secrets
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,7 +38,6 @@ def meta_rows(values: dict) -> list[tuple[str, str]]:
 # ----------------------------------------------------------------------------------------------- inputs
 def raw_frames(data_dir, workdir: Path) -> tuple[Path, Path]:
     """Features and application rows of every client written once to Parquet, then read back chunk by chunk."""
-    import duckdb
 
     from scoring import features
     from scoring.tables import duckdb_views
@@ -49,8 +47,7 @@ def raw_frames(data_dir, workdir: Path) -> tuple[Path, Path]:
     frame = features.build_features(data_dir)
     frame.reset_index().to_parquet(feats, index=False, row_group_size=20_000)
     del frame
-    con = duckdb.connect(config={"threads": int(os.environ.get("SCORING_FEATURES_THREADS", "2")),
-                                 "memory_limit": os.environ.get("SCORING_FEATURES_MEMORY", "2GB")})
+    con = features.batch_connection()
     try:
         con.execute(f"SET temp_directory = '{workdir / 'spill'}'")
         duckdb_views(con, data_dir)
