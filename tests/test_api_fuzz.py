@@ -26,7 +26,7 @@ include-path = "/api/v1/score"
 generation.max-examples = 10
 
 # its coverage cases are arrays of 1,000 applicants and of 1,001 (a minute here); the applicant's own boundaries are
-# covered on /api/v1/score, the array's (empty: 422, 1,001: 413) in tests/test_api.py
+# covered on /api/v1/score, the array's (empty: 422, 1,001: 413) in tests/test_api_score.py
 [[operations]]
 include-path = "/api/v1/score/batch"
 phases.coverage.enabled = false
