@@ -72,9 +72,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = secret_key(app.config["STORE_PATH"])
     app.json.sort_keys = False
     app.session_interface = _NoSessions()  # bearer tokens only: no cookie session to open on every request
-    logging.basicConfig(
-        level=s.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    logging.basicConfig(level=s.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # ModelIntegrityError propagates: a worker never serves from an unverified model
     app.config["BUNDLE"] = ModelBundle.load(app.config["MODELS_DIR"])
     app.config["STORE"] = open_store(app.config["STORE_PATH"])

@@ -22,8 +22,15 @@ def _route() -> str:
 def _append(user: str | None, role: str | None, client_id, outcome: str) -> None:
     g.audited = True
     bundle = current_app.config.get("BUNDLE")
-    audit_log.append_audit(current_app.config["STORE_PATH"], user=user, role=role, client_id=client_id,
-                           route=_route(), outcome=outcome, model_version=getattr(bundle, "version", None))
+    audit_log.append_audit(
+        current_app.config["STORE_PATH"],
+        user=user,
+        role=role,
+        client_id=client_id,
+        route=_route(),
+        outcome=outcome,
+        model_version=getattr(bundle, "version", None),
+    )
 
 
 def audit(client_id, outcome: str) -> None:

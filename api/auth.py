@@ -26,8 +26,9 @@ def _serializer() -> URLSafeTimedSerializer:
 
 def issue_token(user: dict) -> str:
     # "e": the user's token epoch; a password change, a removal or a sign-out moves it, which revokes the token
-    return _serializer().dumps({"u": user["username"], "r": user["role"], "c": user.get("client_id"),
-                                "e": user["epoch"]})
+    return _serializer().dumps(
+        {"u": user["username"], "r": user["role"], "c": user.get("client_id"), "e": user["epoch"]}
+    )
 
 
 class _VerifiedTokens:
@@ -150,8 +151,12 @@ def token():
     wait = signin_limits.retry_after(store, username, address)  # before scrypt: a refused flood costs little
     if wait:
         _tarpit(wait)
-        raise ApiError(429, "too_many_attempts", f"too many sign-in attempts; retry in {wait} s",
-                       headers={"Retry-After": str(wait)})
+        raise ApiError(
+            429,
+            "too_many_attempts",
+            f"too many sign-in attempts; retry in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
     user = users.authenticate(store, body["username"], body["password"])
     if user is None:
         signin_limits.record_failure(store, username, address)

@@ -100,8 +100,18 @@ def explain(client_id):
         raise not_found()
     audit(cid, "ok")
     score = {k: stored[k] for k in SCORE_FIELDS}
-    return jsonify(explanation.payload(stored["base_value"], stored["shap"], stored["values"], stored["shap_total"],
-                                       stored["n_features"], lang, score, stored["generation"]))
+    return jsonify(
+        explanation.payload(
+            stored["base_value"],
+            stored["shap"],
+            stored["values"],
+            stored["shap_total"],
+            stored["n_features"],
+            lang,
+            score,
+            stored["generation"],
+        )
+    )
 
 
 WHAT_IF_FIELDS = ("AMT_CREDIT", "AMT_ANNUITY", "AMT_GOODS_PRICE")

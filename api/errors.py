@@ -16,8 +16,14 @@ log = logging.getLogger("api")
 class ApiError(Exception):
     """An error the caller can act on: HTTP status, stable code, message, optional per-field problems."""
 
-    def __init__(self, status: int, code: str, message: str, fields: list[dict] | None = None,
-                 headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        fields: list[dict] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message)
         self.status, self.code, self.message, self.fields = status, code, message, fields
         self.headers = headers or {}  # e.g. Retry-After on a 429
@@ -96,5 +102,7 @@ def _where(exc: BaseException) -> str:
     if not ours:
         return "(unknown)"
     last = ours[-1]
-    return f"{os.path.basename(os.path.dirname(last.filename))}/{os.path.basename(last.filename)}:{last.lineno} " \
-           f"in {last.name}"
+    return (
+        f"{os.path.basename(os.path.dirname(last.filename))}/{os.path.basename(last.filename)}:{last.lineno} "
+        f"in {last.name}"
+    )

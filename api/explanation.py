@@ -9,8 +9,16 @@ from scoring.reasons import reasons, worded
 from scoring.values import plain
 
 
-def payload(base_value: float, shap: dict, values: dict, total: float, n_features: int, lang: str, score: dict,
-            generation: str | None = None) -> dict:
+def payload(
+    base_value: float,
+    shap: dict,
+    values: dict,
+    total: float,
+    n_features: int,
+    lang: str,
+    score: dict,
+    generation: str | None = None,
+) -> dict:
     """`shap`: the contributions to show, largest |SHAP| first (reasons.top_indices); `total`: the sum of all."""
     store = current_app.config["STORE"]
     shown = list(shap.items())

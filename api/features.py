@@ -50,14 +50,19 @@ def _released(x: str, y: str | None = None) -> dict:
         raise ApiError(503, "aggregates_unavailable", str(exc)) from None
     except NotReleased:
         grid = store.aggregation().get("grid_features", [])
-        raise ApiError(422, "pair_not_released",
-                       "2-D views are available for two different features among: " + ", ".join(grid),
-                       [{"field": "y", "message": "choose another pair of features"}]) from None
+        raise ApiError(
+            422,
+            "pair_not_released",
+            "2-D views are available for two different features among: " + ", ".join(grid),
+            [{"field": "y", "message": "choose another pair of features"}],
+        ) from None
     agg = store.aggregation()
     out = dict(out)
     out["min_cell"] = agg.get("min_group")
-    out["aggregation"] = {**{k: agg.get(k) for k in ("fixed", "min_group", "mechanism", "epsilon")},
-                          "bins_ignored": "bins" in request.args}
+    out["aggregation"] = {
+        **{k: agg.get(k) for k in ("fixed", "min_group", "mechanism", "epsilon")},
+        "bins_ignored": "bins" in request.args,
+    }
     return out
 
 

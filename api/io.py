@@ -109,14 +109,20 @@ def check_query(declared: dict[str, dict]) -> None:
     problems = []
     for name in request.args:
         if name not in declared:
-            problems.append({"field": name, "message": "unknown query parameter"
-                             + (f" (expected {', '.join(declared)})" if declared else " (this route takes none)")})
+            problems.append(
+                {
+                    "field": name,
+                    "message": "unknown query parameter"
+                    + (f" (expected {', '.join(declared)})" if declared else " (this route takes none)"),
+                }
+            )
         elif len(request.args.getlist(name)) > 1:
             problems.append({"field": name, "message": "given more than once"})
         elif (problem := _value_problem(request.args[name], declared[name].get("schema", {}))) is not None:
             problems.append({"field": name, "message": problem})
-    problems += [{"field": n, "message": "required"} for n, p in declared.items()
-                 if p.get("required") and n not in request.args]
+    problems += [
+        {"field": n, "message": "required"} for n, p in declared.items() if p.get("required") and n not in request.args
+    ]
     if problems:
         raise _query_error(problems)
 

@@ -11,10 +11,16 @@ from api.schemas import applicant_spec
 bp = Blueprint("openapi", __name__)
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
-_ID = {"name": "client_id", "in": "path", "required": True,
-       "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}}
-_UNAVAILABLE = {"description": "The client store cannot serve (error code store_unavailable)",
-                "content": {"application/json": {"schema": _ERROR}}}
+_ID = {
+    "name": "client_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+}
+_UNAVAILABLE = {
+    "description": "The client store cannot serve (error code store_unavailable)",
+    "content": {"application/json": {"schema": _ERROR}},
+}
 _CLIENT_ERROR = {"description": "Client error", "content": {"application/json": {"schema": _ERROR}}}
 _LANG = {"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["en", "fr"]}}
 
@@ -75,8 +81,11 @@ SPEC = {
         "/ready": {
             "get": {
                 **_op("Readiness: model verified, store reachable", auth=False),
-                "responses": {"200": {"description": "ready"}, "4XX": _CLIENT_ERROR,
-                              "503": {"description": "not ready: store or model cannot serve"}},
+                "responses": {
+                    "200": {"description": "ready"},
+                    "4XX": _CLIENT_ERROR,
+                    "503": {"description": "not ready: store or model cannot serve"},
+                },
             }
         },
         "/metrics": {
@@ -95,8 +104,10 @@ SPEC = {
                 body={
                     "type": "object",
                     "required": ["username", "password"],
-                    "properties": {"username": {"type": "string", "minLength": 1},
-                                   "password": {"type": "string", "minLength": 1}},
+                    "properties": {
+                        "username": {"type": "string", "minLength": 1},
+                        "password": {"type": "string", "minLength": 1},
+                    },
                 },
             )
         },
@@ -175,8 +186,13 @@ SPEC = {
                             "additionalProperties": False,
                             "minProperties": 1,
                             "properties": {
-                                f: {"type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": 1e10,
-                                    "exclusiveMaximum": True}
+                                f: {
+                                    "type": "number",
+                                    "minimum": 0,
+                                    "exclusiveMinimum": True,
+                                    "maximum": 1e10,
+                                    "exclusiveMaximum": True,
+                                }
                                 for f in ("AMT_CREDIT", "AMT_ANNUITY", "AMT_GOODS_PRICE")
                             },
                         }

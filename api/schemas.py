@@ -61,8 +61,10 @@ HISTORY = {name: _model(name, {}) for name in SCHEMAS if not name.startswith("ap
 
 def _problems(prefix: str, exc: ValidationError) -> list[dict]:
     """pydantic's errors as {field, message}; never the input value."""
-    return [{"field": ".".join([prefix, *(str(p) for p in e["loc"])]), "message": _MESSAGES.get(e["type"], e["msg"])}
-            for e in exc.errors(include_url=False, include_input=False)]
+    return [
+        {"field": ".".join([prefix, *(str(p) for p in e["loc"])]), "message": _MESSAGES.get(e["type"], e["msg"])}
+        for e in exc.errors(include_url=False, include_input=False)
+    ]
 
 
 def _plausibility(app: dict) -> list[dict]:
@@ -102,8 +104,11 @@ def validate_applicant(body) -> tuple[dict, dict[str, list[dict]]]:
     """
     if not isinstance(body, dict):
         raise ApplicantError([{"field": "", "message": "must be a JSON object with 'application'"}])
-    problems = [{"field": k, "message": "unknown field (expected application, history)"}
-                for k in body if k not in ("application", "history")]
+    problems = [
+        {"field": k, "message": "unknown field (expected application, history)"}
+        for k in body
+        if k not in ("application", "history")
+    ]
     application, history = {}, {}
     raw_app = body.get("application")
     if not isinstance(raw_app, dict):
@@ -142,9 +147,11 @@ def _spec_field(kind: str, field: str, ranges: dict, nullable: bool = True) -> d
         out.update({"exclusiveMinimum": True} if low_open else {})
         out.update({"exclusiveMaximum": True} if high_open else {})
     if field == "DAYS_EMPLOYED":  # negative, or the pensioner marker
-        out = {"anyOf": [{**out, "maximum": 0, "nullable": nullable}, {"type": "integer", "enum": [NO_DATE_DAYS]}],
-               "description": "days before the application (negative, not before DAYS_BIRTH), "
-                              f"or {NO_DATE_DAYS} for no employment"}
+        out = {
+            "anyOf": [{**out, "maximum": 0, "nullable": nullable}, {"type": "integer", "enum": [NO_DATE_DAYS]}],
+            "description": "days before the application (negative, not before DAYS_BIRTH), "
+            f"or {NO_DATE_DAYS} for no employment",
+        }
     return {**out, "nullable": True} if nullable and "type" in out else out
 
 
@@ -156,17 +163,25 @@ def _spec_record(table: str, ranges: dict, required: tuple = ()) -> dict:
 
 def applicant_spec() -> dict:
     """The OpenAPI schema of one applicant, from the rules above (null = not given)."""
-    history = {name: {"type": "array", "maxItems": MAX_HISTORY_ROWS, "items": _spec_record(name, {})}
-               for name in HISTORY}
+    history = {
+        name: {"type": "array", "maxItems": MAX_HISTORY_ROWS, "items": _spec_record(name, {})} for name in HISTORY
+    }
     return {
         "type": "object",
         "required": ["application"],
         "additionalProperties": False,
         "properties": {
-            "application": {**_spec_record("application_test", RANGES, REQUIRED),
-                            "description": "Kaggle application fields; AMT_INCOME_TOTAL, AMT_CREDIT and DAYS_BIRTH "
-                                           "required, others optional (null or absent: not given)"},
-            "history": {"type": "object", "nullable": True, "additionalProperties": False, "properties": history,
-                        "description": "table name -> list of records in Kaggle field names"},
+            "application": {
+                **_spec_record("application_test", RANGES, REQUIRED),
+                "description": "Kaggle application fields; AMT_INCOME_TOTAL, AMT_CREDIT and DAYS_BIRTH "
+                "required, others optional (null or absent: not given)",
+            },
+            "history": {
+                "type": "object",
+                "nullable": True,
+                "additionalProperties": False,
+                "properties": history,
+                "description": "table name -> list of records in Kaggle field names",
+            },
         },
     }

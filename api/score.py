@@ -51,10 +51,15 @@ def _typed_frame(table: str, rows: list[dict]) -> pd.DataFrame:
 
     Built column by column from arrays: a pandas cast per column costs ~40 ms for one application row.
     """
-    return pd.DataFrame({
-        col: np.array([np.nan if (v := row.get(col)) is None else v for row in rows],
-                      dtype=object if kind == "str" else "float64")
-        for col, kind in SCHEMAS[table].items()})
+    return pd.DataFrame(
+        {
+            col: np.array(
+                [np.nan if (v := row.get(col)) is None else v for row in rows],
+                dtype=object if kind == "str" else "float64",
+            )
+            for col, kind in SCHEMAS[table].items()
+        }
+    )
 
 
 def _score_many(applicants: list[tuple[dict, dict]], top: int, lang: str) -> list[dict]:
@@ -105,8 +110,11 @@ def score_batch():
     body = json_body()
     items = body.get("applicants") if isinstance(body, dict) else None
     if not isinstance(items, list) or not items or len(body) > 1:
-        problems = [{"field": k, "message": "unknown field (expected applicants)"} for k in body if k != "applicants"] \
-            if isinstance(body, dict) else []
+        problems = (
+            [{"field": k, "message": "unknown field (expected applicants)"} for k in body if k != "applicants"]
+            if isinstance(body, dict)
+            else []
+        )
         if not isinstance(items, list) or not items:
             problems.append({"field": "applicants", "message": "required non-empty list"})
         raise ApiError(422, "invalid_body", 'body must be {"applicants": [ {application, history?}, ... ]}', problems)

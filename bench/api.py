@@ -68,8 +68,12 @@ def _load(port: int, requests_: list[tuple[str, str, bytes | None]], headers: di
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
-    return {"requests": len(latencies), "errors": errors[0], "rps": len(latencies) / elapsed,
-            "latencies": np.array(latencies)}
+    return {
+        "requests": len(latencies),
+        "errors": errors[0],
+        "rps": len(latencies) / elapsed,
+        "latencies": np.array(latencies),
+    }
 
 
 def _measured(port, reqs, auth, connections, seconds, workers) -> dict:
@@ -153,7 +157,8 @@ def main() -> None:
                 runs[name].append(_measured(port, reqs, auth, connections, args.seconds, workers))
         rss_get = [round(w.memory_info().rss / 2**20, 1) for w in workers]
         runs["POST /score, application only (1 conn)"] = [
-            _measured(port, post[0], auth, post[1], args.seconds, workers)]
+            _measured(port, post[0], auth, post[1], args.seconds, workers)
+        ]
         rss = [round(w.memory_info().rss / 2**20, 1) for w in workers]
     print(
         f"store: {args.store} ({total:,} clients, {meta.get('data_source')}), workers: {args.workers}, "
@@ -166,10 +171,13 @@ def main() -> None:
         lat = np.concatenate([r["latencies"] for r in rs])
         cpu = float(np.median([r["cpu_ms"] for r in rs]))
         errors = sum(r["errors"] for r in rs)
-        print(f"{name:42} {rps:8.0f} {np.percentile(lat, 50):8.2f} {np.percentile(lat, 99):8.2f} {cpu:18.3f} "
-              f"{errors:7d}")
-    ratios = [e["rps"] / h["rps"] for e, h in zip(runs["GET /clients/{id}/explanation (8 conn)"],
-                                                 runs["GET /health (8 conn)"], strict=True)]
+        print(
+            f"{name:42} {rps:8.0f} {np.percentile(lat, 50):8.2f} {np.percentile(lat, 99):8.2f} {cpu:18.3f} {errors:7d}"
+        )
+    ratios = [
+        e["rps"] / h["rps"]
+        for e, h in zip(runs["GET /clients/{id}/explanation (8 conn)"], runs["GET /health (8 conn)"], strict=True)
+    ]
     explain = np.concatenate([r["latencies"] for r in runs["GET /clients/{id}/explanation (8 conn)"]])
     post_p99 = np.percentile(runs["POST /score, application only (1 conn)"][0]["latencies"], 99)
     print(

@@ -43,15 +43,20 @@ def main(argv=None) -> int:
     t3 = time.perf_counter()
     bundle.explain(M[:rows])
     t4 = time.perf_counter()
-    print(f"exact TreeSHAP (pred_contrib) on {rows:,} rows: {rows / (t4 - t3):,.0f} rows/s; "
-          f"PD + SHAP for all {n:,} clients ~ {(t2 - t1) + (t4 - t3) / rows * n:.0f} s")
+    print(
+        f"exact TreeSHAP (pred_contrib) on {rows:,} rows: {rows / (t4 - t3):,.0f} rows/s; "
+        f"PD + SHAP for all {n:,} clients ~ {(t2 - t1) + (t4 - t3) / rows * n:.0f} s"
+    )
 
     # one applicant from raw records, as the API does it: features + PD + SHAP
     app = read_table(args.data, "application_test").iloc[: args.single]
     hist_tables = ("bureau", "previous_application", "POS_CASH_balance", "installments_payments", "credit_card_balance")
     ids = ",".join(str(int(i)) for i in app["SK_ID_CURR"])
-    history = {t: read_table(args.data, t, where=f"SK_ID_CURR IN ({ids})") for t in hist_tables
-               if find_table(args.data, t) is not None}
+    history = {
+        t: read_table(args.data, t, where=f"SK_ID_CURR IN ({ids})")
+        for t in hist_tables
+        if find_table(args.data, t) is not None
+    }
     times, model_times = [], []
     for i in range(len(app)):
         one = app.iloc[[i]]
@@ -66,9 +71,11 @@ def main(argv=None) -> int:
         model_times.append(time.perf_counter() - m)
     ms = np.array(times[10:] or times) * 1000
     model_ms = np.array(model_times[10:] or model_times) * 1000
-    print(f"single applicant (features from raw records + PD + SHAP), {len(ms)} calls: "
-          f"p50 {np.percentile(ms, 50):.1f} ms, p99 {np.percentile(ms, 99):.1f} ms; of which PD + SHAP "
-          f"p50 {np.percentile(model_ms, 50):.1f} ms, p99 {np.percentile(model_ms, 99):.1f} ms")
+    print(
+        f"single applicant (features from raw records + PD + SHAP), {len(ms)} calls: "
+        f"p50 {np.percentile(ms, 50):.1f} ms, p99 {np.percentile(ms, 99):.1f} ms; of which PD + SHAP "
+        f"p50 {np.percentile(model_ms, 50):.1f} ms, p99 {np.percentile(model_ms, 99):.1f} ms"
+    )
 
     src = find_table(args.data, "application_test")
     with tempfile.TemporaryDirectory() as tmp:

@@ -81,22 +81,29 @@ def main(argv: list[str]) -> int:
         start = time.perf_counter()
         features = build_features(data_dir)
         elapsed = time.perf_counter() - start
-    print(f"build_features({data_dir}): {len(features):,} clients x {features.shape[1]} features "
-          f"in {elapsed:.1f} s, peak RSS {rss.peak / 2**30:.2f} GiB (process + children)")
+    print(
+        f"build_features({data_dir}): {len(features):,} clients x {features.shape[1]} features "
+        f"in {elapsed:.1f} s, peak RSS {rss.peak / 2**30:.2f} GiB (process + children)"
+    )
 
     train_ids = read_table(data_dir, "application_train", ["SK_ID_CURR"])["SK_ID_CURR"]
-    counts = features.loc[train_ids, ["BUREAU_COUNT", "BUREAU_BALANCE_MONTHS", "PREV_COUNT", "INST_COUNT",
-                                      "POS_MONTHS", "CC_MONTHS"]].sum(axis=1)
+    counts = features.loc[
+        train_ids, ["BUREAU_COUNT", "BUREAU_BALANCE_MONTHS", "PREV_COUNT", "INST_COUNT", "POS_MONTHS", "CC_MONTHS"]
+    ].sum(axis=1)
     busy = int(counts[counts <= 500].idxmax())  # a client with a few hundred history rows
     app, history = _client_records(data_dir, busy)
     rows = sum(len(h) for h in history.values())
     p50, p99, cpu = _latency(app, {})
     print(f"features_from_records, application only: p50 {p50:.1f} ms, p99 {p99:.1f} ms (CPU {cpu:.1f} ms)")
     p50, p99, cpu = _latency(app, history)
-    print(f"features_from_records, client {busy} with {rows} history rows: p50 {p50:.1f} ms, p99 {p99:.1f} ms "
-          f"(CPU {cpu:.1f} ms)")
-    print(f"load average during the run: {', '.join(f'{x:.1f}' for x in psutil.getloadavg())} on "
-          f"{psutil.cpu_count()} cores")
+    print(
+        f"features_from_records, client {busy} with {rows} history rows: p50 {p50:.1f} ms, p99 {p99:.1f} ms "
+        f"(CPU {cpu:.1f} ms)"
+    )
+    print(
+        f"load average during the run: {', '.join(f'{x:.1f}' for x in psutil.getloadavg())} on "
+        f"{psutil.cpu_count()} cores"
+    )
     same = features_from_records(app, history).loc[busy]
     batch = features.loc[busy]
     numeric = [c for c in features.columns if features[c].dtype == "float64"]

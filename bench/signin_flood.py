@@ -97,13 +97,22 @@ def _wrk_flood(base: str, connections: int, work: Path):
     script.write_text(FLOOD_LUA)
 
     def run(seconds: float) -> dict:
-        out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s", "-s", str(script), base],
-                             capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
+        out = subprocess.run(
+            ["wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s", "-s", str(script), base],
+            capture_output=True,
+            text=True,
+            timeout=seconds + 60,
+            check=True,
+        ).stdout
         total = re.search(r"(\d+) requests in", out)
         non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
         rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
-        return {"tool": "wrk", "attempts": int(total.group(1)) if total else 0,
-                "refused": int(non_2xx.group(1)) if non_2xx else 0, "per_second": float(rps.group(1)) if rps else 0}
+        return {
+            "tool": "wrk",
+            "attempts": int(total.group(1)) if total else 0,
+            "refused": int(non_2xx.group(1)) if non_2xx else 0,
+            "per_second": float(rps.group(1)) if rps else 0,
+        }
 
     return run
 
@@ -126,8 +135,13 @@ def _python_flood(port: int, connections: int, max_attempts: int = 200_000):
         for t in threads:
             t.join()
         total = sum(counts.values())
-        return {"tool": "python", "attempts": total, "refused": total - counts.get(200, 0),
-                "statuses": counts, "per_second": total / seconds}
+        return {
+            "tool": "python",
+            "attempts": total,
+            "refused": total - counts.get(200, 0),
+            "statuses": counts,
+            "per_second": total / seconds,
+        }
 
     return run
 
@@ -157,26 +171,34 @@ def main() -> None:
         ids = [c["client_id"] for c in open_store(store).list_clients(limit=200)["items"]]
         paths = [f"/api/v1/clients/{i}/score" for i in ids]
         env = {"SCORING_STORE": str(store), "SCORING_MODELS": str(models), "SCORING_SECRET_KEY": "bench-flood"}
-        with gunicorn("api:create_app()", env, workers=args.workers, ready_path="/ready",
-                      log_path=work / "api.log") as base:
+        with gunicorn(
+            "api:create_app()", env, workers=args.workers, ready_path="/ready", log_path=work / "api.log"
+        ) as base:
             port = int(base.rsplit(":", 1)[1])
             status, body = _post(port, "/api/v1/auth/token", {"username": "reader", "password": PASSWORD})
             assert status == 200, body
             token = body["access_token"]
             _measure(port, token, paths, 2)  # warm-up: caches, connections
             normal, _ = _measure(port, token, paths, args.seconds)
-            flood = (_wrk_flood(base, args.connections, work) if shutil.which("wrk")
-                     else _python_flood(port, args.connections))
+            flood = (
+                _wrk_flood(base, args.connections, work)
+                if shutil.which("wrk")
+                else _python_flood(port, args.connections)
+            )
             flooded, stats = _measure(port, token, paths, args.seconds, flood)
         con = sqlite3.connect(store)  # every attempt that reached the password check left one row per address
         checked = con.execute("SELECT count(*) FROM signin_attempts WHERE scope = 'address'").fetchone()[0]
         con.close()
         before, during = statistics.median(normal), statistics.median(flooded)
-        print(f"flood ({stats['tool']}, {args.connections} connections, {args.seconds:.0f} s): "
-              f"{stats['attempts']:,} wrong sign-ins, {stats['per_second']:,.0f}/s; {checked:,} reached the password "
-              f"check, {stats['attempts'] - checked:,} refused with 429 before it")
-        print(f"other user's GET /clients/{{id}}/score median: {before:.1f} ms normal ({len(normal):,} reads), "
-              f"{during:.1f} ms during the flood ({len(flooded):,} reads): x{during / before:.2f} (target <= x2)")
+        print(
+            f"flood ({stats['tool']}, {args.connections} connections, {args.seconds:.0f} s): "
+            f"{stats['attempts']:,} wrong sign-ins, {stats['per_second']:,.0f}/s; {checked:,} reached the password "
+            f"check, {stats['attempts'] - checked:,} refused with 429 before it"
+        )
+        print(
+            f"other user's GET /clients/{{id}}/score median: {before:.1f} ms normal ({len(normal):,} reads), "
+            f"{during:.1f} ms during the flood ({len(flooded):,} reads): x{during / before:.2f} (target <= x2)"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

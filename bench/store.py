@@ -94,19 +94,27 @@ def main(argv=None) -> int:
     if not args.skip_build:
         args.store.parent.mkdir(parents=True, exist_ok=True)
         t = time.perf_counter()
-        done = subprocess.run([py, "-c", _BUILD, str(args.data), str(args.models), str(args.store)], cwd=ROOT,
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [py, "-c", _BUILD, str(args.data), str(args.models), str(args.store)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
             print(done.stderr[-3000:], file=sys.stderr)
             return 1
         n, seconds = done.stdout.split()[-2:]
-        result["build"] = {"clients": int(n), "seconds": round(float(seconds), 1),
-                           "wall_seconds": round(time.perf_counter() - t, 1),
-                           "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)}
+        result["build"] = {
+            "clients": int(n),
+            "seconds": round(float(seconds), 1),
+            "wall_seconds": round(time.perf_counter() - t, 1),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+        }
     size = sum(p.stat().st_size for p in args.store.parent.glob(args.store.name + "*") if p.is_file())
     result["store_mb"] = round(size / 2**20, 1)
-    done = subprocess.run([py, "-c", _LOOKUPS, str(args.store), str(args.lookups)], cwd=ROOT,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [py, "-c", _LOOKUPS, str(args.store), str(args.lookups)], cwd=ROOT, capture_output=True, text=True
+    )
     if done.returncode != 0:
         print(done.stderr[-3000:], file=sys.stderr)
         return 1

@@ -30,8 +30,10 @@ def main() -> None:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     for name, n in rows.items():
         print(f"{name:24} {n:>12,} rows  ({n / args.clients:6.1f} per client)")
-    print(f"{args.clients:,} clients, {sum(rows.values()):,} rows in {elapsed:.1f} s ({args.format}); "
-          f"peak RSS {peak:,.0f} MB; target <= 300 s")
+    print(
+        f"{args.clients:,} clients, {sum(rows.values()):,} rows in {elapsed:.1f} s ({args.format}); "
+        f"peak RSS {peak:,.0f} MB; target <= 300 s"
+    )
 
 
 if __name__ == "__main__":

@@ -27,10 +27,21 @@ from scoring.config import settings  # noqa: E402
 
 
 def _start(app: str, port: int, env: dict) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "deploy" / "gunicorn.conf.py"),
-           "--bind", f"127.0.0.1:{port}", "--workers", "1", app]
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        str(ROOT / "deploy" / "gunicorn.conf.py"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "1",
+        app,
+    ]
+    return subprocess.Popen(
+        cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
 
 
 def _wait(url: str, proc: subprocess.Popen, timeout: float = 120.0) -> None:
@@ -47,8 +58,9 @@ def _wait(url: str, proc: subprocess.Popen, timeout: float = 120.0) -> None:
 
 def _warm_up(api: str, dash: str | None, username: str, password: str, n_clients: int) -> int:
     """Exercise the routes a dashboard session uses, so caches and lazy imports are loaded before measuring."""
-    token = requests.post(f"{api}/api/v1/auth/token", json={"username": username, "password": password},
-                          timeout=10).json()["access_token"]
+    token = requests.post(
+        f"{api}/api/v1/auth/token", json={"username": username, "password": password}, timeout=10
+    ).json()["access_token"]
     auth = {"Authorization": f"Bearer {token}"}
     calls = 0
     items = requests.get(f"{api}/api/v1/clients?limit={n_clients}", headers=auth, timeout=10).json()["items"]
@@ -60,12 +72,23 @@ def _warm_up(api: str, dash: str | None, username: str, password: str, n_clients
             requests.get(api + path, headers=auth, timeout=10)
             calls += 1
         for feature in features:
-            requests.get(f"{api}/api/v1/features/{feature}/distribution?bins=30&client_id={cid}", headers=auth,
-                         timeout=10)
+            requests.get(
+                f"{api}/api/v1/features/{feature}/distribution?bins=30&client_id={cid}", headers=auth, timeout=10
+            )
             calls += 1
-    applicant = {"application": {"AMT_INCOME_TOTAL": 180000, "AMT_CREDIT": 450000, "AMT_ANNUITY": 22500,
-                                 "AMT_GOODS_PRICE": 405000, "DAYS_BIRTH": -12000, "DAYS_EMPLOYED": -2000,
-                                 "CODE_GENDER": "F", "NAME_CONTRACT_TYPE": "Cash loans", "EXT_SOURCE_2": 0.6}}
+    applicant = {
+        "application": {
+            "AMT_INCOME_TOTAL": 180000,
+            "AMT_CREDIT": 450000,
+            "AMT_ANNUITY": 22500,
+            "AMT_GOODS_PRICE": 405000,
+            "DAYS_BIRTH": -12000,
+            "DAYS_EMPLOYED": -2000,
+            "CODE_GENDER": "F",
+            "NAME_CONTRACT_TYPE": "Cash loans",
+            "EXT_SOURCE_2": 0.6,
+        }
+    }
     for _ in range(20):  # new applicants: features from records and online TreeSHAP
         requests.post(f"{api}/api/v1/score", json=applicant, headers=auth, timeout=10).raise_for_status()
         calls += 1
@@ -78,8 +101,10 @@ def _warm_up(api: str, dash: str | None, username: str, password: str, n_clients
 def _memory(proc: subprocess.Popen) -> dict:
     master = psutil.Process(proc.pid)
     workers = master.children(recursive=True)
+
     def mb(value: int) -> float:
         return round(value / 2**20, 1)
+
     out = {"master_rss_mb": mb(master.memory_info().rss)}
     infos = [w.memory_full_info() for w in workers]
     out["worker_rss_mb"] = [mb(i.rss) for i in infos]
@@ -113,16 +138,24 @@ def main() -> int:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     api_url, dash_url = f"http://127.0.0.1:{args.api_port}", f"http://127.0.0.1:{args.dashboard_port}"
     api = _start("api:create_app()", args.api_port, env)
-    dash = None if args.api_only else _start("dashboard.app:server", args.dashboard_port,
-                                              {**env, "DASHBOARD_API_URL": api_url})
+    dash = (
+        None
+        if args.api_only
+        else _start("dashboard.app:server", args.dashboard_port, {**env, "DASHBOARD_API_URL": api_url})
+    )
     try:
         _wait(f"{api_url}/ready", api)
         if dash:
             _wait(f"{dash_url}/", dash)
         calls = _warm_up(api_url, dash_url if dash else None, manager["username"], manager["password"], args.clients)
         meta = requests.get(f"{api_url}/ready", timeout=5).json()
-        result = {"store": str(s.store_path), "warm_up_requests": calls, "ready": meta, "api": _memory(api),
-                  "dashboard": _memory(dash) if dash else None}
+        result = {
+            "store": str(s.store_path),
+            "warm_up_requests": calls,
+            "ready": meta,
+            "api": _memory(api),
+            "dashboard": _memory(dash) if dash else None,
+        }
         print(json.dumps(result, indent=2))
     finally:
         _stop(api)

@@ -68,8 +68,10 @@ def _secret(store, create: bool) -> str:
         return s.audit_key
     path = Path(getattr(store, "path", store))
     if not create and not s.token_secret and not (path.parent / ".secret_key").exists():
-        raise ValueError("no audit key: set SCORING_AUDIT_KEY (or SCORING_SECRET_KEY) as the API had it, or keep "
-                         f"the .secret_key file beside {path}")
+        raise ValueError(
+            "no audit key: set SCORING_AUDIT_KEY (or SCORING_SECRET_KEY) as the API had it, or keep "
+            f"the .secret_key file beside {path}"
+        )
     return secret_key(path)
 
 
@@ -107,12 +109,19 @@ def _append(con: sqlite3.Connection, key, fields: tuple) -> None:
         raise
 
 
-def append_audit(store, *, user: str | None, role: str | None, client_id, route: str, outcome: str,
-                 model_version: str | None) -> None:
+def append_audit(
+    store, *, user: str | None, role: str | None, client_id, route: str, outcome: str, model_version: str | None
+) -> None:
     """Append one chained entry, committed before returning (WAL; SCORING_AUDIT_SYNC says how durable)."""
-    fields = (_now(), clean(user, _LIMITS["username"]), clean(role, _LIMITS["role"]), _client_id(client_id),
-              clean(route, _LIMITS["route"]) or "", clean(outcome, _LIMITS["outcome"]) or "",
-              clean(model_version, _LIMITS["model_version"]))
+    fields = (
+        _now(),
+        clean(user, _LIMITS["username"]),
+        clean(role, _LIMITS["role"]),
+        _client_id(client_id),
+        clean(route, _LIMITS["route"]) or "",
+        clean(outcome, _LIMITS["outcome"]) or "",
+        clean(model_version, _LIMITS["model_version"]),
+    )
     con, key = connect(store), _key(store)
     retry(lambda: _append(con, key, fields))
 
@@ -163,8 +172,15 @@ def verify_audit(store, expect: tuple[int, str] | None = None) -> dict:
     there, which catches a cut tail that the chain alone cannot show.
     """
     key = _key(store, create=False)
-    report = {"ok": True, "entries": 0, "chained": 0, "before_chain": 0, "last_id": None, "last_hash": None,
-              "problem": None}
+    report = {
+        "ok": True,
+        "entries": 0,
+        "chained": 0,
+        "before_chain": 0,
+        "last_id": None,
+        "last_hash": None,
+        "problem": None,
+    }
     prev_id, prev_hash, expected_seen = 0, None, expect is None
 
     def fail(entry_id, what):
@@ -188,8 +204,11 @@ def verify_audit(store, expect: tuple[int, str] | None = None) -> dict:
         fields = tuple(entry[c] for c in _LINKED)
         if not hmac.compare_digest(_link(key, entry_id, fields, prev_hash or _GENESIS), str(stored)):
             after = f"entry #{prev_id}" if prev_hash is not None else "the start of the chain"
-            return fail(entry_id, f"altered, forged or out of place: its fields and {after} do not give its hash "
-                                  "(or it was signed with another key)")
+            return fail(
+                entry_id,
+                f"altered, forged or out of place: its fields and {after} do not give its hash "
+                "(or it was signed with another key)",
+            )
         if expect is not None and entry_id == expect[0]:
             if not hmac.compare_digest(str(stored), expect[1]):
                 return fail(entry_id, "is not the entry recorded earlier: the log was rewritten from here")

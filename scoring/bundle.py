@@ -84,9 +84,18 @@ def _write_atomic(path: Path, text: str) -> None:
 class ModelBundle:
     """Model of some kind, input encoder, calibrator, threshold, grades, fingerprint, card and importance."""
 
-    def __init__(self, model: ModelKind, encoder: FeatureEncoder, calibrator: PlattCalibrator, threshold: float,
-                 grades: GradeScale, fingerprint: str, version: str, card: dict | None = None,
-                 importance: list[dict] | None = None):
+    def __init__(
+        self,
+        model: ModelKind,
+        encoder: FeatureEncoder,
+        calibrator: PlattCalibrator,
+        threshold: float,
+        grades: GradeScale,
+        fingerprint: str,
+        version: str,
+        card: dict | None = None,
+        importance: list[dict] | None = None,
+    ):
         self.model = model
         self.encoder = encoder
         self.calibrator = calibrator
@@ -132,9 +141,15 @@ class ModelBundle:
         """PD, grade, decision and raw score per row, indexed like the input (`matrix`: its matrix, if built)."""
         raw = self.raw_score(features if matrix is None else matrix)
         pd_values = self.calibrator(raw)
-        return pd.DataFrame({"pd": pd_values, "grade": self.grades.grade(pd_values),
-                             "decision": decide_many(pd_values, self.threshold), "raw_score": raw},
-                            index=features.index)
+        return pd.DataFrame(
+            {
+                "pd": pd_values,
+                "grade": self.grades.grade(pd_values),
+                "decision": decide_many(pd_values, self.threshold),
+                "raw_score": raw,
+            },
+            index=features.index,
+        )
 
     def score_and_explain(self, features: pd.DataFrame) -> tuple[pd.DataFrame, float, np.ndarray]:
         """score() and explain() of the same rows, the input matrix built once."""
@@ -145,12 +160,21 @@ class ModelBundle:
     # --- persistence ----------------------------------------------------------------------------------------
     def _state(self) -> dict:
         """Plain data only (the kind's own state) so the pickle holds no code of ours."""
-        return {"format": _FORMAT, "kind": self.model.kind, "model": self.model.to_state(),
-                "feature_names": self.feature_names,
-                "categories": self.categories, "calibrator": self.calibrator.to_dict(),
-                "threshold": self.threshold, "grade_bounds": list(self.grades.bounds),
-                "grade_names": list(self.grades.names), "fingerprint": self.fingerprint,
-                "version": self.version, "card": self.card, "importance": self.importance}
+        return {
+            "format": _FORMAT,
+            "kind": self.model.kind,
+            "model": self.model.to_state(),
+            "feature_names": self.feature_names,
+            "categories": self.categories,
+            "calibrator": self.calibrator.to_dict(),
+            "threshold": self.threshold,
+            "grade_bounds": list(self.grades.bounds),
+            "grade_names": list(self.grades.names),
+            "fingerprint": self.fingerprint,
+            "version": self.version,
+            "card": self.card,
+            "importance": self.importance,
+        }
 
     def save(self, models_dir, signing_key=None) -> None:
         """Write model.joblib, model_card.json, model_card.md, MANIFEST.sha256 over the three, MANIFEST.sig.
@@ -190,12 +214,17 @@ class ModelBundle:
         except ValueError as exc:
             raise ModelIntegrityError(f"{base / MODEL_FILE}: {exc}") from None
         cal = state["calibrator"]
-        return cls(model=kind.from_state(state["model"]),
-                   encoder=FeatureEncoder(state["feature_names"], state["categories"]),
-                   calibrator=PlattCalibrator(cal["a"], cal["b"]), threshold=state["threshold"],
-                   grades=GradeScale(bounds=tuple(state["grade_bounds"]), names=tuple(state["grade_names"])),
-                   fingerprint=state["fingerprint"], version=state["version"], card=state["card"],
-                   importance=state["importance"])
+        return cls(
+            model=kind.from_state(state["model"]),
+            encoder=FeatureEncoder(state["feature_names"], state["categories"]),
+            calibrator=PlattCalibrator(cal["a"], cal["b"]),
+            threshold=state["threshold"],
+            grades=GradeScale(bounds=tuple(state["grade_bounds"]), names=tuple(state["grade_names"])),
+            fingerprint=state["fingerprint"],
+            version=state["version"],
+            card=state["card"],
+            importance=state["importance"],
+        )
 
 
 def verified_files(models_dir, verify_key=None) -> dict[str, bytes]:
@@ -207,8 +236,10 @@ def verified_files(models_dir, verify_key=None) -> dict[str, bytes]:
     if not manifest.exists():
         raise ModelIntegrityError(f"{manifest} is missing: refusing to load an unverified model")
     if not sig_path.exists():
-        raise ModelIntegrityError(f"{base}: the model is not signed ({SIGNATURE} missing): refusing to load it; "
-                                  "retrain it (training signs what it writes)")
+        raise ModelIntegrityError(
+            f"{base}: the model is not signed ({SIGNATURE} missing): refusing to load it; "
+            "retrain it (training signs what it writes)"
+        )
     try:
         public = verify_key if verify_key is not None else signing.load_verify_key()
     except signing.SigningKeyError as exc:

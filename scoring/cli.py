@@ -108,8 +108,9 @@ def _cmd_explain_all(args):
 def _add_password_source(p: argparse.ArgumentParser) -> None:
     # never a --password: the command line shows in the process list and the shell history
     source = p.add_mutually_exclusive_group()
-    source.add_argument("--password-file", type=Path, default=None,
-                        help="read the password from this file's first line")
+    source.add_argument(
+        "--password-file", type=Path, default=None, help="read the password from this file's first line"
+    )
     source.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     source.add_argument("--password", dest="password_argument", help=argparse.SUPPRESS)  # refused with a reason
 
@@ -117,8 +118,10 @@ def _add_password_source(p: argparse.ArgumentParser) -> None:
 def _read_password(args) -> str:
     """The password from --password-file, --password-stdin, else typed twice at a prompt that does not echo."""
     if args.password_argument is not None:
-        raise ValueError("--password is not accepted (the process list shows it): use the prompt, "
-                         "--password-file or --password-stdin")
+        raise ValueError(
+            "--password is not accepted (the process list shows it): use the prompt, "
+            "--password-file or --password-stdin"
+        )
     if args.password_file is not None:
         lines = args.password_file.read_text(encoding="utf-8").splitlines()
         return lines[0] if lines else ""
@@ -157,15 +160,22 @@ def _cmd_audit(args):
         print(f"{n:,} audit entries -> {args.out}")
         return 0
     report = audit.verify_audit(args.store, expect=args.expect)
-    old = f", {report['before_chain']:,} before the chain (from an older store, not protected)" \
-        if report["before_chain"] else ""
+    old = (
+        f", {report['before_chain']:,} before the chain (from an older store, not protected)"
+        if report["before_chain"]
+        else ""
+    )
     if not report["ok"]:
         problem = report["problem"]
         print(f"audit log NOT intact: entry #{problem['id']} {problem['what']}", file=sys.stderr)
         print(f"checked {report['entries']:,} entries up to there{old}", file=sys.stderr)
         return 1
-    head = f"; last entry #{report['last_id']} hash {report['last_hash']} (keep it: --expect " \
-           f"{report['last_id']}:{report['last_hash']} later shows a cut tail)" if report["last_id"] else ""
+    head = (
+        f"; last entry #{report['last_id']} hash {report['last_hash']} (keep it: --expect "
+        f"{report['last_id']}:{report['last_hash']} later shows a cut tail)"
+        if report["last_id"]
+        else ""
+    )
     print(f"audit log intact: {report['chained']:,} chained entries{old}{head}")
     return 0
 
@@ -263,8 +273,13 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--out", type=Path, default=Path("audit.csv"))
     _add_store(a)
     a = audit_sub.add_parser("verify", help="recompute the hash chain; names the first altered or missing entry")
-    a.add_argument("--expect", type=_entry, default=None, metavar="ID:HASH",
-                   help="an entry printed by an earlier verify, which must still be there")
+    a.add_argument(
+        "--expect",
+        type=_entry,
+        default=None,
+        metavar="ID:HASH",
+        help="an entry printed by an earlier verify, which must still be there",
+    )
     _add_store(a)
     p.set_defaults(func=_cmd_audit)
     return parser

@@ -25,8 +25,14 @@ from scoring.tables import NO_DATE_DAYS, SCHEMAS, duckdb_views, read_table
 from scoring.values import plain
 
 _SQL_TYPES = {"int": "BIGINT", "float": "DOUBLE", "str": "VARCHAR"}
-_HISTORY_TABLES = ("bureau", "bureau_balance", "previous_application", "POS_CASH_balance",
-                   "installments_payments", "credit_card_balance")
+_HISTORY_TABLES = (
+    "bureau",
+    "bureau_balance",
+    "previous_application",
+    "POS_CASH_balance",
+    "installments_payments",
+    "credit_card_balance",
+)
 _APP_SCHEMA = SCHEMAS["application_test"]  # application fields without TARGET
 
 # --- application: raw fields kept as they are -------------------------------------------------------------
@@ -34,25 +40,79 @@ _APP_SCHEMA = SCHEMAS["application_test"]  # application fields without TARGET
 # rate by gender (read from the raw table), which is how a lender checks the model for disparate impact.
 PROTECTED_FIELDS = ("CODE_GENDER",)
 CATEGORICAL_FEATURES = [
-    "NAME_CONTRACT_TYPE", "FLAG_OWN_CAR", "FLAG_OWN_REALTY", "NAME_TYPE_SUITE", "NAME_INCOME_TYPE",
-    "NAME_EDUCATION_TYPE", "NAME_FAMILY_STATUS", "NAME_HOUSING_TYPE", "OCCUPATION_TYPE",
-    "WEEKDAY_APPR_PROCESS_START", "ORGANIZATION_TYPE", "FONDKAPREMONT_MODE", "HOUSETYPE_MODE",
-    "WALLSMATERIAL_MODE", "EMERGENCYSTATE_MODE", "PREV_LAST_STATUS",
+    "NAME_CONTRACT_TYPE",
+    "FLAG_OWN_CAR",
+    "FLAG_OWN_REALTY",
+    "NAME_TYPE_SUITE",
+    "NAME_INCOME_TYPE",
+    "NAME_EDUCATION_TYPE",
+    "NAME_FAMILY_STATUS",
+    "NAME_HOUSING_TYPE",
+    "OCCUPATION_TYPE",
+    "WEEKDAY_APPR_PROCESS_START",
+    "ORGANIZATION_TYPE",
+    "FONDKAPREMONT_MODE",
+    "HOUSETYPE_MODE",
+    "WALLSMATERIAL_MODE",
+    "EMERGENCYSTATE_MODE",
+    "PREV_LAST_STATUS",
 ]
-_BUILDING = ["APARTMENTS", "BASEMENTAREA", "YEARS_BEGINEXPLUATATION", "YEARS_BUILD", "COMMONAREA", "ELEVATORS",
-             "ENTRANCES", "FLOORSMAX", "FLOORSMIN", "LANDAREA", "LIVINGAPARTMENTS", "LIVINGAREA",
-             "NONLIVINGAPARTMENTS", "NONLIVINGAREA"]
+_BUILDING = [
+    "APARTMENTS",
+    "BASEMENTAREA",
+    "YEARS_BEGINEXPLUATATION",
+    "YEARS_BUILD",
+    "COMMONAREA",
+    "ELEVATORS",
+    "ENTRANCES",
+    "FLOORSMAX",
+    "FLOORSMIN",
+    "LANDAREA",
+    "LIVINGAPARTMENTS",
+    "LIVINGAREA",
+    "NONLIVINGAPARTMENTS",
+    "NONLIVINGAREA",
+]
 # The _MODE and _MEDI building statistics repeat the _AVG ones; FLAG_MOBIL is constant; documents are counted.
 APP_NUMERIC_RAW = [
-    "CNT_CHILDREN", "AMT_INCOME_TOTAL", "AMT_CREDIT", "AMT_ANNUITY", "AMT_GOODS_PRICE", "REGION_POPULATION_RELATIVE",
-    "OWN_CAR_AGE", "FLAG_EMP_PHONE", "FLAG_WORK_PHONE", "FLAG_CONT_MOBILE", "FLAG_PHONE", "FLAG_EMAIL",
-    "CNT_FAM_MEMBERS", "REGION_RATING_CLIENT", "REGION_RATING_CLIENT_W_CITY", "HOUR_APPR_PROCESS_START",
-    "REG_REGION_NOT_LIVE_REGION", "REG_REGION_NOT_WORK_REGION", "LIVE_REGION_NOT_WORK_REGION",
-    "REG_CITY_NOT_LIVE_CITY", "REG_CITY_NOT_WORK_CITY", "LIVE_CITY_NOT_WORK_CITY",
-    "EXT_SOURCE_1", "EXT_SOURCE_2", "EXT_SOURCE_3", *[f"{b}_AVG" for b in _BUILDING], "TOTALAREA_MODE",
-    "OBS_30_CNT_SOCIAL_CIRCLE", "DEF_30_CNT_SOCIAL_CIRCLE", "OBS_60_CNT_SOCIAL_CIRCLE", "DEF_60_CNT_SOCIAL_CIRCLE",
-    "FLAG_DOCUMENT_3", "AMT_REQ_CREDIT_BUREAU_HOUR", "AMT_REQ_CREDIT_BUREAU_DAY", "AMT_REQ_CREDIT_BUREAU_WEEK",
-    "AMT_REQ_CREDIT_BUREAU_MON", "AMT_REQ_CREDIT_BUREAU_QRT", "AMT_REQ_CREDIT_BUREAU_YEAR",
+    "CNT_CHILDREN",
+    "AMT_INCOME_TOTAL",
+    "AMT_CREDIT",
+    "AMT_ANNUITY",
+    "AMT_GOODS_PRICE",
+    "REGION_POPULATION_RELATIVE",
+    "OWN_CAR_AGE",
+    "FLAG_EMP_PHONE",
+    "FLAG_WORK_PHONE",
+    "FLAG_CONT_MOBILE",
+    "FLAG_PHONE",
+    "FLAG_EMAIL",
+    "CNT_FAM_MEMBERS",
+    "REGION_RATING_CLIENT",
+    "REGION_RATING_CLIENT_W_CITY",
+    "HOUR_APPR_PROCESS_START",
+    "REG_REGION_NOT_LIVE_REGION",
+    "REG_REGION_NOT_WORK_REGION",
+    "LIVE_REGION_NOT_WORK_REGION",
+    "REG_CITY_NOT_LIVE_CITY",
+    "REG_CITY_NOT_WORK_CITY",
+    "LIVE_CITY_NOT_WORK_CITY",
+    "EXT_SOURCE_1",
+    "EXT_SOURCE_2",
+    "EXT_SOURCE_3",
+    *[f"{b}_AVG" for b in _BUILDING],
+    "TOTALAREA_MODE",
+    "OBS_30_CNT_SOCIAL_CIRCLE",
+    "DEF_30_CNT_SOCIAL_CIRCLE",
+    "OBS_60_CNT_SOCIAL_CIRCLE",
+    "DEF_60_CNT_SOCIAL_CIRCLE",
+    "FLAG_DOCUMENT_3",
+    "AMT_REQ_CREDIT_BUREAU_HOUR",
+    "AMT_REQ_CREDIT_BUREAU_DAY",
+    "AMT_REQ_CREDIT_BUREAU_WEEK",
+    "AMT_REQ_CREDIT_BUREAU_MON",
+    "AMT_REQ_CREDIT_BUREAU_QRT",
+    "AMT_REQ_CREDIT_BUREAU_YEAR",
 ]
 _APP_CATEGORICAL = [c for c in CATEGORICAL_FEATURES if c in _APP_SCHEMA]
 _CATEGORICAL_SET = frozenset(CATEGORICAL_FEATURES)
@@ -94,9 +154,13 @@ APP_ENGINEERED = [
     ("EXT_SOURCE_MAX", f"list_max({_E_LIST})"),
     ("EXT_SOURCE_STD", f"list_stddev_pop({_E_LIST})"),
     ("EXT_SOURCE_PRODUCT", " * ".join(_E)),
-    ("EXT_SOURCE_WEIGHTED", _div(" + ".join(f"{w} * coalesce({e}, 0)" for w, e in zip((2, 3, 4), _E, strict=True)),
-                                 " + ".join(f"{w} * ({e} IS NOT NULL)::INT" for w, e in zip((2, 3, 4), _E,
-                                                                                           strict=True)))),
+    (
+        "EXT_SOURCE_WEIGHTED",
+        _div(
+            " + ".join(f"{w} * coalesce({e}, 0)" for w, e in zip((2, 3, 4), _E, strict=True)),
+            " + ".join(f"{w} * ({e} IS NOT NULL)::INT" for w, e in zip((2, 3, 4), _E, strict=True)),
+        ),
+    ),
     ("EXT_SOURCE_COUNT", _E_N),
     ("EXT_SOURCE_2_TO_AGE", _div("a.EXT_SOURCE_2", "-a.DAYS_BIRTH / 365.25")),
     ("DOCUMENT_COUNT", _DOCS),
@@ -146,8 +210,11 @@ BUREAU = [
     ("BUREAU_CREDIT_SUM_365D", "sum(AMT_CREDIT_SUM) FILTER (WHERE DAYS_CREDIT >= -365)", False),
     ("BUREAU_DEBT_TOTAL", "sum(AMT_CREDIT_SUM_DEBT)", False),
     ("BUREAU_ACTIVE_DEBT", f"sum(AMT_CREDIT_SUM_DEBT) FILTER (WHERE {_ACTIVE})", False),
-    ("BUREAU_ACTIVE_DEBT_TO_CREDIT", _div(f"sum(AMT_CREDIT_SUM_DEBT) FILTER (WHERE {_ACTIVE})",
-                                          f"sum(AMT_CREDIT_SUM) FILTER (WHERE {_ACTIVE})"), False),
+    (
+        "BUREAU_ACTIVE_DEBT_TO_CREDIT",
+        _div(f"sum(AMT_CREDIT_SUM_DEBT) FILTER (WHERE {_ACTIVE})", f"sum(AMT_CREDIT_SUM) FILTER (WHERE {_ACTIVE})"),
+        False,
+    ),
     ("BUREAU_ACTIVE_LIMIT", f"sum(AMT_CREDIT_SUM_LIMIT) FILTER (WHERE {_ACTIVE})", False),
     ("BUREAU_ACTIVE_ANNUITY", f"sum(AMT_ANNUITY) FILTER (WHERE {_ACTIVE})", False),
     ("BUREAU_OVERDUE_AMOUNT", "sum(AMT_CREDIT_SUM_OVERDUE)", False),
@@ -311,8 +378,12 @@ CARDS = [
 ]
 
 # Cross-table ratios, computed in _assemble from the aggregates (pandas, the same for batch and one applicant).
-CROSS = ["BUREAU_ACTIVE_DEBT_TO_INCOME", "BUREAU_ACTIVE_DEBT_TO_CREDIT_APPLIED", "TOTAL_ANNUITY_TO_INCOME",
-         "CREDIT_TO_PREV_APPROVED_MEAN"]
+CROSS = [
+    "BUREAU_ACTIVE_DEBT_TO_INCOME",
+    "BUREAU_ACTIVE_DEBT_TO_CREDIT_APPLIED",
+    "TOTAL_ANNUITY_TO_INCOME",
+    "CREDIT_TO_PREV_APPROVED_MEAN",
+]
 
 # --- policy inputs: read by the lender's rules (scoring.decision), never by the model ---------------------------
 # Kaggle's enquiry periods are disjoint (each excludes the shorter ones): the last 3 months are HOUR + DAY + WEEK +
@@ -338,8 +409,11 @@ FROM installments_payments WHERE DAYS_INSTALMENT >= -{_DAYS_6M}
 GROUP BY SK_ID_CURR, SK_ID_PREV, NUM_INSTALMENT_VERSION, NUM_INSTALMENT_NUMBER"""
 POLICY_ARREARS = [
     # days between due day and last payment; a part still unpaid counts the days since it fell due
-    ("ARREARS_DAYS_LATE_MAX_6M", "max(CASE WHEN unpaid THEN -due_day ELSE greatest(last_paid_day - due_day, 0) END)",
-     True),
+    (
+        "ARREARS_DAYS_LATE_MAX_6M",
+        "max(CASE WHEN unpaid THEN -due_day ELSE greatest(last_paid_day - due_day, 0) END)",
+        True,
+    ),
     # paid in all less than due, beyond a cent of rounding in the recorded amounts
     ("ARREARS_SHORT_INSTALMENTS_6M", "count(*) FILTER (WHERE coalesce(paid, 0) < due - 0.01)", True),
 ]
@@ -357,8 +431,7 @@ _AGGREGATES = [  # (alias, source SQL, model features, policy inputs)
 ]
 _BY_ALIAS = {alias: (source, feats + policy) for alias, source, feats, policy in _AGGREGATES}
 HISTORY_FREE_POLICY_INPUTS = [n for n, _ in POLICY_APPLICATION]
-POLICY_INPUTS = (HISTORY_FREE_POLICY_INPUTS + [n for *_, policy in _AGGREGATES for n, _, _ in policy]
-                 + POLICY_CROSS)
+POLICY_INPUTS = HISTORY_FREE_POLICY_INPUTS + [n for *_, policy in _AGGREGATES for n, _, _ in policy] + POLICY_CROSS
 
 
 def _application_sql(source: str = "applications") -> str:
@@ -443,8 +516,11 @@ def _cross(cols: dict) -> None:
     income, credit = np.asarray(cols["AMT_INCOME_TOTAL"], dtype=float), np.asarray(cols["AMT_CREDIT"], dtype=float)
     cols["BUREAU_ACTIVE_DEBT_TO_INCOME"] = _ratio(debt, income)
     cols["BUREAU_ACTIVE_DEBT_TO_CREDIT_APPLIED"] = _ratio(debt, credit)
-    annuities = (np.asarray(cols["AMT_ANNUITY"], dtype=float) + _filled(cols, "BUREAU_ACTIVE_ANNUITY")
-                 + _filled(cols, "PREV_ONGOING_ANNUITY"))
+    annuities = (
+        np.asarray(cols["AMT_ANNUITY"], dtype=float)
+        + _filled(cols, "BUREAU_ACTIVE_ANNUITY")
+        + _filled(cols, "PREV_ONGOING_ANNUITY")
+    )
     cols["TOTAL_ANNUITY_TO_INCOME"] = _ratio(annuities, income)
     cols["CREDIT_TO_PREV_APPROVED_MEAN"] = _ratio(credit, np.asarray(cols["PREV_APPROVED_CREDIT_MEAN"], dtype=float))
 
@@ -476,8 +552,7 @@ def feature_names() -> list[str]:
     return list(_FEATURE_NAMES)
 
 
-_FEATURE_NAMES = (application_feature_names() + [n for _, _, feats, _ in _AGGREGATES for n, _, _ in feats]
-                  + CROSS)
+_FEATURE_NAMES = application_feature_names() + [n for _, _, feats, _ in _AGGREGATES for n, _, _ in feats] + CROSS
 
 
 def batch_connection(**extra) -> duckdb.DuckDBPyConnection:
@@ -526,8 +601,10 @@ def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[np.ndarray, dict[s
 def _fetch_result(result) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     names, rows = [d[0] for d in result.description], result.fetchall()
     columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
-    cols = {name: np.array(values, dtype=object if name in _CATEGORICAL_SET else "float64")
-            for name, values in zip(names[1:], columns[1:], strict=True)}
+    cols = {
+        name: np.array(values, dtype=object if name in _CATEGORICAL_SET else "float64")
+        for name, values in zip(names[1:], columns[1:], strict=True)
+    }
     return np.array(columns[0], dtype="int64"), cols
 
 
@@ -540,9 +617,15 @@ def load_target(data_dir) -> pd.Series:
 # --- single applicant: the same SQL on a small in-memory connection, one per thread -------------------------
 _local = threading.local()
 _INPUT_TABLES = {"applications": _APP_SCHEMA, **{t: SCHEMAS[t] for t in _HISTORY_TABLES}}
-_SOURCES = {"b": ("bureau",), "p": ("previous_application",), "i": ("installments_payments",),
-            "ia": ("installments_payments",), "s": ("POS_CASH_balance",), "sc": ("POS_CASH_balance",),
-            "c": ("credit_card_balance",)}
+_SOURCES = {
+    "b": ("bureau",),
+    "p": ("previous_application",),
+    "i": ("installments_payments",),
+    "ia": ("installments_payments",),
+    "s": ("POS_CASH_balance",),
+    "sc": ("POS_CASH_balance",),
+    "c": ("credit_card_balance",),
+}
 
 
 def _connection() -> duckdb.DuckDBPyConnection:
@@ -550,8 +633,14 @@ def _connection() -> duckdb.DuckDBPyConnection:
     if con is None or getattr(_local, "pid", None) != os.getpid():  # never reuse a connection across fork
         # Small flush thresholds hand freed memory back at once: without them a long-lived API worker's RSS
         # creeps up by hundreds of MB over a few thousand calls.
-        con = duckdb.connect(config={"threads": 1, "memory_limit": "2GB", "allocator_flush_threshold": "1MB",
-                                     "allocator_bulk_deallocation_flush_threshold": "1MB"})
+        con = duckdb.connect(
+            config={
+                "threads": 1,
+                "memory_limit": "2GB",
+                "allocator_flush_threshold": "1MB",
+                "allocator_bulk_deallocation_flush_threshold": "1MB",
+            }
+        )
         for name, schema in _INPUT_TABLES.items():
             cols = ", ".join(f'"{c}" {_SQL_TYPES[k]}' for c, k in schema.items())
             con.execute(f"CREATE TABLE {name} ({cols})")
@@ -564,8 +653,9 @@ def _connection() -> duckdb.DuckDBPyConnection:
             staged = _unpacked_row(schema, f"{name}_row")
             con.execute(f"PREPARE insert_{name} AS INSERT INTO {name} SELECT * FROM {staged}")
         con.execute(f"PREPARE features_application AS {APPLICATION_SQL}")
-        con.execute("PREPARE features_application_row AS "
-                    f"{_application_sql(_unpacked_row(_APP_SCHEMA, 'applications_row'))}")
+        con.execute(
+            f"PREPARE features_application_row AS {_application_sql(_unpacked_row(_APP_SCHEMA, 'applications_row'))}"
+        )
         for alias, sql in AGGREGATE_SQL.items():
             con.execute(f"PREPARE features_{alias} AS {sql}")
         _local.con, _local.pid, _local.filled = con, os.getpid(), set()
@@ -609,8 +699,10 @@ def _load(con, name: str, frame: pd.DataFrame) -> None:
         if len(frame) == 1:  # staged as two bound lists, then a prepared INSERT: no planning per call
             _execute_staged(con, name, _staged(frame.iloc[0], schema, name), f"insert_{name}")
             return
-        exprs = [f'CAST(_input."{c}" AS {_SQL_TYPES[k]})' if c in frame.columns else f"CAST(NULL AS {_SQL_TYPES[k]})"
-                 for c, k in schema.items()]
+        exprs = [
+            f'CAST(_input."{c}" AS {_SQL_TYPES[k]})' if c in frame.columns else f"CAST(NULL AS {_SQL_TYPES[k]})"
+            for c, k in schema.items()
+        ]
         try:  # Arrow is far cheaper for DuckDB to scan than pandas; mixed-type columns fall back to pandas
             source = pa.Table.from_pandas(frame, preserve_index=False)
         except (pa.ArrowException, TypeError, ValueError):
@@ -657,8 +749,9 @@ def features_from_records(application: pd.DataFrame, history: dict[str, pd.DataF
     return features_and_policy_inputs_from_records(application, history)[0]
 
 
-def features_and_policy_inputs_from_records(application: pd.DataFrame, history: dict[str, pd.DataFrame] | None = None
-                                            ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def features_and_policy_inputs_from_records(
+    application: pd.DataFrame, history: dict[str, pd.DataFrame] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Model features and policy inputs of one or a few applicants, equal to build_features_and_policy_inputs'."""
     tables = _check_inputs(application, history)
     con = _connection()
@@ -674,7 +767,10 @@ def features_and_policy_inputs_from_records(application: pd.DataFrame, history: 
         _local.filled.add("applications")
         _load(con, "applications", application)
         app = _fetch(con, "EXECUTE features_application")
-    parts = {alias: _fetch(con, f"EXECUTE features_{alias}") for alias, tables_used in _SOURCES.items()
-             if any(t in tables for t in tables_used)}
+    parts = {
+        alias: _fetch(con, f"EXECUTE features_{alias}")
+        for alias, tables_used in _SOURCES.items()
+        if any(t in tables for t in tables_used)
+    }
     order = application["SK_ID_CURR"].astype("int64").to_numpy()
     return tuple(frame.reindex(order) for frame in _assemble(app, parts))

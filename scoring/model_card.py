@@ -40,8 +40,16 @@ def calibration_table(y, p, bins: int = 10) -> list[dict]:
     frame["bin"] = pd.qcut(frame["p"].rank(method="first"), bins, labels=False)
     rows = []
     for b, g in frame.groupby("bin"):
-        rows.append({"decile": int(b) + 1, "n": int(len(g)), "pd_min": float(g.p.min()), "pd_max": float(g.p.max()),
-                     "mean_pd": float(g.p.mean()), "observed_rate": float(g.y.mean())})
+        rows.append(
+            {
+                "decile": int(b) + 1,
+                "n": int(len(g)),
+                "pd_min": float(g.p.min()),
+                "pd_max": float(g.p.max()),
+                "mean_pd": float(g.p.mean()),
+                "observed_rate": float(g.y.mean()),
+            }
+        )
     return rows
 
 
@@ -49,8 +57,12 @@ def confusion(y, p, threshold: float) -> dict:
     """Decline = predicted default. tp: declined defaulter, fn: approved defaulter (the costly error)."""
     y = np.asarray(y).astype(int)
     dec = np.asarray(p) >= threshold
-    return {"tp": int(np.sum(dec & (y == 1))), "fp": int(np.sum(dec & (y == 0))),
-            "tn": int(np.sum(~dec & (y == 0))), "fn": int(np.sum(~dec & (y == 1)))}
+    return {
+        "tp": int(np.sum(dec & (y == 1))),
+        "fp": int(np.sum(dec & (y == 0))),
+        "tn": int(np.sum(~dec & (y == 0))),
+        "fn": int(np.sum(~dec & (y == 1))),
+    }
 
 
 def group_metrics(y, p, threshold: float, groups: pd.DataFrame | None) -> dict:
@@ -63,10 +75,14 @@ def group_metrics(y, p, threshold: float, groups: pd.DataFrame | None) -> dict:
 
     def row(name, mask):
         mask = np.asarray(mask, dtype=bool)
-        return {"group": name, "n": int(mask.sum()), "auc": _auc(y[mask], p[mask]) if mask.sum() else None,
-                "approval_rate": float(approve[mask].mean()) if mask.sum() else None,
-                "default_rate": float(y[mask].mean()) if mask.sum() else None,
-                "mean_pd": float(p[mask].mean()) if mask.sum() else None}
+        return {
+            "group": name,
+            "n": int(mask.sum()),
+            "auc": _auc(y[mask], p[mask]) if mask.sum() else None,
+            "approval_rate": float(approve[mask].mean()) if mask.sum() else None,
+            "default_rate": float(y[mask].mean()) if mask.sum() else None,
+            "mean_pd": float(p[mask].mean()) if mask.sum() else None,
+        }
 
     if "gender" in groups:
         g = groups["gender"].astype(object).where(groups["gender"].notna(), "missing").to_numpy()
@@ -86,41 +102,94 @@ def grade_table(y, p, grades) -> list[dict]:
     rows = []
     for i, band in enumerate(grades.as_table()):
         mask = idx == i
-        rows.append({**band, "n": int(mask.sum()), "share": float(mask.mean()),
-                     "observed_default_rate": float(y[mask].mean()) if mask.any() else None,
-                     "mean_pd": float(np.mean(p[mask])) if mask.any() else None})
+        rows.append(
+            {
+                **band,
+                "n": int(mask.sum()),
+                "share": float(mask.mean()),
+                "observed_default_rate": float(y[mask].mean()) if mask.any() else None,
+                "mean_pd": float(np.mean(p[mask])) if mask.any() else None,
+            }
+        )
     return rows
 
 
-def build_card(*, kind, version, fingerprint, data_source, n_rows, n_features, n_categorical, params, params_source,
-               n_rounds, fold_aucs, fold_iterations, y, oof_raw, oof_pd, threshold, cost, cost_fn, cost_fp,
-               calibrator, grades, groups, importance, imbalance) -> dict:
+def build_card(
+    *,
+    kind,
+    version,
+    fingerprint,
+    data_source,
+    n_rows,
+    n_features,
+    n_categorical,
+    params,
+    params_source,
+    n_rounds,
+    fold_aucs,
+    fold_iterations,
+    y,
+    oof_raw,
+    oof_pd,
+    threshold,
+    cost,
+    cost_fn,
+    cost_fp,
+    calibrator,
+    grades,
+    groups,
+    importance,
+    imbalance,
+) -> dict:
     """Every figure a reviewer needs, computed on out-of-fold predictions (never on the rows a model saw)."""
     y = np.asarray(y)
     uncal = 1.0 / (1.0 + np.exp(-np.asarray(oof_raw)))
     conf = confusion(y, oof_pd, threshold)
     return {
-        "version": version, "fingerprint": fingerprint,
+        "version": version,
+        "fingerprint": fingerprint,
         "created_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "data_source": data_source,
         "data_warning": "SYNTHETIC DEMO DATA: figures describe a generated portfolio, not real clients"
-        if data_source == "synthetic" else None,
-        "n_rows": int(n_rows), "n_features": int(n_features), "n_categorical": int(n_categorical),
+        if data_source == "synthetic"
+        else None,
+        "n_rows": int(n_rows),
+        "n_features": int(n_features),
+        "n_categorical": int(n_categorical),
         "default_rate": float(y.mean()),
-        "model": {"kind": kind, "library": "LightGBM", "objective": "binary", "n_rounds": int(n_rounds),
-                  "params": params, "params_source": params_source, "class_imbalance": imbalance,
-                  "final_model": "one booster refit on all rows with the mean of the folds' best iterations"},
+        "model": {
+            "kind": kind,
+            "library": "LightGBM",
+            "objective": "binary",
+            "n_rounds": int(n_rounds),
+            "params": params,
+            "params_source": params_source,
+            "class_imbalance": imbalance,
+            "final_model": "one booster refit on all rows with the mean of the folds' best iterations",
+        },
         "metrics": {
-            "cv_auc": float(np.mean(fold_aucs)), "cv_auc_sd": float(np.std(fold_aucs)),
-            "fold_aucs": [float(a) for a in fold_aucs], "fold_best_iterations": [int(i) for i in fold_iterations],
-            "oof_auc": _auc(y, oof_pd), "brier_uncalibrated": brier(y, uncal), "brier_calibrated": brier(y, oof_pd),
+            "cv_auc": float(np.mean(fold_aucs)),
+            "cv_auc_sd": float(np.std(fold_aucs)),
+            "fold_aucs": [float(a) for a in fold_aucs],
+            "fold_best_iterations": [int(i) for i in fold_iterations],
+            "oof_auc": _auc(y, oof_pd),
+            "brier_uncalibrated": brier(y, uncal),
+            "brier_calibrated": brier(y, oof_pd),
             "brier_base_rate": brier(y, np.full(len(y), y.mean())),
         },
-        "calibration": {"method": "Platt: logistic map of out-of-fold raw log-odds", **calibrator.to_dict(),
-                        "table": calibration_table(y, oof_pd)},
-        "policy": {"threshold": float(threshold), "cost_fn": float(cost_fn), "cost_fp": float(cost_fp),
-                   "business_cost_per_client": float(cost), "confusion": conf,
-                   "approval_rate": float(np.mean(np.asarray(oof_pd) < threshold))},
+        "calibration": {
+            "method": "Platt: logistic map of out-of-fold raw log-odds",
+            **calibrator.to_dict(),
+            "table": calibration_table(y, oof_pd),
+        },
+        "policy": {
+            "threshold": float(threshold),
+            "cost_fn": float(cost_fn),
+            "cost_fp": float(cost_fp),
+            "business_cost_per_client": float(cost),
+            "confusion": conf,
+            "approval_rate": float(np.mean(np.asarray(oof_pd) < threshold)),
+        },
         "grades": grade_table(y, np.asarray(oof_pd), grades),
         "fairness": group_metrics(y, oof_pd, threshold, groups),
         "importance_top": importance,
@@ -147,51 +216,92 @@ def render_markdown(card: dict) -> str:
     m, pol, model = card.get("metrics", {}), card.get("policy", {}), card.get("model", {})
     out = [f"# Model card — {card.get('version', '?')}", ""]
     if card.get("data_source") == "synthetic":
-        out += ["> **SYNTHETIC DEMO DATA** — this model was trained on a generated portfolio. "
-                "Its figures say nothing about real clients.", ""]
-    out += [f"- Data source: **{card.get('data_source')}**; {card.get('n_rows', 0):,} training clients, "
-            f"default rate {_pct(card.get('default_rate'))}; {card.get('n_features')} features "
-            f"({card.get('n_categorical')} categorical, native LightGBM handling)",
-            f"- Created: {card.get('created_at')}; training-data fingerprint `{card.get('fingerprint', '')[:16]}…`",
-            f"- Model: kind `{model.get('kind', 'lightgbm')}` (LightGBM, {model.get('n_rounds')} trees); "
-            f"{model.get('final_model')}",
-            f"- Parameters from: {model.get('params_source')}",
-            f"- Class imbalance: {model.get('class_imbalance')}", "",
-            "## Discrimination and calibration (out-of-fold)", ""]
-    out += _table(["measure", "value"], [
-        ["CV AUC (mean ± sd over folds)", f"{_num(m.get('cv_auc'))} ± {_num(m.get('cv_auc_sd'))}"],
-        ["Out-of-fold AUC", _num(m.get("oof_auc"))],
-        ["Brier score before calibration", _num(m.get("brier_uncalibrated"))],
-        ["Brier score after calibration", _num(m.get("brier_calibrated"))],
-        ["Brier score of the base rate alone", _num(m.get("brier_base_rate"))]])
+        out += [
+            "> **SYNTHETIC DEMO DATA** — this model was trained on a generated portfolio. "
+            "Its figures say nothing about real clients.",
+            "",
+        ]
+    out += [
+        f"- Data source: **{card.get('data_source')}**; {card.get('n_rows', 0):,} training clients, "
+        f"default rate {_pct(card.get('default_rate'))}; {card.get('n_features')} features "
+        f"({card.get('n_categorical')} categorical, native LightGBM handling)",
+        f"- Created: {card.get('created_at')}; training-data fingerprint `{card.get('fingerprint', '')[:16]}…`",
+        f"- Model: kind `{model.get('kind', 'lightgbm')}` (LightGBM, {model.get('n_rounds')} trees); "
+        f"{model.get('final_model')}",
+        f"- Parameters from: {model.get('params_source')}",
+        f"- Class imbalance: {model.get('class_imbalance')}",
+        "",
+        "## Discrimination and calibration (out-of-fold)",
+        "",
+    ]
+    out += _table(
+        ["measure", "value"],
+        [
+            ["CV AUC (mean ± sd over folds)", f"{_num(m.get('cv_auc'))} ± {_num(m.get('cv_auc_sd'))}"],
+            ["Out-of-fold AUC", _num(m.get("oof_auc"))],
+            ["Brier score before calibration", _num(m.get("brier_uncalibrated"))],
+            ["Brier score after calibration", _num(m.get("brier_calibrated"))],
+            ["Brier score of the base rate alone", _num(m.get("brier_base_rate"))],
+        ],
+    )
     cal = card.get("calibration", {})
-    out += [f"Calibration: {cal.get('method')} (a = {_num(cal.get('a'), '.3f')}, b = {_num(cal.get('b'), '.3f')}).",
-            ""]
-    out += _table(["PD decile", "clients", "mean PD", "observed default rate"],
-                  [[r["decile"], r["n"], _pct(r["mean_pd"]), _pct(r["observed_rate"])] for r in cal.get("table", [])])
+    out += [f"Calibration: {cal.get('method')} (a = {_num(cal.get('a'), '.3f')}, b = {_num(cal.get('b'), '.3f')}).", ""]
+    out += _table(
+        ["PD decile", "clients", "mean PD", "observed default rate"],
+        [[r["decile"], r["n"], _pct(r["mean_pd"]), _pct(r["observed_rate"])] for r in cal.get("table", [])],
+    )
     c = pol.get("confusion", {})
-    out += ["## Decision policy", "",
-            f"Threshold **{_num(pol.get('threshold'))}** minimises the business cost on out-of-fold PDs, a missed "
-            f"default costing {pol.get('cost_fn')} × a wrongly declined good client "
-            f"(cost {_num(pol.get('business_cost_per_client'))} per client). "
-            f"Approval rate {_pct(pol.get('approval_rate'))}.", ""]
-    out += _table(["", "approved", "declined"],
-                  [["repaid", c.get("tn"), c.get("fp")], ["defaulted", c.get("fn"), c.get("tp")]])
+    out += [
+        "## Decision policy",
+        "",
+        f"Threshold **{_num(pol.get('threshold'))}** minimises the business cost on out-of-fold PDs, a missed "
+        f"default costing {pol.get('cost_fn')} × a wrongly declined good client "
+        f"(cost {_num(pol.get('business_cost_per_client'))} per client). "
+        f"Approval rate {_pct(pol.get('approval_rate'))}.",
+        "",
+    ]
+    out += _table(
+        ["", "approved", "declined"], [["repaid", c.get("tn"), c.get("fp")], ["defaulted", c.get("fn"), c.get("tp")]]
+    )
     out += ["## Risk grades (master scale)", ""]
-    out += _table(["grade", "PD range", "clients", "share", "mean PD", "observed default rate"],
-                  [[g["grade"], f"{_pct(g['pd_from'])} – {_pct(g['pd_to'])}", g["n"], _pct(g["share"]),
-                    _pct(g["mean_pd"]), _pct(g["observed_default_rate"])] for g in card.get("grades", [])])
+    out += _table(
+        ["grade", "PD range", "clients", "share", "mean PD", "observed default rate"],
+        [
+            [
+                g["grade"],
+                f"{_pct(g['pd_from'])} – {_pct(g['pd_to'])}",
+                g["n"],
+                _pct(g["share"]),
+                _pct(g["mean_pd"]),
+                _pct(g["observed_default_rate"]),
+            ]
+            for g in card.get("grades", [])
+        ],
+    )
     out += ["## Groups (fairness review, out-of-fold)", ""]
     for key, title in (("gender", "Gender"), ("age_band", "Age band (years)")):
         rows = card.get("fairness", {}).get(key, [])
         if rows:
-            out += _table([title, "clients", "AUC", "approval rate", "observed default rate", "mean PD"],
-                          [[r["group"], r["n"], _num(r["auc"]), _pct(r["approval_rate"]), _pct(r["default_rate"]),
-                            _pct(r["mean_pd"])] for r in rows])
+            out += _table(
+                [title, "clients", "AUC", "approval rate", "observed default rate", "mean PD"],
+                [
+                    [
+                        r["group"],
+                        r["n"],
+                        _num(r["auc"]),
+                        _pct(r["approval_rate"]),
+                        _pct(r["default_rate"]),
+                        _pct(r["mean_pd"]),
+                    ]
+                    for r in rows
+                ],
+            )
     out += ["## Global importance (mean |SHAP|, log-odds)", ""]
     top = card.get("importance_top", [])
-    out += _table(["rank", "feature", "mean absolute SHAP (log-odds)"],
-                  [[i + 1, r["feature"], _num(r["mean_abs_shap"])] for i, r in enumerate(top)])
+    out += _table(
+        ["rank", "feature", "mean absolute SHAP (log-odds)"],
+        [[i + 1, r["feature"], _num(r["mean_abs_shap"])] for i, r in enumerate(top)],
+    )
     out += ["## Parameters", ""]
     out += _table(["parameter", "value"], [[k, v] for k, v in sorted(model.get("params", {}).items())])
     out += ["## Libraries", ""]

@@ -31,8 +31,9 @@ def _chunks(path: Path, chunk_rows: int):
         _check_header(path, header)
         cols = [c for c in header if c in _APP]
         # read as text: _clean converts numbers so a bad value is reported with its column and line
-        yield from pd.read_csv(path, usecols=cols, dtype=str, keep_default_na=False, na_values=[""],
-                               chunksize=chunk_rows)
+        yield from pd.read_csv(
+            path, usecols=cols, dtype=str, keep_default_na=False, na_values=[""], chunksize=chunk_rows
+        )
     else:
         import pyarrow.parquet as pq
 
@@ -115,8 +116,16 @@ class _Writer:
             self.parquet.close()
         if ok:
             if self.first:
-                self.write(pd.DataFrame({"SK_ID_CURR": pd.Series(dtype="int64"), "pd": pd.Series(dtype="float64"),
-                                         "grade": pd.Series(dtype=object), "decision": pd.Series(dtype=object)}))
+                self.write(
+                    pd.DataFrame(
+                        {
+                            "SK_ID_CURR": pd.Series(dtype="int64"),
+                            "pd": pd.Series(dtype="float64"),
+                            "grade": pd.Series(dtype=object),
+                            "decision": pd.Series(dtype=object),
+                        }
+                    )
+                )
                 if self.parquet is not None:
                     self.parquet.close()
             self.tmp.replace(self.output)
@@ -142,9 +151,16 @@ def predict_file(input, output, data_dir=None, models_dir="models", *, chunk_row
             ids = chunk["SK_ID_CURR"].to_numpy()
             features = features_from_records(chunk, _history(data_dir, ids))
             scored = bundle.score(features)
-            writer.write(pd.DataFrame({"SK_ID_CURR": ids, "pd": scored["pd"].to_numpy(),
-                                       "grade": scored["grade"].to_numpy(),
-                                       "decision": scored["decision"].to_numpy()}))
+            writer.write(
+                pd.DataFrame(
+                    {
+                        "SK_ID_CURR": ids,
+                        "pd": scored["pd"].to_numpy(),
+                        "grade": scored["grade"].to_numpy(),
+                        "decision": scored["decision"].to_numpy(),
+                    }
+                )
+            )
             rows += len(chunk)
         ok = True
     finally:

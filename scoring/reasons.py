@@ -22,7 +22,8 @@ _TEXT = {
         "lowest": "Your {label} ({value}) is among the lowest of all clients — {effect}.",
         "highest": "Your {label} ({value}) is among the highest of all clients — {effect}.",
         "plain": "Your {label} ({value}) — {effect}.",
-        "yes": "yes", "no": "no",
+        "yes": "yes",
+        "no": "no",
     },
     "fr": {
         "raises": "cela augmente votre risque estimé",
@@ -34,11 +35,14 @@ _TEXT = {
         "lowest": _POUR + "fait partie des plus basses de tous les clients — {effect}.",
         "highest": _POUR + "fait partie des plus élevées de tous les clients — {effect}.",
         "plain": _POUR + "— {effect}.",
-        "yes": "oui", "no": "non",
+        "yes": "oui",
+        "no": "non",
     },
 }
-_UNITS = {"en": {"years": "years", "days": "days", "percent": " %"},
-          "fr": {"years": "ans", "days": "jours", "percent": _NBSP + "%"}}
+_UNITS = {
+    "en": {"years": "years", "days": "days", "percent": " %"},
+    "fr": {"years": "ans", "days": "jours", "percent": _NBSP + "%"},
+}
 
 
 def _label(name: str, lang: str) -> str:
@@ -143,8 +147,10 @@ def top_indices(shap: np.ndarray, top: int | None = None) -> list[int]:
 
 def worded(shap: dict, top: int) -> list[tuple[str, float]]:
     """The contributions reasons() words: the `top` largest non-zero |SHAP|, ties by feature name."""
-    ranked = sorted(((f, float(s)) for f, s in shap.items() if s is not None and float(s) != 0.0),
-                    key=lambda item: (-abs(item[1]), item[0]))
+    ranked = sorted(
+        ((f, float(s)) for f, s in shap.items() if s is not None and float(s) != 0.0),
+        key=lambda item: (-abs(item[1]), item[0]),
+    )
     return ranked[:top]
 
 
@@ -161,11 +167,13 @@ def reasons(explanation: dict, percentiles: dict[str, float | None], top: int = 
     for feature, contribution in worded(shap, top):
         direction = "raises_risk" if contribution > 0 else "lowers_risk"
         effect = _TEXT[lang]["raises" if contribution > 0 else "lowers"]
-        out.append({
-            "feature": feature,
-            "label": _label(feature, lang),
-            "direction": direction,
-            "shap": contribution,
-            "sentence": _sentence(feature, values.get(feature), percentiles.get(feature), effect, lang),
-        })
+        out.append(
+            {
+                "feature": feature,
+                "label": _label(feature, lang),
+                "direction": direction,
+                "shap": contribution,
+                "sentence": _sentence(feature, values.get(feature), percentiles.get(feature), effect, lang),
+            }
+        )
     return out

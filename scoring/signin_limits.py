@@ -30,8 +30,13 @@ class Limits:
 
 def limits() -> Limits:
     s = settings()
-    return Limits(window=s.signin_window, per_address=s.signin_max_per_address, per_user=s.signin_max_per_user,
-                  max_backoff=s.signin_max_backoff, known_seconds=s.signin_known_days * 86400)
+    return Limits(
+        window=s.signin_window,
+        per_address=s.signin_max_per_address,
+        per_user=s.signin_max_per_user,
+        max_backoff=s.signin_max_backoff,
+        known_seconds=s.signin_known_days * 86400,
+    )
 
 
 def _known_key(username: str, address: str) -> str:
@@ -43,16 +48,25 @@ def retry_after(store, username: str, address: str, now: float | None = None) ->
     lim, now = limits(), time.time() if now is None else now
     con = connect(store)
     since = now - lim.window
-    rows = execute(con, "SELECT at FROM signin_attempts WHERE scope = 'address' AND key = ? AND at > ? "
-                        "ORDER BY at DESC LIMIT ?", (address, since, lim.per_address)).fetchall()
+    rows = execute(
+        con,
+        "SELECT at FROM signin_attempts WHERE scope = 'address' AND key = ? AND at > ? ORDER BY at DESC LIMIT ?",
+        (address, since, lim.per_address),
+    ).fetchall()
     wait = 0.0
     if len(rows) >= lim.per_address:  # the oldest of the last N leaves the window first
         wait = rows[-1][0] + lim.window - now
-    known = execute(con, "SELECT 1 FROM signin_attempts WHERE scope = 'known' AND key = ? AND at > ?",
-                    (_known_key(username, address), now - lim.known_seconds)).fetchone()
+    known = execute(
+        con,
+        "SELECT 1 FROM signin_attempts WHERE scope = 'known' AND key = ? AND at > ?",
+        (_known_key(username, address), now - lim.known_seconds),
+    ).fetchone()
     if known is None:
-        failures = execute(con, "SELECT count(*), max(at) FROM signin_attempts WHERE scope = 'user' AND key = ? "
-                                "AND at > ?", (username, since)).fetchone()
+        failures = execute(
+            con,
+            "SELECT count(*), max(at) FROM signin_attempts WHERE scope = 'user' AND key = ? AND at > ?",
+            (username, since),
+        ).fetchone()
         if failures[0] >= lim.per_user:
             backoff = min(2.0 ** (failures[0] - lim.per_user + 1), lim.max_backoff)
             wait = max(wait, failures[1] + backoff - now)
@@ -68,12 +82,20 @@ def record_failure(store, username: str, address: str, now: float | None = None)
     try:
         # forget what has expired, a few rows per failure: the table stays as small as what is live, even under
         # a spray of made-up usernames from many addresses
-        con.execute("DELETE FROM signin_attempts WHERE rowid IN (SELECT rowid FROM signin_attempts WHERE at < ? "
-                    "AND scope != 'known' LIMIT 10)", (horizon,))
-        con.execute("DELETE FROM signin_attempts WHERE rowid IN (SELECT rowid FROM signin_attempts WHERE at < ? "
-                    "AND scope = 'known' LIMIT 10)", (now - lim.known_seconds,))
-        con.executemany("INSERT INTO signin_attempts (scope, key, at) VALUES (?, ?, ?)",
-                        [("user", username, now), ("address", address, now)])
+        con.execute(
+            "DELETE FROM signin_attempts WHERE rowid IN (SELECT rowid FROM signin_attempts WHERE at < ? "
+            "AND scope != 'known' LIMIT 10)",
+            (horizon,),
+        )
+        con.execute(
+            "DELETE FROM signin_attempts WHERE rowid IN (SELECT rowid FROM signin_attempts WHERE at < ? "
+            "AND scope = 'known' LIMIT 10)",
+            (now - lim.known_seconds,),
+        )
+        con.executemany(
+            "INSERT INTO signin_attempts (scope, key, at) VALUES (?, ?, ?)",
+            [("user", username, now), ("address", address, now)],
+        )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -86,10 +108,13 @@ def record_success(store, username: str, address: str, now: float | None = None)
     con = connect(store)
     execute(con, "BEGIN IMMEDIATE")
     try:
-        con.execute("DELETE FROM signin_attempts WHERE (scope = 'user' AND key = ?) OR (scope = 'known' AND key = ?)",
-                    (username, _known_key(username, address)))
-        con.execute("INSERT INTO signin_attempts (scope, key, at) VALUES ('known', ?, ?)",
-                    (_known_key(username, address), now))
+        con.execute(
+            "DELETE FROM signin_attempts WHERE (scope = 'user' AND key = ?) OR (scope = 'known' AND key = ?)",
+            (username, _known_key(username, address)),
+        )
+        con.execute(
+            "INSERT INTO signin_attempts (scope, key, at) VALUES ('known', ?, ?)", (_known_key(username, address), now)
+        )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

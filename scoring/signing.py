@@ -64,8 +64,10 @@ def load_or_create_signing_key(path: Path | None = None, verify_path: Path | Non
     verify_path = Path(verify_path) if verify_path is not None else settings().verify_key_path
     if not path.exists():
         if verify_path.exists():
-            raise SigningKeyError(f"model signing key {path} is missing but a verify key exists at {verify_path}: "
-                                  "restore the signing key, or remove the verify key to start a new key pair")
+            raise SigningKeyError(
+                f"model signing key {path} is missing but a verify key exists at {verify_path}: "
+                "restore the signing key, or remove the verify key to start a new key pair"
+            )
         private = Ed25519PrivateKey.generate()
         raw = private.private_bytes(_RAW, serialization.PrivateFormat.Raw, serialization.NoEncryption())
         try:
@@ -80,8 +82,10 @@ def load_or_create_signing_key(path: Path | None = None, verify_path: Path | Non
         except FileExistsError:
             pass
     if key_id(load_verify_key(verify_path)) != key_id(private.public_key()):
-        raise SigningKeyError(f"model signing key {path} does not pair with the verify key {verify_path}: "
-                              "serving would refuse every model signed with it")
+        raise SigningKeyError(
+            f"model signing key {path} does not pair with the verify key {verify_path}: "
+            "serving would refuse every model signed with it"
+        )
     return private
 
 

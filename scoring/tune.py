@@ -29,8 +29,9 @@ def _space(trial) -> dict:
     }
 
 
-def tune(data_dir, models_dir, n_trials: int = 30, n_folds: int = 3, seed: int = 0,
-         max_rounds: int | None = None) -> dict:
+def tune(
+    data_dir, models_dir, n_trials: int = 30, n_folds: int = 3, seed: int = 0, max_rounds: int | None = None
+) -> dict:
     """Search; the defaults are the first trial, so the result is never worse than them in CV."""
     import optuna
 
@@ -43,8 +44,9 @@ def tune(data_dir, models_dir, n_trials: int = 30, n_folds: int = 3, seed: int =
 
     def objective(trial) -> float:
         params = _space(trial)
-        _, aucs, iters = cross_validate(M, yv, encoder.feature_names, encoder.categorical, params, n_folds=n_folds,
-                                        seed=seed, max_rounds=max_rounds)
+        _, aucs, iters = cross_validate(
+            M, yv, encoder.feature_names, encoder.categorical, params, n_folds=n_folds, seed=seed, max_rounds=max_rounds
+        )
         trial.set_user_attr("rounds", int(np.mean(iters)))
         return float(np.mean(aucs))
 
@@ -53,9 +55,16 @@ def tune(data_dir, models_dir, n_trials: int = 30, n_folds: int = 3, seed: int =
     study.enqueue_trial({k: v for k, v in DEFAULT_PARAMS.items() if k not in ("bagging_freq", "max_cat_to_onehot")})
     study.optimize(objective, n_trials=n_trials)
     best = {**study.best_trial.params, "bagging_freq": 1, "max_cat_to_onehot": 4}
-    result = {"params": best, "cv_auc": float(study.best_value), "default_cv_auc": float(study.trials[0].value),
-              "n_trials": n_trials, "n_folds": n_folds, "seed": seed, "rows": int(len(yv)),
-              "created_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    result = {
+        "params": best,
+        "cv_auc": float(study.best_value),
+        "default_cv_auc": float(study.trials[0].value),
+        "n_trials": n_trials,
+        "n_folds": n_folds,
+        "seed": seed,
+        "rows": int(len(yv)),
+        "created_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
     out = Path(models_dir)
     out.mkdir(parents=True, exist_ok=True)
     tmp = out / (PARAMS_FILE + ".tmp")

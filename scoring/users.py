@@ -42,8 +42,15 @@ def _verify(password: str, stored: str) -> bool:
         if scheme != "scrypt":
             return False
         salt_b, digest_b = base64.b64decode(salt), base64.b64decode(digest)
-        computed = hashlib.scrypt(password.encode("utf-8"), salt=salt_b, n=int(n), r=int(r), p=int(p),
-                                  maxmem=64 * 1024 * 1024, dklen=len(digest_b))
+        computed = hashlib.scrypt(
+            password.encode("utf-8"),
+            salt=salt_b,
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            maxmem=64 * 1024 * 1024,
+            dklen=len(digest_b),
+        )
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(computed, digest_b)
@@ -108,8 +115,12 @@ def add_user(store, username: str, password: str, role: str, client_id: int | No
     elif client_id is not None:
         raise ValueError(f"only customers are bound to a client id; a {role} must not have one")
     try:
-        execute(con, "INSERT INTO users (username, password_hash, role, client_id, created_at, token_epoch) "
-                     "VALUES (?, ?, ?, ?, ?, ?)", (username, _encode(password), role, client_id, _now(), _new_epoch()))
+        execute(
+            con,
+            "INSERT INTO users (username, password_hash, role, client_id, created_at, token_epoch) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (username, _encode(password), role, client_id, _now(), _new_epoch()),
+        )
     except sqlite3.IntegrityError:
         raise ValueError(f"user {username!r} already exists; remove it first to change it") from None
     return {"username": username, "role": role, "client_id": client_id}
@@ -119,8 +130,11 @@ def set_password(store, username: str, password: str) -> None:
     """Change a password (same policy as add_user); every token issued before stops working at once."""
     _check_username(username)
     check_password(username, password)
-    cur = execute(connect(store), "UPDATE users SET password_hash = ?, token_epoch = ? WHERE username = ?",
-                  (_encode(password), _new_epoch(), username))
+    cur = execute(
+        connect(store),
+        "UPDATE users SET password_hash = ?, token_epoch = ? WHERE username = ?",
+        (_encode(password), _new_epoch(), username),
+    )
     if cur.rowcount == 0:
         raise ValueError(f"no user named {username!r}")
 
@@ -145,8 +159,9 @@ def list_users(store) -> list[dict]:
 def get_user(store, username: str) -> dict | None:
     if not isinstance(username, str) or not _USERNAME.match(username):
         return None
-    row = execute(connect(store), "SELECT username, role, client_id, token_epoch FROM users WHERE username = ?",
-                                  (username,)).fetchone()
+    row = execute(
+        connect(store), "SELECT username, role, client_id, token_epoch FROM users WHERE username = ?", (username,)
+    ).fetchone()
     return None if row is None else {"username": row[0], "role": row[1], "client_id": row[2], "epoch": row[3]}
 
 
@@ -154,8 +169,11 @@ def authenticate(store, username: str, password: str) -> dict | None:
     """{username, role, client_id, epoch} if the password matches, else None (same work whether the user exists)."""
     row = None
     if isinstance(username, str) and _USERNAME.match(username):
-        row = execute(connect(store), "SELECT username, role, client_id, password_hash, token_epoch FROM users "
-                                      "WHERE username = ?", (username,)).fetchone()
+        row = execute(
+            connect(store),
+            "SELECT username, role, client_id, password_hash, token_epoch FROM users WHERE username = ?",
+            (username,),
+        ).fetchone()
     if not isinstance(password, str) or len(password) > _MAX_PASSWORD:
         password = ""
     ok = _verify(password, row[3] if row else _dummy_hash())

@@ -89,8 +89,9 @@ def _check_port(host: str, port: int, name: str) -> None:
         try:
             sock.bind((host, port))
         except OSError:
-            raise DemoError(f"port {port} on {host} is already in use (another demo running?); "
-                            f"choose another with {name}=...") from None
+            raise DemoError(
+                f"port {port} on {host} is already in use (another demo running?); choose another with {name}=..."
+            ) from None
 
 
 def _newest_mtime(folder: Path) -> float:
@@ -112,6 +113,7 @@ def _is_real(data: Path) -> bool:
 
 
 # ---------------------------------------------------------------- steps: each returns a short outcome text
+
 
 def _step_data(cfg: dict) -> str:
     data, n = cfg["data"], cfg["clients"]
@@ -153,8 +155,11 @@ def _signed_by_demo_key(models: Path) -> bool:
 
 def _step_train(cfg: dict) -> str:
     manifest = cfg["models"] / "MANIFEST.sha256"
-    if manifest.exists() and manifest.stat().st_mtime >= _newest_mtime(cfg["data"]) \
-            and _signed_by_demo_key(cfg["models"]):
+    if (
+        manifest.exists()
+        and manifest.stat().st_mtime >= _newest_mtime(cfg["data"])
+        and _signed_by_demo_key(cfg["models"])
+    ):
         return f"skipped: model in {cfg['models']} is newer than the data and signed with {cfg['verify_key']}"
     _run(["train", "--data", str(cfg["data"]), "--models", str(cfg["models"])])
     return f"model written to {cfg['models']}, signed with {cfg['signing_key']} (mode 0600)"
@@ -233,8 +238,7 @@ def _step_users(cfg: dict) -> tuple[str, dict]:
             users.remove_user(store, name)
     entries = [{"username": MANAGER, "password": _new_password(MANAGER), "role": "manager", "client_id": None}]
     for name, client_id in zip(CUSTOMERS, _pick_customers(store), strict=True):
-        entries.append({"username": name, "password": _new_password(name), "role": "customer",
-                        "client_id": client_id})
+        entries.append({"username": name, "password": _new_password(name), "role": "customer", "client_id": client_id})
     for entry in entries:
         users.add_user(store, entry["username"], entry["password"], entry["role"], client_id=entry["client_id"])
     creds = {"note": "demo users made by scripts/demo.py; passwords are random per store", "users": entries}
@@ -248,6 +252,7 @@ def _step_users(cfg: dict) -> tuple[str, dict]:
 
 # ---------------------------------------------------------------- servers
 
+
 def _die_with_parent() -> None:
     """In the child: get SIGTERM if the demo itself is killed, so no server outlives it (Linux)."""
     with contextlib.suppress(Exception):
@@ -257,13 +262,33 @@ def _die_with_parent() -> None:
 def _start(name: str, app: str, port: int, workers: int, env: dict, cfg: dict) -> tuple[subprocess.Popen, Path]:
     log_path = cfg["store"].parent / f"demo-{name}.log"
     # deploy/gunicorn.conf.py: gevent workers, so a few clients trickling their headers cannot stall the demo
-    cmd = [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "deploy" / "gunicorn.conf.py"),
-           "--bind", f"{cfg['host']}:{port}", "--workers", str(workers), "--timeout", "120",
-           "--access-logfile", "-", app]
+    cmd = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        str(ROOT / "deploy" / "gunicorn.conf.py"),
+        "--bind",
+        f"{cfg['host']}:{port}",
+        "--workers",
+        str(workers),
+        "--timeout",
+        "120",
+        "--access-logfile",
+        "-",
+        app,
+    ]
     log = open(log_path, "wb")  # noqa: SIM115 - the child keeps writing to it after this returns
     # own session: a terminal Ctrl-C reaches the demo only, which then stops each server in order
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True, preexec_fn=_die_with_parent)  # noqa: PLW1509
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )  # noqa: PLW1509
     log.close()
     return proc, log_path
 
@@ -280,8 +305,10 @@ def _wait_ready(url: str, proc: subprocess.Popen, log_path: Path, name: str) -> 
     last = "no answer"
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise DemoError(f"the {name} stopped (exit {proc.returncode}) before answering; last log lines "
-                            f"of {log_path}:\n{_tail(log_path)}")
+            raise DemoError(
+                f"the {name} stopped (exit {proc.returncode}) before answering; last log lines "
+                f"of {log_path}:\n{_tail(log_path)}"
+            )
         try:
             response = requests.get(url, timeout=5)
             if response.status_code == 200:
@@ -290,8 +317,10 @@ def _wait_ready(url: str, proc: subprocess.Popen, log_path: Path, name: str) -> 
         except requests.RequestException as exc:
             last = type(exc).__name__
         time.sleep(0.3)
-    raise DemoError(f"the {name} did not answer {url} within {READY_TIMEOUT:.0f} s (last: {last}); "
-                    f"see {log_path}:\n{_tail(log_path)}")
+    raise DemoError(
+        f"the {name} did not answer {url} within {READY_TIMEOUT:.0f} s (last: {last}); "
+        f"see {log_path}:\n{_tail(log_path)}"
+    )
 
 
 def _stop(procs: list[tuple[str, subprocess.Popen]]) -> None:
@@ -316,32 +345,51 @@ def _print_access(cfg: dict, creds: dict, source: str) -> None:
     host = "127.0.0.1" if cfg["host"] in ("0.0.0.0", "") else cfg["host"]  # noqa: S104 - shown, not bound
     api, dash = f"http://{host}:{cfg['api_port']}", f"http://{host}:{cfg['dash_port']}"
     _say()
-    _banner([
-        f"Dashboard : {dash}/",
-        f"API       : {api}/api/v1  (docs {api}/api/v1/docs, health {api}/health)",
-        f"Data      : {source}",
-        "",
-        "Demo users (role, username, password, client id):",
-        *[f"  {u['role']:<9} {u['username']:<10} {u['password']:<18} {u['client_id'] or ''}" for u in creds["users"]],
-        "",
-        f"Credentials are also in {_credentials_path(cfg)}",
-        "Press Ctrl-C to stop both servers.",
-    ])
+    _banner(
+        [
+            f"Dashboard : {dash}/",
+            f"API       : {api}/api/v1  (docs {api}/api/v1/docs, health {api}/health)",
+            f"Data      : {source}",
+            "",
+            "Demo users (role, username, password, client id):",
+            *[
+                f"  {u['role']:<9} {u['username']:<10} {u['password']:<18} {u['client_id'] or ''}"
+                for u in creds["users"]
+            ],
+            "",
+            f"Credentials are also in {_credentials_path(cfg)}",
+            "Press Ctrl-C to stop both servers.",
+        ]
+    )
 
 
 def _serve(cfg: dict, creds: dict, source: str) -> int:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "SCORING_DATA": str(cfg["data"]),
-           "SCORING_MODELS": str(cfg["models"]), "SCORING_STORE": str(cfg["store"])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "SCORING_DATA": str(cfg["data"]),
+        "SCORING_MODELS": str(cfg["models"]),
+        "SCORING_STORE": str(cfg["store"]),
+    }
     env.pop("SCORING_SIGNING_KEY", None)  # servers verify models, they never sign one
-    api_url = f"http://127.0.0.1:{cfg['api_port']}" if cfg["host"] in ("0.0.0.0", "") else \
-        f"http://{cfg['host']}:{cfg['api_port']}"  # noqa: S104
+    api_url = (
+        f"http://127.0.0.1:{cfg['api_port']}"
+        if cfg["host"] in ("0.0.0.0", "")  # noqa: S104  (the wildcard address is reached over the loopback)
+        else f"http://{cfg['host']}:{cfg['api_port']}"
+    )
     procs: list[tuple[str, subprocess.Popen]] = []
     try:
         t0 = time.monotonic()
         api, api_log = _start("api", "api:create_app()", cfg["api_port"], cfg["api_workers"], env, cfg)
         procs.append(("API", api))
-        dash, dash_log = _start("dashboard", "dashboard.app:server", cfg["dash_port"], cfg["dash_workers"],
-                                {**env, "DASHBOARD_API_URL": api_url}, cfg)
+        dash, dash_log = _start(
+            "dashboard",
+            "dashboard.app:server",
+            cfg["dash_port"],
+            cfg["dash_workers"],
+            {**env, "DASHBOARD_API_URL": api_url},
+            cfg,
+        )
         procs.append(("dashboard", dash))
         _say(f"    API: gunicorn, {cfg['api_workers']} worker(s), log {api_log}")
         _say(f"    dashboard: gunicorn, {cfg['dash_workers']} worker(s), log {dash_log}")
@@ -353,8 +401,10 @@ def _serve(cfg: dict, creds: dict, source: str) -> int:
             for name, proc in procs:
                 if proc.poll() is not None:
                     log = api_log if proc is api else dash_log
-                    raise DemoError(f"the {name} stopped unexpectedly (exit {proc.returncode}); last log lines of "
-                                    f"{log}:\n{_tail(log)}")
+                    raise DemoError(
+                        f"the {name} stopped unexpectedly (exit {proc.returncode}); last log lines of "
+                        f"{log}:\n{_tail(log)}"
+                    )
             time.sleep(0.5)
     except KeyboardInterrupt:
         _say("\nstopping ...")
@@ -376,8 +426,10 @@ def main() -> int:
     try:
         cfg = _config()
         # training (a subprocess) makes the key pair on first use, like the other demo secrets
-        os.environ["SCORING_SIGNING_KEY"], os.environ["SCORING_VERIFY_KEY"] = \
-            str(cfg["signing_key"]), str(cfg["verify_key"])
+        os.environ["SCORING_SIGNING_KEY"], os.environ["SCORING_VERIFY_KEY"] = (
+            str(cfg["signing_key"]),
+            str(cfg["verify_key"]),
+        )
         _check_port(cfg["host"], cfg["api_port"], "API_PORT")
         _check_port(cfg["host"], cfg["dash_port"], "DASHBOARD_PORT")
         if cfg["api_port"] == cfg["dash_port"]:
@@ -387,11 +439,19 @@ def main() -> int:
             _banner([f"Running on REAL Kaggle Home Credit data from {cfg['data']}"])
         else:
             source = "SYNTHETIC demo data (not real clients)"
-            _banner([f"SYNTHETIC DEMO DATA: {cfg['clients']:,} generated clients, not real people.",
-                     "Put the Kaggle Home Credit files in data/raw/ to run on real data."])
+            _banner(
+                [
+                    f"SYNTHETIC DEMO DATA: {cfg['clients']:,} generated clients, not real people.",
+                    "Put the Kaggle Home Credit files in data/raw/ to run on real data.",
+                ]
+            )
         creds: dict = {}
-        steps = [("data", _step_data), ("train the model", _step_train), ("build the client store", _step_store),
-                 ("demo users", _step_users)]
+        steps = [
+            ("data", _step_data),
+            ("train the model", _step_train),
+            ("build the client store", _step_store),
+            ("demo users", _step_users),
+        ]
         for i, (title, step) in enumerate(steps, start=1):
             _say(f"[{i}/{len(steps) + 1}] {title} ...")
             t0 = time.monotonic()
@@ -399,8 +459,10 @@ def main() -> int:
             if isinstance(outcome, tuple):
                 outcome, creds = outcome
             _say(f"    {outcome} ({time.monotonic() - t0:.1f} s)")
-        _say(f"[{len(steps) + 1}/{len(steps) + 1}] start the API and the dashboard "
-             f"(set-up took {time.monotonic() - started:.1f} s)")
+        _say(
+            f"[{len(steps) + 1}/{len(steps) + 1}] start the API and the dashboard "
+            f"(set-up took {time.monotonic() - started:.1f} s)"
+        )
         return _serve(cfg, creds, source)
     except KeyboardInterrupt:
         _say("\ninterrupted")

@@ -34,8 +34,11 @@ def main(src: str, dest: str) -> None:
         if name == "application_test" or find_table(src, name) is None:
             continue
         df = read_table(src, name)
-        profile[name] = {c: profile_column(df[c], k) for c, k in SCHEMAS[name].items()
-                         if c not in ("SK_ID_CURR", "SK_ID_PREV", "SK_ID_BUREAU", "TARGET")}
+        profile[name] = {
+            c: profile_column(df[c], k)
+            for c, k in SCHEMAS[name].items()
+            if c not in ("SK_ID_CURR", "SK_ID_PREV", "SK_ID_BUREAU", "TARGET")
+        }
     Path(dest).write_text(json.dumps(profile, separators=(",", ":")))
 
 

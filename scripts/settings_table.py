@@ -62,8 +62,11 @@ def main(argv=None) -> int:
         path.write_text(wanted, encoding="utf-8")
         return 0
     if wanted != current:
-        print(f"{path}: the settings table differs from the declarations; run "
-              f"python scripts/settings_table.py --write {path}", file=sys.stderr)
+        print(
+            f"{path}: the settings table differs from the declarations; run "
+            f"python scripts/settings_table.py --write {path}",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

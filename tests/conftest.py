@@ -75,8 +75,9 @@ def scores_only_store(tmp_path) -> Path:
 
     path = tmp_path / "store.sqlite"
     con = sqlite3.connect(path)
-    con.execute("CREATE TABLE scores (client_id INTEGER PRIMARY KEY, pd REAL, grade TEXT, decision TEXT, "
-                "raw_score REAL)")
+    con.execute(
+        "CREATE TABLE scores (client_id INTEGER PRIMARY KEY, pd REAL, grade TEXT, decision TEXT, raw_score REAL)"
+    )
     con.executemany("INSERT INTO scores VALUES (?, 0.1, 'G6', 'decline', -2.0)", [(100002,), (100003,)])
     con.commit()
     con.close()

@@ -12,8 +12,16 @@ from scoring.features import features_and_policy_inputs_from_records
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "policies" / "example.yaml"
 # 40 years old, 100,000 a month, asks 300,000 over 36 months (about 10 % of income at the example's 15 %)
-BASE = {"SK_ID_CURR": 1, "AMT_INCOME_TOTAL": 100000.0, "AMT_CREDIT": 300000.0, "AMT_ANNUITY": 10400.0,
-        "AMT_GOODS_PRICE": 300000.0, "DAYS_BIRTH": -14610, "DAYS_EMPLOYED": -2000, "NAME_CONTRACT_TYPE": "Cash loans"}
+BASE = {
+    "SK_ID_CURR": 1,
+    "AMT_INCOME_TOTAL": 100000.0,
+    "AMT_CREDIT": 300000.0,
+    "AMT_ANNUITY": 10400.0,
+    "AMT_GOODS_PRICE": 300000.0,
+    "DAYS_BIRTH": -14610,
+    "DAYS_EMPLOYED": -2000,
+    "NAME_CONTRACT_TYPE": "Cash loans",
+}
 
 
 def example_policy():
@@ -36,8 +44,14 @@ def inputs_of(application: dict | None = None, history: dict | None = None) -> t
     return features.iloc[0], policy_inputs.iloc[0]
 
 
-def decision_of(application: dict | None = None, history: dict | None = None, policy=None, pd_value: float = 0.02,
-                grade: str = "G3", threshold: float = 0.3):
+def decision_of(
+    application: dict | None = None,
+    history: dict | None = None,
+    policy=None,
+    pd_value: float = 0.02,
+    grade: str = "G3",
+    threshold: float = 0.3,
+):
     features, policy_inputs = inputs_of(application, history)
     return decide(features, policy_inputs, pd_value, grade, threshold, policy or example_policy(), "model-test")
 

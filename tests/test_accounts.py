@@ -46,8 +46,13 @@ def api(store_path, trained_models, tmp_path_factory):
         "SCORING_SIGNIN_TARPIT": "0.01",  # refusals held briefly (1 s by default): the 400-guess run stays short
     }
     with (
-        gunicorn("api:create_app()", {**env, "SCORING_TRUSTED_PROXIES": "none"}, workers=2, ready_path="/ready",
-                 log_path=work / "api.log") as direct,
+        gunicorn(
+            "api:create_app()",
+            {**env, "SCORING_TRUSTED_PROXIES": "none"},
+            workers=2,
+            ready_path="/ready",
+            log_path=work / "api.log",
+        ) as direct,
         gunicorn("api:create_app()", env, workers=2, ready_path="/ready", log_path=work / "proxied.log") as proxied,
     ):
         yield {"direct": direct, "proxied": proxied, "store": store, "client_id": cid}
@@ -56,8 +61,9 @@ def api(store_path, trained_models, tmp_path_factory):
 def _sign_in(base, username, password=PASSWORD, address=None):
     headers = {"X-Forwarded-For": address} if address else {}
     # a new connection per request: gunicorn hands each to whichever worker accepts it first
-    return requests.post(f"{base}/api/v1/auth/token", json={"username": username, "password": password},
-                         headers=headers, timeout=30)
+    return requests.post(
+        f"{base}/api/v1/auth/token", json={"username": username, "password": password}, headers=headers, timeout=30
+    )
 
 
 def _token(base, username, password=PASSWORD, address=None) -> str:
@@ -76,8 +82,15 @@ def _answers(base, token, n=10) -> set:
 
 
 def _cli(*args, stdin=None):
-    return subprocess.run([sys.executable, "-m", "scoring", *args], cwd=ROOT, input=stdin, capture_output=True,
-                          text=True, timeout=120, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    return subprocess.run(
+        [sys.executable, "-m", "scoring", *args],
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
 
 
 # ---------------------------------------------------------------- revocation
@@ -87,8 +100,16 @@ def test_passwd_revokes_old_tokens_on_every_worker(api):
     base = api["direct"]
     old = _token(base, "pat")
     assert _answers(base, old) == {(200, None)}
-    result = _cli("users", "passwd", "--username", "pat", "--password-stdin", "--store", str(api["store"]),
-                  stdin=NEW_PASSWORD + "\n")
+    result = _cli(
+        "users",
+        "passwd",
+        "--username",
+        "pat",
+        "--password-stdin",
+        "--store",
+        str(api["store"]),
+        stdin=NEW_PASSWORD + "\n",
+    )
     assert result.returncode == 0, result.stderr
     assert _answers(base, old) == {(401, "token_revoked")}
     assert _sign_in(base, "pat").status_code == 401  # the old password is gone too
@@ -115,8 +136,7 @@ def test_logout_revokes_the_token_on_every_worker(api):
     response = requests.post(f"{base}/api/v1/auth/logout", headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert response.status_code == 200 and response.json()["revoked"] is True
     assert _answers(base, token) == {(401, "token_revoked")}
-    logout_again = requests.post(f"{base}/api/v1/auth/logout", headers={"Authorization": f"Bearer {token}"},
-                                 timeout=10)
+    logout_again = requests.post(f"{base}/api/v1/auth/logout", headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert logout_again.status_code == 401
     assert _answers(base, _token(base, "lou")) == {(200, None)}
 
@@ -191,12 +211,15 @@ def test_an_attacker_elsewhere_cannot_keep_the_owner_out(api):
 # ---------------------------------------------------------------- password policy and CLI
 
 
-@pytest.mark.parametrize(("password", "message"), [
-    ("short pass", "12 to 1024 characters"),
-    ("password1234", "common password"),
-    ("qwertyuiop12", "password refused"),
-    ("my name is policy-user!", "must not contain the username"),
-])
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("short pass", "12 to 1024 characters"),
+        ("password1234", "common password"),
+        ("qwertyuiop12", "password refused"),
+        ("my name is policy-user!", "must not contain the username"),
+    ],
+)
 def test_password_policy_refuses_short_common_and_username_passwords(api, password, message):
     with pytest.raises(ValueError, match=message):
         users.add_user(api["store"], "policy-user", password, "manager")
@@ -210,13 +233,24 @@ def test_cli_never_takes_a_password_argument_and_applies_the_policy(api, tmp_pat
     result = _cli("users", "add", "--username", "zed", "--password", PASSWORD, "--role", "manager", "--store", store)
     assert result.returncode == 2 and "--password is not accepted" in result.stderr
     assert users.get_user(store, "zed") is None
-    result = _cli("users", "add", "--username", "zed", "--password-stdin", "--role", "manager", "--store", store,
-                  stdin="password1234\n")
+    result = _cli(
+        "users",
+        "add",
+        "--username",
+        "zed",
+        "--password-stdin",
+        "--role",
+        "manager",
+        "--store",
+        store,
+        stdin="password1234\n",
+    )
     assert result.returncode == 2 and "password refused" in result.stderr and "Traceback" not in result.stderr
     secret = tmp_path / "pw.txt"
     secret.write_text(PASSWORD + "\n")
-    result = _cli("users", "add", "--username", "zed", "--password-file", str(secret), "--role", "manager",
-                  "--store", store)
+    result = _cli(
+        "users", "add", "--username", "zed", "--password-file", str(secret), "--role", "manager", "--store", store
+    )
     assert result.returncode == 0, result.stderr
     assert users.authenticate(store, "zed", PASSWORD) is not None
     result = _cli("users", "passwd", "--username", "nobody", "--password-file", str(secret), "--store", store)
@@ -226,8 +260,10 @@ def test_cli_never_takes_a_password_argument_and_applies_the_policy(api, tmp_pat
 def test_a_store_from_before_revocation_gets_the_epoch_column(tmp_path):
     path = tmp_path / "old.sqlite"
     con = sqlite3.connect(path)
-    con.execute("CREATE TABLE users (username TEXT PRIMARY KEY, password_hash TEXT NOT NULL, role TEXT NOT NULL, "
-                "client_id INTEGER, created_at TEXT NOT NULL)")
+    con.execute(
+        "CREATE TABLE users (username TEXT PRIMARY KEY, password_hash TEXT NOT NULL, role TEXT NOT NULL, "
+        "client_id INTEGER, created_at TEXT NOT NULL)"
+    )
     con.execute("INSERT INTO users VALUES ('old', ?, 'manager', NULL, '2026-01-01')", (users._encode(PASSWORD),))
     con.commit()
     con.close()

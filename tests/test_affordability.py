@@ -16,14 +16,23 @@ FACTOR_12 = 0.1125507747
 
 def _section(**changes) -> AffordabilitySection:
     text = Message(en="x", fr="x")
-    values = {"annual_rate": 0.12, "dsti_cap": 0.5, "income_multiple": 1.5, "min_offer": 10000.0, "round_to": 500.0,
-              "counter_offer_message": text, "unaffordable_message": text, **changes}
+    values = {
+        "annual_rate": 0.12,
+        "dsti_cap": 0.5,
+        "income_multiple": 1.5,
+        "min_offer": 10000.0,
+        "round_to": 500.0,
+        "counter_offer_message": text,
+        "unaffordable_message": text,
+        **changes,
+    }
     return AffordabilitySection(**values)
 
 
 def _assess(requested=100000.0, income=10000.0, debt=2000.0, months=12.0, grade="G3", section=None):
-    return assess([requested], [income], [debt], [months], np.array([grade], dtype=object), section or _section(),
-                  [True])
+    return assess(
+        [requested], [income], [debt], [months], np.array([grade], dtype=object), section or _section(), [True]
+    )
 
 
 def test_annuity_formula_by_hand():
@@ -94,12 +103,13 @@ def test_the_cap_itself_is_affordable():
 
 def test_a_decision_with_a_counter_offer():
     # 20,000 a month at most 50 %: 10,000 a month over the 36 months asked at 15 % affords 288,472.67 of the 400,000
-    decision = decision_of({"AMT_INCOME_TOTAL": 20000.0, "AMT_CREDIT": 400000.0, "AMT_ANNUITY": 13867.0,
-                            "AMT_GOODS_PRICE": 400000.0})
+    decision = decision_of(
+        {"AMT_INCOME_TOTAL": 20000.0, "AMT_CREDIT": 400000.0, "AMT_ANNUITY": 13867.0, "AMT_GOODS_PRICE": 400000.0}
+    )
     assert decision.outcome == "counter_offer"
     step, offer = decision.affordability, decision.offer
     assert step.term_months == 36 and step.max_annuity == 10000
-    factor_36 = 1 - 1.0125 ** -36
+    factor_36 = 1 - 1.0125**-36
     assert step.max_amount_by_dsti == pytest.approx(10000 * factor_36 / 0.0125, abs=0.01)
     assert offer.counter_offer and offer.amount == 288000 and offer.term_months == 36
     assert offer.annuity == pytest.approx(288000 * 0.0125 / factor_36, abs=0.01)

@@ -88,7 +88,8 @@ def test_what_if_simulates_without_storing(api_client, api_heads, api_app, api_e
     assert_error(client.post(url, json={}, headers=manager), 422)
     assert_error(
         client.post(
-            f"/api/v1/clients/{api_env['own']}/what-if", json={"changes": {"AMT_CREDIT": 1.0}},
+            f"/api/v1/clients/{api_env['own']}/what-if",
+            json={"changes": {"AMT_CREDIT": 1.0}},
             headers=api_heads["customer"],
         ),
         403,

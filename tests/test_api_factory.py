@@ -41,7 +41,11 @@ def test_json_answers_are_strict_json(api_app):
         body = api_app.json.response({"nan": float("nan"), "big": 2**70, "day": date(2024, 1, 2), "ok": [1, "é"]})
     text = body.get_data(as_text=True)
     assert json.loads(text, parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}")) == {
-        "nan": None, "big": 2**70, "day": "Tue, 02 Jan 2024 00:00:00 GMT", "ok": [1, "é"]}
+        "nan": None,
+        "big": 2**70,
+        "day": "Tue, 02 Jan 2024 00:00:00 GMT",
+        "ok": [1, "é"],
+    }
     assert body.mimetype == "application/json"
 
 

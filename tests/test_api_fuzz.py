@@ -57,8 +57,19 @@ def fuzz_app(store_path, trained_models, tmp_path_factory):
 schema = schemathesis.pytest.from_fixture("fuzz_schema")
 
 
-KEPT_FIELDS = ("AMT_INCOME_TOTAL", "AMT_CREDIT", "DAYS_BIRTH", "AMT_ANNUITY", "AMT_GOODS_PRICE", "DAYS_EMPLOYED",
-               "EXT_SOURCE_2", "CNT_CHILDREN", "FLAG_MOBIL", "NAME_CONTRACT_TYPE", "SK_ID_CURR")
+KEPT_FIELDS = (
+    "AMT_INCOME_TOTAL",
+    "AMT_CREDIT",
+    "DAYS_BIRTH",
+    "AMT_ANNUITY",
+    "AMT_GOODS_PRICE",
+    "DAYS_EMPLOYED",
+    "EXT_SOURCE_2",
+    "CNT_CHILDREN",
+    "FLAG_MOBIL",
+    "NAME_CONTRACT_TYPE",
+    "SK_ID_CURR",
+)
 
 
 def _lighter_applicants(spec: dict) -> dict:
@@ -71,8 +82,9 @@ def _lighter_applicants(spec: dict) -> dict:
     app["properties"] = {k: v for k, v in app["properties"].items() if k in KEPT_FIELDS}
     for table in applicant["properties"]["history"]["properties"].values():
         fields = table["items"]["properties"]
-        table["items"]["properties"] = {k: v for i, (k, v) in enumerate(fields.items())
-                                        if i < 4 or k.startswith(("DAYS_", "MONTHS_"))}
+        table["items"]["properties"] = {
+            k: v for i, (k, v) in enumerate(fields.items()) if i < 4 or k.startswith(("DAYS_", "MONTHS_"))
+        }
     batch = spec["paths"]["/api/v1/score/batch"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     batch["properties"]["applicants"]["items"] = applicant
     return spec

@@ -62,11 +62,26 @@ def _verify(store, *extra) -> tuple[int, str]:
 
 # --- durable, append-only appends (moved from test_users.py) ---------------------------------------------------------
 
+
 def test_audit_append_read_export(store, tmp_path):
-    audit.append_audit(store, user="alice", role="manager", client_id=100002, route="/api/v1/clients/<id>",
-                       outcome="200", model_version="v1")
-    audit.append_audit(store, user=None, role=None, client_id="abc", route="/api/v1/clients/<id>/score",
-                       outcome="401", model_version="v1")
+    audit.append_audit(
+        store,
+        user="alice",
+        role="manager",
+        client_id=100002,
+        route="/api/v1/clients/<id>",
+        outcome="200",
+        model_version="v1",
+    )
+    audit.append_audit(
+        store,
+        user=None,
+        role=None,
+        client_id="abc",
+        route="/api/v1/clients/<id>/score",
+        outcome="401",
+        model_version="v1",
+    )
     entries = audit.read_audit(store)
     assert [e["outcome"] for e in entries] == ["200", "401"]
     assert entries[0]["username"] == "alice" and entries[0]["client_id"] == 100002
@@ -142,8 +157,15 @@ def test_audit_survives_a_hard_crash(store):
 
 def test_no_password_reaches_the_audit_or_user_listing(store, tmp_path):
     users.add_user(store, "alice", PASSWORD, "manager")
-    audit.append_audit(store, user="alice", role="manager", client_id=None, route="/api/v1/auth/token",
-                       outcome="200", model_version="v1")
+    audit.append_audit(
+        store,
+        user="alice",
+        role="manager",
+        client_id=None,
+        route="/api/v1/auth/token",
+        outcome="200",
+        model_version="v1",
+    )
     out = tmp_path / "audit.csv"
     audit.export_audit(store, out)
     assert PASSWORD not in out.read_text()
@@ -151,6 +173,7 @@ def test_no_password_reaches_the_audit_or_user_listing(store, tmp_path):
 
 
 # --- tamper evidence -------------------------------------------------------------------------------------------------
+
 
 def test_an_intact_chain_verifies(store):
     _fill(store)
@@ -206,8 +229,9 @@ def test_reordered_entries_are_named(store):
     con = _attacker(store)
     rows = {r[0]: r[1:] for r in con.execute("SELECT id, time, username, route, hash FROM audit WHERE id IN (2, 3)")}
     for target, source in ((2, 3), (3, 2)):
-        con.execute("UPDATE audit SET time = ?, username = ?, route = ?, hash = ? WHERE id = ?",
-                    (*rows[source], target))
+        con.execute(
+            "UPDATE audit SET time = ?, username = ?, route = ?, hash = ? WHERE id = ?", (*rows[source], target)
+        )
     assert audit.verify_audit(store)["problem"]["id"] == 2
 
 
@@ -222,8 +246,9 @@ def test_a_forged_entry_is_named(store, monkeypatch):
     fields = ("2026-01-01T00:00:00.000+00:00", "mallory", "manager", 100002, "GET /x", "ok", "v1")
     forged = audit._link(audit._key(store), 4, fields, prev)
     monkeypatch.delenv("SCORING_AUDIT_KEY")
-    con.execute(f"INSERT INTO audit ({', '.join(audit.AUDIT_COLUMNS)}) VALUES (4, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*fields, forged))
+    con.execute(
+        f"INSERT INTO audit ({', '.join(audit.AUDIT_COLUMNS)}) VALUES (4, ?, ?, ?, ?, ?, ?, ?, ?)", (*fields, forged)
+    )
     report = audit.verify_audit(store)
     assert report["problem"]["id"] == 4 and "forged" in report["problem"]["what"]
     assert _verify(store)[0] == 1
@@ -296,13 +321,22 @@ def test_two_processes_appending_at_once_keep_one_valid_chain(store):
 
 # --- one record per line ---------------------------------------------------------------------------------------------
 
+
 def test_control_characters_are_escaped_and_the_export_has_one_record_per_line(store, tmp_path):
-    audit.append_audit(store, user="eve\r\nadmin,\"x\"\u202e", role="customer", client_id="1\n2",
-                       route="GET /api/v1/clients/1\n\r/score", outcome="ok\x00", model_version="v\x1b[31m")
-    audit.append_audit(store, user="=HYPERLINK(\"http://x\")", role=None, client_id=None, route="/r", outcome="ok",
-                       model_version=None)
+    audit.append_audit(
+        store,
+        user='eve\r\nadmin,"x"\u202e',
+        role="customer",
+        client_id="1\n2",
+        route="GET /api/v1/clients/1\n\r/score",
+        outcome="ok\x00",
+        model_version="v\x1b[31m",
+    )
+    audit.append_audit(
+        store, user='=HYPERLINK("http://x")', role=None, client_id=None, route="/r", outcome="ok", model_version=None
+    )
     entry = audit.read_audit(store)[0]
-    assert entry["username"] == "eve\\x0d\\x0aadmin,\"x\"\\u202e" and entry["client_id"] is None
+    assert entry["username"] == 'eve\\x0d\\x0aadmin,"x"\\u202e' and entry["client_id"] is None
     assert entry["route"] == "GET /api/v1/clients/1\\x0a\\x0d/score" and entry["outcome"] == "ok\\x00"
     assert audit.clean("a\\b") == "a\\\\b"  # a literal backslash cannot pass for an escape
     out = tmp_path / "audit.csv"
@@ -316,6 +350,7 @@ def test_control_characters_are_escaped_and_the_export_has_one_record_per_line(s
 
 # --- the API: every client read and every refusal, once, with the route normalised ------------------------------------
 
+
 @pytest.fixture(scope="module")
 def api(store_path, trained_models, tmp_path_factory):
     from api import create_app
@@ -328,8 +363,7 @@ def api(store_path, trained_models, tmp_path_factory):
     users.add_user(path, "boss", PASSWORD, "manager")
     users.add_user(path, "alice", PASSWORD, "customer", client_id=ids[0])
     users.add_user(path, "carol", PASSWORD, "customer", client_id=ids[0])
-    app = create_app({"STORE_PATH": path, "MODELS_DIR": trained_models, "SECRET_KEY": "audit-tests",
-                      "TOKEN_TTL": 3600})
+    app = create_app({"STORE_PATH": path, "MODELS_DIR": trained_models, "SECRET_KEY": "audit-tests", "TOKEN_TTL": 3600})
     client = app.test_client()
     meta = store.meta()
     numeric = [f for f in meta["feature_names"] if f not in set(meta.get("categorical_features", []))]
@@ -340,8 +374,15 @@ def api(store_path, trained_models, tmp_path_factory):
         assert response.status_code == 200, response.json
         return {"Authorization": f"Bearer {response.json['access_token']}"}
 
-    return {"client": client, "store": path, "own": ids[0], "other": ids[1], "numeric": numeric, "grid": grid,
-            "heads": {name: token(name) for name in ("boss", "alice", "carol")}}
+    return {
+        "client": client,
+        "store": path,
+        "own": ids[0],
+        "other": ids[1],
+        "numeric": numeric,
+        "grid": grid,
+        "heads": {name: token(name) for name in ("boss", "alice", "carol")},
+    }
 
 
 def _new_entries(api, request) -> tuple[object, list[dict]]:
@@ -354,14 +395,17 @@ def test_a_manager_reading_one_clients_feature_values_is_audited_each_time(api):
     client, other, boss = api["client"], api["other"], api["heads"]["boss"]
     features = api["numeric"][:8]
     for feature in features:
-        response, entries = _new_entries(api, lambda f=feature: client.get(
-            f"/api/v1/features/{f}/distribution?client_id={other}", headers=boss))
+        response, entries = _new_entries(
+            api, lambda f=feature: client.get(f"/api/v1/features/{f}/distribution?client_id={other}", headers=boss)
+        )
         assert response.status_code == 200 and response.json["client"]["client_id"] == other
         assert [(e["username"], e["client_id"], e["outcome"], e["route"]) for e in entries] == [
-            ("boss", other, f"ok {feature}", "GET /api/v1/features/<name>/distribution")]
+            ("boss", other, f"ok {feature}", "GET /api/v1/features/<name>/distribution")
+        ]
     x, y = features[:2]
-    response, entries = _new_entries(api, lambda: client.get(
-        f"/api/v1/features/bivariate?x={x}&y={y}&client_id={other}", headers=boss))
+    response, entries = _new_entries(
+        api, lambda: client.get(f"/api/v1/features/bivariate?x={x}&y={y}&client_id={other}", headers=boss)
+    )
     assert response.status_code == 200
     assert [(e["client_id"], e["outcome"]) for e in entries] == [(other, f"ok {x},{y}")]
     response, entries = _new_entries(api, lambda: client.get("/api/v1/clients?limit=5", headers=boss))
@@ -380,31 +424,61 @@ def test_every_refused_customer_action_leaves_exactly_one_entry(api):
     client, own, other, alice = api["client"], api["own"], api["other"], api["heads"]["alice"]
     x, y = api["grid"][:2]
     expired = URLSafeTimedSerializer("audit-tests", salt=_SALT, signer=_LongAgo).dumps(
-        {"u": "alice", "r": "customer", "c": own, "e": 1})
+        {"u": "alice", "r": "customer", "c": own, "e": 1}
+    )
     carol = api["heads"]["carol"]
     users.remove_user(api["store"], "carol")  # her token is revoked with her
     attempts = {
         "another file": (lambda: client.get(f"/api/v1/clients/{other}", headers=alice), 404, "alice", other),
         "another score": (lambda: client.get(f"/api/v1/clients/{other}/score", headers=alice), 404, "alice", other),
-        "another explanation": (lambda: client.get(f"/api/v1/clients/{other}/explanation", headers=alice), 404,
-                                "alice", other),
-        "a what-if": (lambda: client.post(f"/api/v1/clients/{other}/what-if", json={"changes": {"AMT_CREDIT": 1e5}},
-                                          headers=alice), 403, "alice", other),
-        "another distribution": (lambda: client.get(f"/api/v1/features/{x}/distribution?client_id={other}",
-                                                    headers=alice), 404, "alice", other),
-        "another bivariate": (lambda: client.get(f"/api/v1/features/bivariate?x={x}&y={y}&client_id={other}",
-                                                 headers=alice), 404, "alice", other),
+        "another explanation": (
+            lambda: client.get(f"/api/v1/clients/{other}/explanation", headers=alice),
+            404,
+            "alice",
+            other,
+        ),
+        "a what-if": (
+            lambda: client.post(
+                f"/api/v1/clients/{other}/what-if", json={"changes": {"AMT_CREDIT": 1e5}}, headers=alice
+            ),
+            403,
+            "alice",
+            other,
+        ),
+        "another distribution": (
+            lambda: client.get(f"/api/v1/features/{x}/distribution?client_id={other}", headers=alice),
+            404,
+            "alice",
+            other,
+        ),
+        "another bivariate": (
+            lambda: client.get(f"/api/v1/features/bivariate?x={x}&y={y}&client_id={other}", headers=alice),
+            404,
+            "alice",
+            other,
+        ),
         "the client list": (lambda: client.get("/api/v1/clients", headers=alice), 403, "alice", None),
         "a malformed id": (lambda: client.get("/api/v1/clients/12ab/score", headers=alice), 404, "alice", None),
-        "a bad token": (lambda: client.get(f"/api/v1/clients/{own}", headers={"Authorization": "Bearer forged"}),
-                        401, None, own),
-        "an expired token": (lambda: client.get(f"/api/v1/clients/{own}",
-                                                headers={"Authorization": f"Bearer {expired}"}), 401, None, own),
+        "a bad token": (
+            lambda: client.get(f"/api/v1/clients/{own}", headers={"Authorization": "Bearer forged"}),
+            401,
+            None,
+            own,
+        ),
+        "an expired token": (
+            lambda: client.get(f"/api/v1/clients/{own}", headers={"Authorization": f"Bearer {expired}"}),
+            401,
+            None,
+            own,
+        ),
         "a revoked token": (lambda: client.get(f"/api/v1/clients/{own}", headers=carol), 401, None, own),
         "no token": (lambda: client.get(f"/api/v1/clients/{own}/explanation"), 401, None, own),
-        "a failed sign-in": (lambda: client.post("/api/v1/auth/token",
-                                                 json={"username": "alice", "password": "not her password"}),
-                             401, "alice", None),
+        "a failed sign-in": (
+            lambda: client.post("/api/v1/auth/token", json={"username": "alice", "password": "not her password"}),
+            401,
+            "alice",
+            None,
+        ),
     }
     for name, (request, status, username, client_id) in attempts.items():
         response, entries = _new_entries(api, request)
@@ -423,8 +497,9 @@ def test_rate_limited_sign_ins_are_audited_with_the_username_tried(api):
     client = api["client"]
     outcomes = []
     for _ in range(6):  # the default limit: 5 wrong passwords per username, then 429
-        response, entries = _new_entries(api, lambda: client.post(
-            "/api/v1/auth/token", json={"username": "zed", "password": "guess number n"}))
+        response, entries = _new_entries(
+            api, lambda: client.post("/api/v1/auth/token", json={"username": "zed", "password": "guess number n"})
+        )
         assert len(entries) == 1 and entries[0]["username"] == "zed" and entries[0]["role"] is None
         outcomes.append((response.status_code, entries[0]["outcome"]))
     assert outcomes == [(401, "refused 401 bad_credentials")] * 5 + [(429, "refused 429 too_many_attempts")]
@@ -436,18 +511,20 @@ def test_routes_are_stored_normalised_and_odd_usernames_escaped(api, tmp_path):
     assert response.status_code == 404
     # "1\n\r" is not an id (int() would read it as client 1): refused as malformed, the route stored as its rule
     assert [(e["route"], e["client_id"], e["outcome"]) for e in entries] == [
-        ("GET /api/v1/clients/<client_id>/score", None, "refused 404 not_found")]
+        ("GET /api/v1/clients/<client_id>/score", None, "refused 404 not_found")
+    ]
     other = api["other"]
     response, entries = _new_entries(api, lambda: client.get(f"/api/v1/clients/{other}/score", headers=alice))
     assert [(e["client_id"], e["outcome"]) for e in entries] == [(other, "denied")]  # the id in its own column
     response, entries = _new_entries(api, lambda: client.get("/api/v1/clients/x%0A%0D,1", headers=alice))
     assert response.status_code == 404
     assert [(e["route"], e["client_id"]) for e in entries] == [("GET /api/v1/clients/<client_id>", None)]
-    odd = "mallory\r\nok,1,\"2\"\x1b[2J"
-    response, entries = _new_entries(api, lambda: client.post("/api/v1/auth/token",
-                                                              json={"username": odd, "password": "x" * 12}))
+    odd = 'mallory\r\nok,1,"2"\x1b[2J'
+    response, entries = _new_entries(
+        api, lambda: client.post("/api/v1/auth/token", json={"username": odd, "password": "x" * 12})
+    )
     assert response.status_code == 401
-    assert entries[0]["username"] == "mallory\\x0d\\x0aok,1,\"2\"\\x1b[2J"
+    assert entries[0]["username"] == 'mallory\\x0d\\x0aok,1,"2"\\x1b[2J'
     out = tmp_path / "audit.csv"
     n = audit.export_audit(api["store"], out)
     with open(out, encoding="utf-8", newline="") as handle:
@@ -475,13 +552,16 @@ def test_two_api_workers_under_load_keep_one_valid_chain(api, trained_models, tm
     before = len(audit.read_audit(store))
     env = {"SCORING_STORE": str(store), "SCORING_MODELS": str(trained_models)}
     with gunicorn("api:create_app()", env, workers=2, ready_path="/ready", log_path=tmp_path / "api.log") as base:
-        session = requests.post(f"{base}/api/v1/auth/token", json={"username": "alice", "password": PASSWORD},
-                                timeout=30).json()
+        session = requests.post(
+            f"{base}/api/v1/auth/token", json={"username": "alice", "password": PASSWORD}, timeout=30
+        ).json()
         assert "access_token" in session, session
         own = {"Authorization": f"Bearer {session['access_token']}"}
-        urls = [(f"/api/v1/clients/{api['own']}/explanation", own, 200),
-                (f"/api/v1/clients/{api['other']}/score", own, 404),
-                (f"/api/v1/clients/{api['own']}/score", {}, 401)] * 100
+        urls = [
+            (f"/api/v1/clients/{api['own']}/explanation", own, 200),
+            (f"/api/v1/clients/{api['other']}/score", own, 404),
+            (f"/api/v1/clients/{api['own']}/score", {}, 401),
+        ] * 100
 
         def call(item):
             path, headers, status = item

@@ -27,8 +27,9 @@ def env(store_path, trained_models, tmp_path_factory):
     path = tmp_path_factory.mktemp("bad-input") / "store.sqlite"
     shutil.copy(store_path, path)
     users.add_user(path, "boss", PASSWORD, "manager")
-    app = create_app({"STORE_PATH": path, "MODELS_DIR": trained_models, "SECRET_KEY": "bad-input",
-                      "MAX_CONTENT_LENGTH": LIMIT})
+    app = create_app(
+        {"STORE_PATH": path, "MODELS_DIR": trained_models, "SECRET_KEY": "bad-input", "MAX_CONTENT_LENGTH": LIMIT}
+    )
     client = app.test_client()
     token = client.post("/api/v1/auth/token", json={"username": "boss", "password": PASSWORD}).json["access_token"]
     own = open_store(path).list_clients(limit=1)["items"][0]["client_id"]
@@ -58,8 +59,10 @@ def _both_routes(env, application_text: str, history_text: str = "{}"):
 @pytest.mark.parametrize(
     ("application", "field"),
     [
-        ('{"AMT_INCOME_TOTAL": 1e5, "AMT_CREDIT": 2e5, "DAYS_BIRTH": -12000, "FLAG_MOBIL": 99999999999999999999}',
-         "application.FLAG_MOBIL"),
+        (
+            '{"AMT_INCOME_TOTAL": 1e5, "AMT_CREDIT": 2e5, "DAYS_BIRTH": -12000, "FLAG_MOBIL": 99999999999999999999}',
+            "application.FLAG_MOBIL",
+        ),
         (json.dumps({**APP, "NAME_CONTRACT_TYPE": "Cash\u0000loans"}), "application.NAME_CONTRACT_TYPE"),
         # more of the same family
         (json.dumps({**APP, "AMT_ANNUITY": 1e308}), "application.AMT_ANNUITY"),
@@ -103,8 +106,12 @@ def test_json_nested_10000_deep_is_400(env):
 
 
 def test_bad_history_values_are_named_alike(env):
-    history = json.dumps({"bureau": [{"CREDIT_ACTIVE": "Active\u0000"}, {"AMT_CREDIT_SUM": "5000"}],
-                          "previous_application": {"not": "a list"}})
+    history = json.dumps(
+        {
+            "bureau": [{"CREDIT_ACTIVE": "Active\u0000"}, {"AMT_CREDIT_SUM": "5000"}],
+            "previous_application": {"not": "a list"},
+        }
+    )
     single, batch = _both_routes(env, json.dumps(APP), history)
     one = {f["field"] for f in _error(single, 422, "invalid_applicant")["fields"]}
     many = {f["field"] for f in _error(batch, 422, "invalid_applicant")["fields"]}
@@ -117,8 +124,9 @@ def test_good_applicants_still_score_alike(env):
     single, batch = _both_routes(env, json.dumps({**APP, "NAME_CONTRACT_TYPE": "Cash loans", "FLAG_MOBIL": 1}))
     assert single.status_code == 200 and batch.status_code == 200, single.get_data(as_text=True)
     assert single.json["pd"] == pytest.approx(batch.json["results"][0]["pd"])
-    assert _post(env, "/api/v1/score/batch", json.dumps({"applicants": [{"application": APP}], "x": 1})
-                 ).status_code == 422
+    assert (
+        _post(env, "/api/v1/score/batch", json.dumps({"applicants": [{"application": APP}], "x": 1})).status_code == 422
+    )
 
 
 # --- the feature SQL: values travel as bound parameters ----------------------------------------------------------
@@ -174,14 +182,22 @@ def test_422_never_echoes_parser_text(env, monkeypatch):
 # --- body size, slashes, query parameters -------------------------------------------------------------------------
 def test_chunked_body_over_the_limit_is_413(env):
     big = json.dumps({"application": {**APP, "NAME_TYPE_SUITE": "x" * (2 * LIMIT)}}).encode()
-    response = env["client"].post("/api/v1/score", input_stream=io.BytesIO(big), content_type="application/json",
-                                  headers={**env["h"], "Transfer-Encoding": "chunked"},
-                                  environ_overrides={"wsgi.input_terminated": True})
+    response = env["client"].post(
+        "/api/v1/score",
+        input_stream=io.BytesIO(big),
+        content_type="application/json",
+        headers={**env["h"], "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
     _error(response, 413, "body_too_large")
     small = json.dumps({"application": APP}).encode()
-    ok = env["client"].post("/api/v1/score", input_stream=io.BytesIO(small), content_type="application/json",
-                            headers={**env["h"], "Transfer-Encoding": "chunked"},
-                            environ_overrides={"wsgi.input_terminated": True})
+    ok = env["client"].post(
+        "/api/v1/score",
+        input_stream=io.BytesIO(small),
+        content_type="application/json",
+        headers={**env["h"], "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
     assert ok.status_code == 200, ok.get_data(as_text=True)
 
 
@@ -203,8 +219,9 @@ def _get_routes(env):
 def test_unknown_and_repeated_query_parameters_are_422_on_every_route(env):
     seen = 0
     for url, op in _get_routes(env):
-        required = "&".join(f"{p['name']}=EXT_SOURCE_2" for p in op["parameters"]
-                            if p.get("required") and p["in"] == "query")
+        required = "&".join(
+            f"{p['name']}=EXT_SOURCE_2" for p in op["parameters"] if p.get("required") and p["in"] == "query"
+        )
         sep = "?" + (required + "&" if required else "")
         error = _error(env["client"].get(f"{url}{sep}debug=1&fields=all", headers=env["h"]), 422, "invalid_query")
         assert {f["field"] for f in error["fields"]} == {"debug", "fields"}, (url, error)
@@ -222,8 +239,12 @@ def test_what_the_spec_allows_is_accepted(env):
     from api.openapi import SPEC
 
     paths = SPEC["paths"]
-    assert paths["/api/v1/score/batch"]["post"]["requestBody"]["content"]["application/json"]["schema"][
-        "properties"]["applicants"]["minItems"] == 1
+    assert (
+        paths["/api/v1/score/batch"]["post"]["requestBody"]["content"]["application/json"]["schema"]["properties"][
+            "applicants"
+        ]["minItems"]
+        == 1
+    )
     creds = paths["/api/v1/auth/token"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert all(creds["properties"][f]["minLength"] == 1 for f in ("username", "password"))
     x = next(p for p in paths["/api/v1/features/bivariate"]["get"]["parameters"] if p["name"] == "x")
@@ -235,8 +256,10 @@ def test_what_the_spec_allows_is_accepted(env):
 
 def test_day_and_month_counts_beyond_any_date_are_refused_not_overflowed(env):
     """The fuzz found these: DAYS_DECISION or MONTHS_BALANCE near 1e15 overflowed the feature SQL's ordering (500)."""
-    for table, field, value in (("previous_application", "DAYS_DECISION", 10**15),
-                                ("POS_CASH_balance", "MONTHS_BALANCE", -(10**15))):
+    for table, field, value in (
+        ("previous_application", "DAYS_DECISION", 10**15),
+        ("POS_CASH_balance", "MONTHS_BALANCE", -(10**15)),
+    ):
         single, batch = _both_routes(env, json.dumps(APP), json.dumps({table: [{field: value}]}))
         assert f"history.{table}.0.{field}" in [f["field"] for f in _error(single, 422)["fields"]]
         assert f"applicants.0.history.{table}.0.{field}" in [f["field"] for f in _error(batch, 422)["fields"]]

@@ -17,13 +17,15 @@ from scoring.train import fit_bundle
 
 def _toy(n=1500, seed=0):
     rng = np.random.default_rng(seed)
-    X = pd.DataFrame({
-        "EXT": rng.uniform(0, 1, n),
-        "RATIO": rng.normal(0, 1, n),
-        "NOISE": rng.normal(0, 1, n),
-        "CODE_GENDER": rng.choice(["F", "M"], n),
-        "KIND": rng.choice(["a", "b", "c", "d"], n).astype(object),
-    })
+    X = pd.DataFrame(
+        {
+            "EXT": rng.uniform(0, 1, n),
+            "RATIO": rng.normal(0, 1, n),
+            "NOISE": rng.normal(0, 1, n),
+            "CODE_GENDER": rng.choice(["F", "M"], n),
+            "KIND": rng.choice(["a", "b", "c", "d"], n).astype(object),
+        }
+    )
     X.loc[rng.uniform(size=n) < 0.1, "RATIO"] = np.nan
     logit = -2.5 - 2.5 * (X["EXT"] - 0.5) + 0.6 * X["RATIO"].fillna(0) + (X["KIND"] == "d") * 1.0
     y = pd.Series((rng.uniform(size=n) < 1 / (1 + np.exp(-logit))).astype(int), index=X.index)
@@ -93,6 +95,7 @@ def test_files_from_another_model_are_refused(toy, saved, tmp_path):
     shutil.copy(tmp_path / "other" / "model_card.md", saved / "model_card.md")
     lines = [ln for ln in (saved / MANIFEST).read_text().splitlines() if "model_card.json" not in ln]
     import hashlib
+
     digest = hashlib.sha256((saved / "model_card.json").read_bytes()).hexdigest()
     (saved / MANIFEST).write_text("\n".join(lines + [f"{digest}  model_card.json"]) + "\n")
     with pytest.raises(ModelIntegrityError, match="signature"):  # a rewritten manifest no longer verifies
@@ -112,6 +115,7 @@ class _Evil:
 def test_manifest_checked_before_unpickling(saved, tmp_path):
     marker = "/tmp/_scoring_evil_marker"
     import os
+
     if os.path.exists(marker):
         os.remove(marker)
     (saved / MODEL_FILE).write_bytes(pickle.dumps(_Evil()))
@@ -191,8 +195,10 @@ def test_platt_calibrator_is_monotone_and_fits_known_map():
     assert np.all(np.diff(cal(grid)) > 0)
 
 
-@pytest.mark.parametrize(("preset", "expected"), [(None, "dirty_decay_ms:1000,muzzy_decay_ms:0"),
-                                                   ("dirty_decay_ms:5000", "dirty_decay_ms:5000")])
+@pytest.mark.parametrize(
+    ("preset", "expected"),
+    [(None, "dirty_decay_ms:1000,muzzy_decay_ms:0"), ("dirty_decay_ms:5000", "dirty_decay_ms:5000")],
+)
 def test_duckdb_allocator_returns_memory_unless_told_otherwise(preset, expected):
     """Set before duckdb loads in every process that imports scoring (API workers' RSS); a deployer's choice wins."""
     import os
@@ -203,6 +209,12 @@ def test_duckdb_allocator_returns_memory_unless_told_otherwise(preset, expected)
     if preset:
         env["DUCKDB_JE_MALLOC_CONF"] = preset
     code = "import scoring.features, os; print(os.environ['DUCKDB_JE_MALLOC_CONF'])"
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
-                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    )
     assert out.stdout.strip() == expected

@@ -33,8 +33,16 @@ def test_defaults_parse_and_match_the_documented_values():
 
 
 def test_values_come_from_the_mapping_given():
-    s = settings({"SCORING_TOKEN_TTL": "60", "SCORING_TRUSTED_PROXIES": "none", "SCORING_SIGNIN_TARPIT": "0",
-                  "SCORING_AUDIT_SYNC": "full", "SCORING_GRADE_BOUNDS": "0.1, 0.5, 1", "SCORING_STORE": " s.db "})
+    s = settings(
+        {
+            "SCORING_TOKEN_TTL": "60",
+            "SCORING_TRUSTED_PROXIES": "none",
+            "SCORING_SIGNIN_TARPIT": "0",
+            "SCORING_AUDIT_SYNC": "full",
+            "SCORING_GRADE_BOUNDS": "0.1, 0.5, 1",
+            "SCORING_STORE": " s.db ",
+        }
+    )
     assert s.token_ttl_seconds == 60 and s.trusted_proxies == frozenset() and s.signin_tarpit == 0
     assert s.audit_sync == "FULL" and s.grade_bounds == (0.1, 0.5, 1.0) and s.store == "s.db"
 
@@ -48,18 +56,21 @@ def test_the_process_environment_is_read_at_call_time(monkeypatch):
     assert settings().token_ttl_seconds == 3600
 
 
-@pytest.mark.parametrize("env, raw, words", [
-    ("SCORING_TOKEN_TTL", "abc", "whole number"),
-    ("SCORING_TOKEN_TTL", "-5", "positive"),
-    ("SCORING_TOKEN_TTL", "0", "positive"),
-    ("SCORING_MAX_BODY", "1.5", "whole number"),
-    ("SCORING_SIGNIN_WINDOW", "nan", "finite"),
-    ("SCORING_SIGNIN_WINDOW", "inf", "finite"),
-    ("SCORING_SIGNIN_TARPIT", "-1", "zero or more"),
-    ("SCORING_AUDIT_SYNC", "OFF", "NORMAL, FULL"),
-    ("LOG_LEVEL", "LOUD", "DEBUG"),
-    ("SCORING_GRADE_BOUNDS", "a,b", "comma list"),
-])
+@pytest.mark.parametrize(
+    "env, raw, words",
+    [
+        ("SCORING_TOKEN_TTL", "abc", "whole number"),
+        ("SCORING_TOKEN_TTL", "-5", "positive"),
+        ("SCORING_TOKEN_TTL", "0", "positive"),
+        ("SCORING_MAX_BODY", "1.5", "whole number"),
+        ("SCORING_SIGNIN_WINDOW", "nan", "finite"),
+        ("SCORING_SIGNIN_WINDOW", "inf", "finite"),
+        ("SCORING_SIGNIN_TARPIT", "-1", "zero or more"),
+        ("SCORING_AUDIT_SYNC", "OFF", "NORMAL, FULL"),
+        ("LOG_LEVEL", "LOUD", "DEBUG"),
+        ("SCORING_GRADE_BOUNDS", "a,b", "comma list"),
+    ],
+)
 def test_a_bad_value_is_refused_naming_its_variable(env, raw, words):
     with pytest.raises(ValueError, match=env) as err:
         settings({env: raw})
@@ -73,8 +84,12 @@ def test_the_code_reads_no_variable_the_declarations_miss():
     declared = {s.env for s in SETTINGS} | {s.env for s in dashboard_settings.SETTINGS} | _DECLARED_ELSEWHERE
     own = {ROOT / "scoring" / "config.py", ROOT / "dashboard" / "settings.py"}
     stray = {}
-    for path in [*ROOT.glob("scoring/**/*.py"), *ROOT.glob("api/**/*.py"), *ROOT.glob("dashboard/**/*.py"),
-                 ROOT / "deploy" / "gunicorn.conf.py"]:
+    for path in [
+        *ROOT.glob("scoring/**/*.py"),
+        *ROOT.glob("api/**/*.py"),
+        *ROOT.glob("dashboard/**/*.py"),
+        ROOT / "deploy" / "gunicorn.conf.py",
+    ]:
         if path in own:
             continue
         for name in _READ.findall(path.read_text()):
@@ -114,8 +129,14 @@ def test_the_app_is_built_from_a_mapping_that_wins_over_the_environment(app_file
 
     monkeypatch.setenv("SCORING_MODELS", str(tmp_path / "no-such-models"))
     monkeypatch.setenv("SCORING_TOKEN_TTL", "123")
-    app = create_app({"STORE_PATH": app_files["store"], "MODELS_DIR": app_files["models"], "TOKEN_TTL": 5,
-                      "SECRET_KEY": "from-a-mapping-" * 3})
+    app = create_app(
+        {
+            "STORE_PATH": app_files["store"],
+            "MODELS_DIR": app_files["models"],
+            "TOKEN_TTL": 5,
+            "SECRET_KEY": "from-a-mapping-" * 3,
+        }
+    )
     assert app.config["TOKEN_TTL"] == 5 and app.config["SECRET_KEY"] == "from-a-mapping-" * 3
     assert app.test_client().get("/health").status_code == 200
 
@@ -132,8 +153,11 @@ def test_the_readme_table_is_the_declarations():
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "settings_table.py"), "--check",
-                           str(ROOT / "README.md")], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "settings_table.py"), "--check", str(ROOT / "README.md")],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     readme = (ROOT / "README.md").read_text()
     for spec in SETTINGS:

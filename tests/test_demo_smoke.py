@@ -60,13 +60,24 @@ class _Demo:
 
     def __init__(self, clone: Path, api_port: int, dash_port: int, log: Path) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SCORING_", "DASHBOARD_", "DEMO_"))}
-        env.update(DEMO_CLIENTS="2000", API_PORT=str(api_port), DASHBOARD_PORT=str(dash_port),
-                   API_WORKERS="1", DASHBOARD_WORKERS="1", PYTHONUNBUFFERED="1")
+        env.update(
+            DEMO_CLIENTS="2000",
+            API_PORT=str(api_port),
+            DASHBOARD_PORT=str(dash_port),
+            API_WORKERS="1",
+            DASHBOARD_WORKERS="1",
+            PYTHONUNBUFFERED="1",
+        )
         self.log = log
         self._handle = open(log, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(["make", "--no-print-directory", "-o", ".venv/.installed", "demo"],
-                                     cwd=clone, env=env, stdout=self._handle, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            ["make", "--no-print-directory", "-o", ".venv/.installed", "demo"],
+            cwd=clone,
+            env=env,
+            stdout=self._handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -116,8 +127,14 @@ def _credentials(output: str) -> list[dict]:
         match = CRED_LINE.match(line.strip())
         if match:
             role, username, password, client_id = match.groups()
-            users.append({"role": role, "username": username, "password": password,
-                          "client_id": int(client_id) if client_id else None})
+            users.append(
+                {
+                    "role": role,
+                    "username": username,
+                    "password": password,
+                    "client_id": int(client_id) if client_id else None,
+                }
+            )
     return users
 
 
@@ -213,6 +230,7 @@ def _get_token_for(api: str, user: dict) -> str:
 
 # ---------------------------------------------------------------- the set-up steps on their own (fast)
 
+
 @pytest.fixture
 def demo_module():
     import importlib.util
@@ -247,11 +265,14 @@ def test_synthetic_portfolio_made_once_then_reused_and_remade_when_size_changes(
     assert not any(p.name.startswith(".raw") for p in tmp_path.iterdir()), "temporary folders left behind"
 
 
-@pytest.mark.parametrize(("name", "value", "message"), [
-    ("DEMO_CLIENTS", "many", "DEMO_CLIENTS must be a whole number"),
-    ("DEMO_CLIENTS", "10", "DEMO_CLIENTS must be between"),
-    ("API_PORT", "70000", "API_PORT must be between"),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DEMO_CLIENTS", "many", "DEMO_CLIENTS must be a whole number"),
+        ("DEMO_CLIENTS", "10", "DEMO_CLIENTS must be between"),
+        ("API_PORT", "70000", "API_PORT must be between"),
+    ],
+)
 def test_bad_settings_are_named(demo_module, monkeypatch, name, value, message):
     monkeypatch.setenv(name, value)
     with pytest.raises(demo_module.DemoError, match=message):

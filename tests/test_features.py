@@ -22,8 +22,9 @@ HISTORY = TABLES[2:]
 
 def _records(data_dir, ids) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
     """Raw rows of the given clients, read back from the files as a caller of the API would send them."""
-    apps = pd.concat([read_table(data_dir, "application_train"),
-                      read_table(data_dir, "application_test")], ignore_index=True)
+    apps = pd.concat(
+        [read_table(data_dir, "application_train"), read_table(data_dir, "application_test")], ignore_index=True
+    )
     tables = {name: read_table(data_dir, name) for name in HISTORY}
     return apps, tables
 
@@ -49,8 +50,7 @@ def _check_exactness(data_dir, n_clients: int) -> int:
     batch = build_features(data_dir)
     apps, tables = _records(data_dir, None)
     with_history = set()
-    for name in ("bureau", "previous_application", "installments_payments", "POS_CASH_balance",
-                 "credit_card_balance"):
+    for name in ("bureau", "previous_application", "installments_payments", "POS_CASH_balance", "credit_card_balance"):
         with_history |= set(tables[name]["SK_ID_CURR"])
     ids = [i for i in apps["SK_ID_CURR"] if i in with_history][: n_clients // 2 + n_clients % 2]
     ids += [i for i in apps["SK_ID_CURR"] if i not in ids][: n_clients - len(ids)]
@@ -74,9 +74,13 @@ def test_real_sample_every_table_goes_through_the_same_sql(real_sample_dir):
     numeric = features.drop(columns=CATEGORICAL_FEATURES).to_numpy()
     assert not np.isinf(numeric).any()
     ids = set(apps["SK_ID_CURR"])
-    for table, feature in [("bureau", "BUREAU_COUNT"), ("previous_application", "PREV_COUNT"),
-                           ("installments_payments", "INST_COUNT"), ("POS_CASH_balance", "POS_MONTHS"),
-                           ("credit_card_balance", "CC_MONTHS")]:
+    for table, feature in [
+        ("bureau", "BUREAU_COUNT"),
+        ("previous_application", "PREV_COUNT"),
+        ("installments_payments", "INST_COUNT"),
+        ("POS_CASH_balance", "POS_MONTHS"),
+        ("credit_card_balance", "CC_MONTHS"),
+    ]:
         rows = read_table(real_sample_dir, table, ["SK_ID_CURR"])
         assert features[feature].sum() == rows["SK_ID_CURR"].isin(ids).sum() > 0, table
     bureau = read_table(real_sample_dir, "bureau", ["SK_ID_CURR", "SK_ID_BUREAU"])
@@ -105,33 +109,73 @@ def test_synthetic_covers_train_and_test_clients_and_target(synth_dir):
 
 
 def _app_row(client_id=1, **values) -> pd.DataFrame:
-    base = {"SK_ID_CURR": client_id, "AMT_INCOME_TOTAL": 100000.0, "AMT_CREDIT": 500000.0, "AMT_ANNUITY": 25000.0,
-            "AMT_GOODS_PRICE": 450000.0, "DAYS_BIRTH": -12005, "DAYS_EMPLOYED": -3000, "CNT_FAM_MEMBERS": 2.0,
-            "CNT_CHILDREN": 1, "EXT_SOURCE_1": None, "EXT_SOURCE_2": 0.5, "EXT_SOURCE_3": 0.7,
-            "FLAG_DOCUMENT_3": 1, "FLAG_DOCUMENT_8": 1, "NAME_CONTRACT_TYPE": "Cash loans"}
+    base = {
+        "SK_ID_CURR": client_id,
+        "AMT_INCOME_TOTAL": 100000.0,
+        "AMT_CREDIT": 500000.0,
+        "AMT_ANNUITY": 25000.0,
+        "AMT_GOODS_PRICE": 450000.0,
+        "DAYS_BIRTH": -12005,
+        "DAYS_EMPLOYED": -3000,
+        "CNT_FAM_MEMBERS": 2.0,
+        "CNT_CHILDREN": 1,
+        "EXT_SOURCE_1": None,
+        "EXT_SOURCE_2": 0.5,
+        "EXT_SOURCE_3": 0.7,
+        "FLAG_DOCUMENT_3": 1,
+        "FLAG_DOCUMENT_8": 1,
+        "NAME_CONTRACT_TYPE": "Cash loans",
+    }
     base.update(values)
     return pd.DataFrame([base])
 
 
 def _hand_history(client_id=1) -> dict[str, pd.DataFrame]:
-    bureau = pd.DataFrame({"SK_ID_CURR": client_id, "SK_ID_BUREAU": [10, 11, 12],
-                           "CREDIT_ACTIVE": ["Active", "Closed", "Active"], "DAYS_CREDIT": [-100, -2000, -400],
-                           "AMT_CREDIT_SUM": [1000.0, 2000.0, 3000.0], "AMT_CREDIT_SUM_DEBT": [500.0, 0.0, 1500.0],
-                           "CREDIT_DAY_OVERDUE": [0, 0, 40], "CREDIT_TYPE": "Consumer credit"})
-    balance = pd.DataFrame({"SK_ID_BUREAU": [10, 10, 10, 12, 12, 99],
-                            "MONTHS_BALANCE": [-1, -2, -30, -5, -40, -1],
-                            "STATUS": ["0", "1", "5", "C", "X", "5"]})
-    instalments = pd.DataFrame({"SK_ID_PREV": 7, "SK_ID_CURR": client_id,
-                                "DAYS_INSTALMENT": [-30.0, -60.0, -400.0, -800.0],
-                                "DAYS_ENTRY_PAYMENT": [-25.0, -65.0, -400.0, -700.0],
-                                "AMT_INSTALMENT": [100.0, 100.0, 100.0, 100.0],
-                                "AMT_PAYMENT": [100.0, 50.0, 100.0, 100.0]})
-    previous = pd.DataFrame({"SK_ID_PREV": [7, 8, 9], "SK_ID_CURR": client_id,
-                             "NAME_CONTRACT_STATUS": ["Approved", "Refused", "Refused"],
-                             "DAYS_DECISION": [-900, -300, -20], "AMT_APPLICATION": [100.0, 200.0, 400.0],
-                             "AMT_CREDIT": [200.0, 0.0, 0.0]})
-    return {"bureau": bureau, "bureau_balance": balance, "installments_payments": instalments,
-            "previous_application": previous}
+    bureau = pd.DataFrame(
+        {
+            "SK_ID_CURR": client_id,
+            "SK_ID_BUREAU": [10, 11, 12],
+            "CREDIT_ACTIVE": ["Active", "Closed", "Active"],
+            "DAYS_CREDIT": [-100, -2000, -400],
+            "AMT_CREDIT_SUM": [1000.0, 2000.0, 3000.0],
+            "AMT_CREDIT_SUM_DEBT": [500.0, 0.0, 1500.0],
+            "CREDIT_DAY_OVERDUE": [0, 0, 40],
+            "CREDIT_TYPE": "Consumer credit",
+        }
+    )
+    balance = pd.DataFrame(
+        {
+            "SK_ID_BUREAU": [10, 10, 10, 12, 12, 99],
+            "MONTHS_BALANCE": [-1, -2, -30, -5, -40, -1],
+            "STATUS": ["0", "1", "5", "C", "X", "5"],
+        }
+    )
+    instalments = pd.DataFrame(
+        {
+            "SK_ID_PREV": 7,
+            "SK_ID_CURR": client_id,
+            "DAYS_INSTALMENT": [-30.0, -60.0, -400.0, -800.0],
+            "DAYS_ENTRY_PAYMENT": [-25.0, -65.0, -400.0, -700.0],
+            "AMT_INSTALMENT": [100.0, 100.0, 100.0, 100.0],
+            "AMT_PAYMENT": [100.0, 50.0, 100.0, 100.0],
+        }
+    )
+    previous = pd.DataFrame(
+        {
+            "SK_ID_PREV": [7, 8, 9],
+            "SK_ID_CURR": client_id,
+            "NAME_CONTRACT_STATUS": ["Approved", "Refused", "Refused"],
+            "DAYS_DECISION": [-900, -300, -20],
+            "AMT_APPLICATION": [100.0, 200.0, 400.0],
+            "AMT_CREDIT": [200.0, 0.0, 0.0],
+        }
+    )
+    return {
+        "bureau": bureau,
+        "bureau_balance": balance,
+        "installments_payments": instalments,
+        "previous_application": previous,
+    }
 
 
 def test_hand_checked_values():
@@ -170,8 +214,9 @@ def test_pensioner_and_missing_values():
 
 def test_files_and_records_agree_on_hand_data(tmp_path):
     """The hand data written as Kaggle files gives the same features as the records, for two clients."""
-    app = pd.concat([_app_row(1, EXT_SOURCE_1=np.nan), _app_row(2, DAYS_EMPLOYED=365243, EXT_SOURCE_1=0.2)],
-                    ignore_index=True)
+    app = pd.concat(
+        [_app_row(1, EXT_SOURCE_1=np.nan), _app_row(2, DAYS_EMPLOYED=365243, EXT_SOURCE_1=0.2)], ignore_index=True
+    )
     history = _hand_history(1)
     full = app.reindex(columns=list(SCHEMAS["application_train"]))
     full["TARGET"] = [0, 1]
@@ -231,15 +276,17 @@ def test_threads_each_get_correct_results():
 
 def test_application_table_alone(tmp_path):
     _app_row(1).reindex(columns=list(SCHEMAS["application_train"])).assign(TARGET=0).to_csv(
-        tmp_path / "application_train.csv", index=False)
+        tmp_path / "application_train.csv", index=False
+    )
     features = build_features(tmp_path)
     assert list(features.index) == [1] and features.loc[1, "PREV_COUNT"] == 0
 
 
 def test_text_values_are_data_not_sql():
     tricky = "Business Entity 'Type 3'); DROP TABLE bureau; --"
-    row = features_from_records(_app_row(ORGANIZATION_TYPE=tricky, AMT_INCOME_TOTAL="100000"),
-                                {"bureau": _hand_history()["bureau"].head(1)}).loc[1]
+    row = features_from_records(
+        _app_row(ORGANIZATION_TYPE=tricky, AMT_INCOME_TOTAL="100000"), {"bureau": _hand_history()["bureau"].head(1)}
+    ).loc[1]
     assert row["ORGANIZATION_TYPE"] == tricky and row["AMT_INCOME_TOTAL"] == 100000 and row["BUREAU_COUNT"] == 1
     with pytest.raises(ValueError, match="CNT_CHILDREN.*whole number"):
         features_from_records(_app_row(CNT_CHILDREN=1.5))
@@ -256,7 +303,8 @@ def test_synthetic_portfolio_as_records_equals_batch(synth_dir):
     assert list(single.index) == list(apps["SK_ID_CURR"])
     expected = batch.loc[single.index]
     numeric = [c for c in feature_names() if c not in CATEGORICAL_FEATURES]
-    assert np.allclose(single[numeric].to_numpy(float), expected[numeric].to_numpy(float),
-                       rtol=1e-9, atol=1e-12, equal_nan=True)
+    assert np.allclose(
+        single[numeric].to_numpy(float), expected[numeric].to_numpy(float), rtol=1e-9, atol=1e-12, equal_nan=True
+    )
     for name in CATEGORICAL_FEATURES:
         assert ((single[name] == expected[name]) | (single[name].isna() & expected[name].isna())).all(), name

@@ -36,9 +36,24 @@ def built(synth_dir, trained_models, tmp_path_factory) -> Path:
     store = tmp_path_factory.mktemp("modes") / "store.sqlite"
     with _umask(0o022):
         result = subprocess.run(
-            [sys.executable, "-m", "scoring", "build-store", "--data", str(synth_dir), "--models",
-             str(trained_models), "--store", str(store)],
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=600)
+            [
+                sys.executable,
+                "-m",
+                "scoring",
+                "build-store",
+                "--data",
+                str(synth_dir),
+                "--models",
+                str(trained_models),
+                "--store",
+                str(store),
+            ],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
     assert result.returncode == 0, result.stderr
     return store
 
@@ -63,11 +78,13 @@ def test_api_start_and_writes_leave_every_file_owner_only(built, trained_models)
     users.add_user(built, "modes-manager", PASSWORD, "manager")
     env = {"SCORING_STORE": str(built), "SCORING_MODELS": str(trained_models), "SCORING_SECRET_KEY": ""}
     with _umask(0o022), gunicorn("api:create_app()", env, workers=2, ready_path="/ready") as base:
-        response = requests.post(f"{base}/api/v1/auth/token", json={"username": "modes-manager",
-                                                                   "password": PASSWORD}, timeout=30)
+        response = requests.post(
+            f"{base}/api/v1/auth/token", json={"username": "modes-manager", "password": PASSWORD}, timeout=30
+        )
         assert response.status_code == 200
-        requests.get(f"{base}/api/v1/model", headers={"Authorization": f"Bearer {response.json()['access_token']}"},
-                     timeout=30)
+        requests.get(
+            f"{base}/api/v1/model", headers={"Authorization": f"Bearer {response.json()['access_token']}"}, timeout=30
+        )
         wal, shm = Path(str(built) + "-wal"), Path(str(built) + "-shm")
         assert wal.exists() and shm.exists()  # the server holds the store open in WAL mode right now
         files = {p.name: _mode(p) for p in built.parent.iterdir() if p.is_file()}

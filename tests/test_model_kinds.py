@@ -31,8 +31,9 @@ def saved(toy, tmp_path):
 def _sign_with_state(models, state) -> None:
     """What the key holder does: write a state, list the files in a new manifest, sign it with the training key."""
     joblib.dump(state, models / MODEL_FILE)
-    manifest = "".join(f"{hashlib.sha256((models / n).read_bytes()).hexdigest()}  {n}\n"
-                       for n in (MODEL_FILE, CARD_JSON, CARD_MD))
+    manifest = "".join(
+        f"{hashlib.sha256((models / n).read_bytes()).hexdigest()}  {n}\n" for n in (MODEL_FILE, CARD_JSON, CARD_MD)
+    )
     (models / MANIFEST).write_text(manifest)
     (models / SIGNATURE).write_text(signing.sign(signing.load_or_create_signing_key(), manifest.encode()))
 

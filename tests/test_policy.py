@@ -10,7 +10,18 @@ def test_default_scale_grades_bank_bounds():
     scale = GradeScale()
     assert scale.names == tuple(f"G{i}" for i in range(1, 9))
     assert scale.grade([0.0, 0.009, 0.0091, 0.03, 0.05, 0.0801, 0.10, 0.2799, 0.28, 0.99, 1.0]) == [
-        "G1", "G1", "G2", "G3", "G4", "G6", "G6", "G7", "G7", "G8", "G8"]
+        "G1",
+        "G1",
+        "G2",
+        "G3",
+        "G4",
+        "G6",
+        "G6",
+        "G7",
+        "G7",
+        "G8",
+        "G8",
+    ]
 
 
 def test_scale_from_env(monkeypatch):

@@ -25,8 +25,9 @@ def env(store_path, trained_models, tmp_path_factory):
     own = open_store(path).list_clients(limit=1)["items"][0]["client_id"]
     users.add_user(path, "boss", PASSWORD, "manager")
     users.add_user(path, "dora", PASSWORD, "customer", client_id=own)
-    app = create_app({"STORE_PATH": path, "MODELS_DIR": trained_models, "SECRET_KEY": "privacy-test",
-                      "TOKEN_TTL": 3600})
+    app = create_app(
+        {"STORE_PATH": path, "MODELS_DIR": trained_models, "SECRET_KEY": "privacy-test", "TOKEN_TTL": 3600}
+    )
     client = app.test_client()
     heads = {}
     for name in ("boss", "dora"):
@@ -37,8 +38,15 @@ def env(store_path, trained_models, tmp_path_factory):
     con = sqlite3.connect(path)
     pds = np.sort(np.array([r[0] for r in con.execute("SELECT pd FROM scores")]))
     con.close()
-    return {"client": client, "h": heads, "store": store, "path": path, "own": own, "pds": pds,
-            "models": trained_models}
+    return {
+        "client": client,
+        "h": heads,
+        "store": store,
+        "path": path,
+        "own": own,
+        "pds": pds,
+        "models": trained_models,
+    }
 
 
 def _get(env, url, who="dora", status=200):
@@ -49,8 +57,13 @@ def _get(env, url, who="dora", status=200):
 
 def _exact_hits(grids: list[dict], pds: np.ndarray) -> int:
     """The issue's attack: cells of n+1 and n clients over one pair of features; (n+1)*mean - n*mean is one PD."""
-    cells = {(c, round(c * m, 12)) for g in grids for row_c, row_m in zip(g["counts"], g["mean_pd"], strict=True)
-             for c, m in zip(row_c, row_m, strict=True) if c and m is not None}
+    cells = {
+        (c, round(c * m, 12))
+        for g in grids
+        for row_c, row_m in zip(g["counts"], g["mean_pd"], strict=True)
+        for c, m in zip(row_c, row_m, strict=True)
+        if c and m is not None
+    }
     by_n: dict[int, set] = {}
     for c, s in cells:
         by_n.setdefault(c, set()).add(s)
@@ -60,7 +73,7 @@ def _exact_hits(grids: list[dict], pds: np.ndarray) -> int:
             for s_small in by_n.get(c - 1, ()):
                 v = s_big - s_small
                 k = np.searchsorted(pds, v)
-                near = pds[max(k - 1, 0):k + 1]
+                near = pds[max(k - 1, 0) : k + 1]
                 if len(near) and np.min(np.abs(near - v)) < 1e-9:
                     hits.add(round(v, 9))
     return len(hits)
@@ -74,9 +87,13 @@ def _true_counts(store, feature: str, bounds_or_labels, kind: str, axis: str, pa
         idx = np.where(np.isnan(values), -1, np.searchsorted(interior, np.nan_to_num(values), side="right"))
         return np.bincount(idx[idx >= 0], minlength=len(bounds_or_labels) - 1)
     con = sqlite3.connect(path)
-    members = [json.loads(m) for (m,) in con.execute(
-        "SELECT members FROM population_groups WHERE feature = ? AND axis = ? AND grp >= 0 ORDER BY grp",
-        (feature, axis))]
+    members = [
+        json.loads(m)
+        for (m,) in con.execute(
+            "SELECT members FROM population_groups WHERE feature = ? AND axis = ? AND grp >= 0 ORDER BY grp",
+            (feature, axis),
+        )
+    ]
     con.close()
     names = np.array([cats[int(v)] if v >= 0 else None for v in values], dtype=object)
     return np.array([np.isin(names, m).sum() for m in members])
@@ -93,7 +110,7 @@ def test_differencing_attack_finds_no_pd(env):
         assert r.status_code == 422 and r.json["error"]["code"] == "pair_not_released"
     found = 0
     for a, x in enumerate(grid):
-        for y in grid[a + 1:]:
+        for y in grid[a + 1 :]:
             answers = [_get(env, f"/api/v1/features/bivariate?x={x}&y={y}&bins={b}")["density"] for b in BINS]
             assert all(d == answers[0] for d in answers)  # bins ignored: one fixed grid per pair
             flipped = _get(env, f"/api/v1/features/bivariate?x={y}&y={x}")["density"]
@@ -110,8 +127,10 @@ def test_no_shown_group_holds_fewer_than_50(env):
     store, path = env["store"], env["path"]
     features = store.meta()["feature_names"]
     # the old customer view: bins=100 isolates single labelled clients (the test can fail)
-    assert any(1 in (np.array(store.distribution(f, 100)["repaid"]) + store.distribution(f, 100)["defaulted"])
-               for f in store.meta()["numeric_features"][:40])
+    assert any(
+        1 in (np.array(store.distribution(f, 100)["repaid"]) + store.distribution(f, 100)["defaulted"])
+        for f in store.meta()["numeric_features"][:40]
+    )
     checked, noisy = 0, 0
     for f in features:
         d = _get(env, f"/api/v1/features/{f}/distribution?bins=100")
@@ -140,8 +159,9 @@ def test_no_shown_group_holds_fewer_than_50(env):
             ix = np.searchsorted(g["x_edges"][1:-1], np.nan_to_num(tx[0]), side="right")
             iy = np.searchsorted(g["y_edges"][1:-1], np.nan_to_num(ty[0]), side="right")
             ok = ~np.isnan(tx[0]) & ~np.isnan(ty[0])
-            true = np.bincount(ix[ok] * len(g["counts"][0]) + iy[ok],
-                               minlength=len(g["counts"]) * len(g["counts"][0])).reshape(len(g["counts"]), -1)
+            true = np.bincount(
+                ix[ok] * len(g["counts"][0]) + iy[ok], minlength=len(g["counts"]) * len(g["counts"][0])
+            ).reshape(len(g["counts"]), -1)
             for i, row in enumerate(g["counts"]):
                 for j, c in enumerate(row):
                     assert c is None or true[i, j] >= 50
@@ -155,8 +175,9 @@ def test_repeated_queries_give_identical_numbers(env):
     biv = _get(env, f"/api/v1/features/bivariate?x={grid[0]}&y={grid[1]}")
     for b in (2, 30, 100):
         again = _get(env, f"/api/v1/features/EXT_SOURCE_2/distribution?bins={b}")
-        assert {k: v for k, v in again.items() if k != "aggregation"} == \
-            {k: v for k, v in first.items() if k != "aggregation"}
+        assert {k: v for k, v in again.items() if k != "aggregation"} == {
+            k: v for k, v in first.items() if k != "aggregation"
+        }
     for _ in range(3):
         assert _get(env, f"/api/v1/features/bivariate?x={grid[0]}&y={grid[1]}")["density"] == biv["density"]
 

@@ -37,8 +37,7 @@ def env(store_path, trained_models, tmp_path):
     token = _sign_in(client)
     assert token.status_code == 200
     own = open_store(path).list_clients(limit=1)["items"][0]["client_id"]
-    return {"client": client, "path": path, "own": own,
-            "h": {"Authorization": f"Bearer {token.json['access_token']}"}}
+    return {"client": client, "path": path, "own": own, "h": {"Authorization": f"Bearer {token.json['access_token']}"}}
 
 
 def _sign_in(client):
@@ -115,10 +114,15 @@ def served(store_path, trained_models, tmp_path_factory):
     path = work / "store.sqlite"
     shutil.copy(store_path, path)
     users.add_user(path, "boss", PASSWORD, "manager")
-    env = {"SCORING_STORE": str(path), "SCORING_MODELS": str(trained_models), "SCORING_SECRET_KEY": "ready-test",
-           "SCORING_MAX_BODY": str(64 * 1024), "LOG_LEVEL": "DEBUG",
-           # gunicorn's own access log (default format) and error log, both in the captured output
-           "GUNICORN_CMD_ARGS": "--access-logfile - --error-logfile -"}
+    env = {
+        "SCORING_STORE": str(path),
+        "SCORING_MODELS": str(trained_models),
+        "SCORING_SECRET_KEY": "ready-test",
+        "SCORING_MAX_BODY": str(64 * 1024),
+        "LOG_LEVEL": "DEBUG",
+        # gunicorn's own access log (default format) and error log, both in the captured output
+        "GUNICORN_CMD_ARGS": "--access-logfile - --error-logfile -",
+    }
     log = work / "api.log"
     with gunicorn("api:create_app()", env, workers=2, ready_path="/ready", log_path=log) as base:
         yield {"base": base, "path": path, "log": log}
@@ -135,7 +139,7 @@ def _chunked_post(base: str, path: str, body: bytes, token: str) -> tuple[int, d
         con.putheader("Transfer-Encoding", "chunked")
         con.endheaders()
         for start in range(0, len(body), 8192):
-            piece = body[start:start + 8192]
+            piece = body[start : start + 8192]
             con.send(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
         con.send(b"0\r\n\r\n")
         response = con.getresponse()
@@ -157,9 +161,12 @@ def test_gunicorn_chunked_body_over_the_limit_is_413_and_logs_hold_no_secret(ser
     bad = requests.get(f"{base}/api/v1/clients?limit=5", headers={"Authorization": f"Bearer {token}x"}, timeout=30)
     assert bad.status_code == 401
     # a double slash: JSON 404 whatever the Host header says
-    slash = requests.get(f"{base}/api/v1//clients/1", headers={"Host": "attacker.example",
-                                                              "Authorization": f"Bearer {token}"},
-                         allow_redirects=False, timeout=30)
+    slash = requests.get(
+        f"{base}/api/v1//clients/1",
+        headers={"Host": "attacker.example", "Authorization": f"Bearer {token}"},
+        allow_redirects=False,
+        timeout=30,
+    )
     assert slash.status_code == 404 and "Location" not in slash.headers and slash.json()["error"]["code"]
     log = served["log"].read_text(errors="replace")
     assert '"POST /api/v1/auth/token' in log and '"POST /api/v1/score' in log  # the access log is on
@@ -168,8 +175,9 @@ def test_gunicorn_chunked_body_over_the_limit_is_413_and_logs_hold_no_secret(ser
 
 def test_gunicorn_store_deleted_every_route_503_never_500(served):
     base = served["base"]
-    token = requests.post(f"{base}/api/v1/auth/token", json={"username": "boss", "password": PASSWORD},
-                          timeout=30).json()["access_token"]
+    token = requests.post(
+        f"{base}/api/v1/auth/token", json={"username": "boss", "password": PASSWORD}, timeout=30
+    ).json()["access_token"]
     h = {"Authorization": f"Bearer {token}"}
     served["path"].rename(served["path"].with_suffix(".gone"))
     for _ in range(4):  # both workers, whichever answers

@@ -17,13 +17,33 @@ def _explanation(shap: dict, values: dict) -> dict:
 
 
 EXPLANATION = _explanation(
-    {"EXT_SOURCE_2": 0.61, "CREDIT_TO_INCOME": -0.30, "EXT_SOURCE_1": 0.25, "CODE_GENDER": 0.12,
-     "AMT_INCOME_TOTAL": -0.05, "FLAG_PHONE": 0.0, "AGE_YEARS": -0.02},
-    {"EXT_SOURCE_2": 0.21, "CREDIT_TO_INCOME": 2.4, "EXT_SOURCE_1": None, "CODE_GENDER": "M",
-     "AMT_INCOME_TOTAL": 135000.0, "FLAG_PHONE": 1.0, "AGE_YEARS": 41.3},
+    {
+        "EXT_SOURCE_2": 0.61,
+        "CREDIT_TO_INCOME": -0.30,
+        "EXT_SOURCE_1": 0.25,
+        "CODE_GENDER": 0.12,
+        "AMT_INCOME_TOTAL": -0.05,
+        "FLAG_PHONE": 0.0,
+        "AGE_YEARS": -0.02,
+    },
+    {
+        "EXT_SOURCE_2": 0.21,
+        "CREDIT_TO_INCOME": 2.4,
+        "EXT_SOURCE_1": None,
+        "CODE_GENDER": "M",
+        "AMT_INCOME_TOTAL": 135000.0,
+        "FLAG_PHONE": 1.0,
+        "AGE_YEARS": 41.3,
+    },
 )
-PERCENTILES = {"EXT_SOURCE_2": 20.0, "CREDIT_TO_INCOME": 85.0, "EXT_SOURCE_1": None, "CODE_GENDER": None,
-               "AMT_INCOME_TOTAL": 55.0, "AGE_YEARS": 48.0}
+PERCENTILES = {
+    "EXT_SOURCE_2": 20.0,
+    "CREDIT_TO_INCOME": 85.0,
+    "EXT_SOURCE_1": None,
+    "CODE_GENDER": None,
+    "AMT_INCOME_TOTAL": 55.0,
+    "AGE_YEARS": 48.0,
+}
 
 
 def test_top_contributions_by_absolute_shap_with_direction():
@@ -61,16 +81,20 @@ def test_french_sentences():
 
 
 def test_extremes_and_missing_percentiles():
-    explanation = _explanation({"EXT_SOURCE_3": 0.4, "CNT_CHILDREN": 0.2, "EXT_SOURCE_2": -0.1},
-                               {"EXT_SOURCE_3": 0.01, "CNT_CHILDREN": 0.0, "EXT_SOURCE_2": float("nan")})
+    explanation = _explanation(
+        {"EXT_SOURCE_3": 0.4, "CNT_CHILDREN": 0.2, "EXT_SOURCE_2": -0.1},
+        {"EXT_SOURCE_3": 0.01, "CNT_CHILDREN": 0.0, "EXT_SOURCE_2": float("nan")},
+    )
     out = reasons(explanation, {"EXT_SOURCE_3": 0.2, "CNT_CHILDREN": 0.0}, top=3)
     assert "among the lowest" in out[0]["sentence"] and "among the lowest" in out[1]["sentence"]
     assert out[2]["sentence"].startswith("No information on")
     assert reasons(explanation, {}, top=1)[0]["sentence"].endswith("raises your estimated risk.")
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [({"top": 0}, "top"), ({"top": 99}, "top"), ({"top": "4"}, "top"),
-                                                 ({"lang": "de"}, "language")])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"top": 0}, "top"), ({"top": 99}, "top"), ({"top": "4"}, "top"), ({"lang": "de"}, "language")],
+)
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         reasons(EXPLANATION, PERCENTILES, **kwargs)

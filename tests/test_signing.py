@@ -140,15 +140,22 @@ def test_cli_refuses_a_tampered_model_with_exit_2(saved, tmp_path, command):
     (saved / MODEL_FILE).write_bytes(pickle.dumps(_Evil(str(marker))))
     _recompute_manifest(saved)
     store, applications, out = tmp_path / "store.sqlite", tmp_path / "new.csv", tmp_path / "scored.csv"
-    args = {"build-store": ["--data", str(tmp_path), "--store", str(store)],
-            "explain-all": ["--store", str(store)],
-            "predict": ["--input", str(applications), "--output", str(out), "--data", str(tmp_path)]}[command]
+    args = {
+        "build-store": ["--data", str(tmp_path), "--store", str(store)],
+        "explain-all": ["--store", str(store)],
+        "predict": ["--input", str(applications), "--output", str(out), "--data", str(tmp_path)],
+    }[command]
     if command == "explain-all":
         store.write_bytes(b"")  # a store to explain: the model is what gets refused
     applications.write_text("SK_ID_CURR,AMT_INCOME_TOTAL\n1,100000\n")
-    result = subprocess.run([sys.executable, "-m", "scoring", command, "--models", str(saved), *args],
-                            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "scoring", command, "--models", str(saved), *args],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("error: ") and "signature" in result.stderr
     assert "Traceback" not in result.stderr

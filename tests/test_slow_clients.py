@@ -28,8 +28,12 @@ def api(store_path, trained_models, tmp_path_factory):
     work = tmp_path_factory.mktemp("slow")
     store = work / "store.sqlite"
     shutil.copy(store_path, store)
-    env = {"SCORING_STORE": str(store), "SCORING_MODELS": str(trained_models), "SCORING_SECRET_KEY": "slow-test",
-           "SCORING_HEADER_TIMEOUT": str(HEADER_TIMEOUT)}
+    env = {
+        "SCORING_STORE": str(store),
+        "SCORING_MODELS": str(trained_models),
+        "SCORING_SECRET_KEY": "slow-test",
+        "SCORING_HEADER_TIMEOUT": str(HEADER_TIMEOUT),
+    }
     with gunicorn("api:create_app()", env, workers=2, ready_path="/ready", log_path=work / "api.log") as base:
         yield base
 
@@ -97,8 +101,9 @@ def test_a_trickling_client_is_cut_off_after_the_header_timeout(api):
         deadline = time.monotonic() + HEADER_TIMEOUT + 6
         while not trickler.closed_by_server and time.monotonic() < deadline:
             time.sleep(0.2)
-    assert trickler.closed_by_server, f"a client sending a header line per second was still served after " \
-                                      f"{HEADER_TIMEOUT + 6} s"
+    assert trickler.closed_by_server, (
+        f"a client sending a header line per second was still served after {HEADER_TIMEOUT + 6} s"
+    )
     assert trickler.closed_by_server[0] < HEADER_TIMEOUT + 3
 
 

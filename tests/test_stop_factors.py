@@ -14,35 +14,57 @@ from tests.decision_fixtures import decision_of, edited_policy, example_policy, 
 
 
 def _bureau(status="Closed", overdue=0.0, balance=None) -> dict:
-    bureau = pd.DataFrame({"SK_ID_CURR": 1, "SK_ID_BUREAU": [10], "CREDIT_ACTIVE": [status],
-                           "AMT_CREDIT_SUM_OVERDUE": [overdue]})
+    bureau = pd.DataFrame(
+        {"SK_ID_CURR": 1, "SK_ID_BUREAU": [10], "CREDIT_ACTIVE": [status], "AMT_CREDIT_SUM_OVERDUE": [overdue]}
+    )
     history = {"bureau": bureau}
     if balance is not None:
-        history["bureau_balance"] = pd.DataFrame({"SK_ID_BUREAU": 10, "MONTHS_BALANCE": [balance[0]],
-                                                  "STATUS": [balance[1]]})
+        history["bureau_balance"] = pd.DataFrame(
+            {"SK_ID_BUREAU": 10, "MONTHS_BALANCE": [balance[0]], "STATUS": [balance[1]]}
+        )
     return history
 
 
 def _instalment(days_late=0.0, paid=100.0) -> dict:
     """One instalment of an ongoing loan with us, due 40 days ago."""
-    previous = pd.DataFrame({"SK_ID_PREV": [9], "SK_ID_CURR": 1, "NAME_CONTRACT_STATUS": ["Approved"],
-                             "DAYS_DECISION": [-400], "AMT_ANNUITY": [100.0], "DAYS_LAST_DUE": [NO_DATE_DAYS]})
-    instalments = pd.DataFrame({"SK_ID_PREV": [9], "SK_ID_CURR": 1, "NUM_INSTALMENT_VERSION": [1.0],
-                                "NUM_INSTALMENT_NUMBER": [1], "DAYS_INSTALMENT": [-40.0],
-                                "DAYS_ENTRY_PAYMENT": [-40.0 + days_late], "AMT_INSTALMENT": [100.0],
-                                "AMT_PAYMENT": [paid]})
+    previous = pd.DataFrame(
+        {
+            "SK_ID_PREV": [9],
+            "SK_ID_CURR": 1,
+            "NAME_CONTRACT_STATUS": ["Approved"],
+            "DAYS_DECISION": [-400],
+            "AMT_ANNUITY": [100.0],
+            "DAYS_LAST_DUE": [NO_DATE_DAYS],
+        }
+    )
+    instalments = pd.DataFrame(
+        {
+            "SK_ID_PREV": [9],
+            "SK_ID_CURR": 1,
+            "NUM_INSTALMENT_VERSION": [1.0],
+            "NUM_INSTALMENT_NUMBER": [1],
+            "DAYS_INSTALMENT": [-40.0],
+            "DAYS_ENTRY_PAYMENT": [-40.0 + days_late],
+            "AMT_INSTALMENT": [100.0],
+            "AMT_PAYMENT": [paid],
+        }
+    )
     return {"previous_application": previous, "installments_payments": instalments, **_bureau()}
 
 
 def _refused(days_ago: int) -> dict:
-    previous = pd.DataFrame({"SK_ID_PREV": [8], "SK_ID_CURR": 1, "NAME_CONTRACT_STATUS": ["Refused"],
-                             "DAYS_DECISION": [-days_ago]})
+    previous = pd.DataFrame(
+        {"SK_ID_PREV": [8], "SK_ID_CURR": 1, "NAME_CONTRACT_STATUS": ["Refused"], "DAYS_DECISION": [-days_ago]}
+    )
     return {"previous_application": previous, **_bureau()}
 
 
 def _enquiries(total: int) -> dict:
-    return {"AMT_REQ_CREDIT_BUREAU_MON": float(total - 1), "AMT_REQ_CREDIT_BUREAU_QRT": 1.0,
-            "AMT_REQ_CREDIT_BUREAU_YEAR": 30.0}  # months 4 to 12: not the last 3 months
+    return {
+        "AMT_REQ_CREDIT_BUREAU_MON": float(total - 1),
+        "AMT_REQ_CREDIT_BUREAU_QRT": 1.0,
+        "AMT_REQ_CREDIT_BUREAU_YEAR": 30.0,
+    }  # months 4 to 12: not the last 3 months
 
 
 # (rule, application and history that fire it, ... that pass it, just across the threshold)
@@ -50,8 +72,10 @@ CASES = {
     # 21 years = 7,670.25 days
     "AGE_BELOW_21": (({"DAYS_BIRTH": -7670}, None), ({"DAYS_BIRTH": -7671}, None)),
     # 12 monthly instalments at 15 % a year: 300,000 needs 27,077.49; the loan ends a year after the application
-    "AGE_ABOVE_70_AT_END": (({"DAYS_BIRTH": -25203, "AMT_ANNUITY": 27078.0}, None),
-                            ({"DAYS_BIRTH": -25202, "AMT_ANNUITY": 27078.0}, None)),
+    "AGE_ABOVE_70_AT_END": (
+        ({"DAYS_BIRTH": -25203, "AMT_ANNUITY": 27078.0}, None),
+        ({"DAYS_BIRTH": -25202, "AMT_ANNUITY": 27078.0}, None),
+    ),
     "INCOME_MISSING": (({"AMT_INCOME_TOTAL": 0.0}, None), ({"AMT_INCOME_TOTAL": 100000.0}, None)),
     "BUREAU_90_DAYS_LATE_12M": (({}, _bureau(balance=(-12, "4"))), ({}, _bureau(balance=(-13, "5")))),
     "BUREAU_BAD_DEBT": (({}, _bureau("Bad debt")), ({}, _bureau("Closed"))),
@@ -111,6 +135,7 @@ def _enquiry_rule(**changes):
     def edit(document):
         rule = next(r for r in document["rules"] if r["code"] == "BUREAU_ENQUIRIES_3M")
         rule.update(changes)
+
     return edit
 
 
@@ -126,15 +151,21 @@ def test_a_missing_input_passes_or_fires_as_the_rule_says(tmp_path):
 
 
 def test_a_rule_with_several_inputs_fires_when_any_does(tmp_path):
-    policy = edited_policy(tmp_path, _enquiry_rule(inputs=["BUREAU_ENQUIRIES_3M", "PREV_REFUSED_COUNT_3M"],
-                                                   threshold=0))
-    calm = decision_of(_enquiries(1) | {"AMT_REQ_CREDIT_BUREAU_QRT": 0.0, "AMT_REQ_CREDIT_BUREAU_MON": 0.0},
-                       _refused(200), policy=policy)
+    policy = edited_policy(
+        tmp_path, _enquiry_rule(inputs=["BUREAU_ENQUIRIES_3M", "PREV_REFUSED_COUNT_3M"], threshold=0)
+    )
+    calm = decision_of(
+        _enquiries(1) | {"AMT_REQ_CREDIT_BUREAU_QRT": 0.0, "AMT_REQ_CREDIT_BUREAU_MON": 0.0},
+        _refused(200),
+        policy=policy,
+    )
     assert stop_factor(calm, "BUREAU_ENQUIRIES_3M").result == "passed"
-    assert stop_factor(calm, "BUREAU_ENQUIRIES_3M").values == {"BUREAU_ENQUIRIES_3M": 0.0,
-                                                               "PREV_REFUSED_COUNT_3M": 0.0}
-    refused = decision_of(_enquiries(1) | {"AMT_REQ_CREDIT_BUREAU_QRT": 0.0, "AMT_REQ_CREDIT_BUREAU_MON": 0.0},
-                          _refused(20), policy=policy)
+    assert stop_factor(calm, "BUREAU_ENQUIRIES_3M").values == {"BUREAU_ENQUIRIES_3M": 0.0, "PREV_REFUSED_COUNT_3M": 0.0}
+    refused = decision_of(
+        _enquiries(1) | {"AMT_REQ_CREDIT_BUREAU_QRT": 0.0, "AMT_REQ_CREDIT_BUREAU_MON": 0.0},
+        _refused(20),
+        policy=policy,
+    )
     assert stop_factor(refused, "BUREAU_ENQUIRIES_3M").result == "fired" and refused.outcome == "decline"
 
 
@@ -142,7 +173,8 @@ def test_the_synthetic_portfolio_trips_every_rule_now_and_then(synth_dir):
     features, policy_inputs = build_features_and_policy_inputs(synth_dir)
     policy = example_policy()
     n = len(features)
-    decisions = decide_many(features, policy_inputs, np.full(n, 0.02), np.full(n, "G3", dtype=object), 0.3,
-                            policy, "model-test")
+    decisions = decide_many(
+        features, policy_inputs, np.full(n, 0.02), np.full(n, "G3", dtype=object), 0.3, policy, "model-test"
+    )
     shares = dict(zip([rule.code for rule in policy.rules], decisions.rules.fired.mean(axis=0), strict=True))
     assert all(0 < share < 0.2 for share in shares.values()), shares

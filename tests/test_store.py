@@ -68,8 +68,13 @@ def test_client_file_equals_the_raw_row_and_the_features(store, synth_dir, featu
 
 def test_no_getter_returns_the_target(store, target):
     cid = int(target.index[0])
-    for answer in (store.get_client(cid), store.get_score(cid), store.get_explanation(cid), store.meta(),
-                   store.list_clients(limit=5)):
+    for answer in (
+        store.get_client(cid),
+        store.get_score(cid),
+        store.get_explanation(cid),
+        store.meta(),
+        store.list_clients(limit=5),
+    ):
         assert "TARGET" not in json.dumps(answer)
 
 
@@ -106,7 +111,8 @@ def test_top_explanation_is_the_largest_contributions_of_the_whole(store, target
         assert part["base_value"] + part["shap_total"] == pytest.approx(part["raw_score"], abs=1e-4)
         assert part["n_features"] == len(whole["shap"])
         assert {k: part[k] for k in ("pd", "grade", "decision")} == {
-            k: v for k, v in store.get_score(int(cid)).items() if k in ("pd", "grade", "decision")}
+            k: v for k, v in store.get_score(int(cid)).items() if k in ("pd", "grade", "decision")
+        }
 
 
 @pytest.mark.parametrize("bad", [-1, 0, 1, 999_999_999, "abc", None, 10**30, "100002x", 1.5e300])

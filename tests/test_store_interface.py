@@ -84,12 +84,17 @@ def test_open_store_without_a_file_says_to_build_one(tmp_path):
         open_store(tmp_path / "absent.sqlite")
 
 
-@pytest.mark.parametrize("location", ["postgresql://scoring:s3cret@db.example/scoring", "postgres://db/scoring",
-                                      Path("postgresql://db/scoring")])
+@pytest.mark.parametrize(
+    "location",
+    ["postgresql://scoring:s3cret@db.example/scoring", "postgres://db/scoring", Path("postgresql://db/scoring")],
+)
 def test_a_postgresql_url_is_refused_clearly_not_taken_for_a_file(location, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    for call in (lambda: open_store(location), lambda: build_store(tmp_path, tmp_path, location),
-                 lambda: explain_all(location, tmp_path)):
+    for call in (
+        lambda: open_store(location),
+        lambda: build_store(tmp_path, tmp_path, location),
+        lambda: explain_all(location, tmp_path),
+    ):
         with pytest.raises(ValueError, match="PostgreSQL backend, which is not available yet") as err:
             call()
         assert "s3cret" not in str(err.value)  # a URL may carry a password: never repeated
@@ -102,8 +107,9 @@ def test_an_unknown_url_scheme_is_refused(tmp_path):
 
 
 def _declared(table: schema.Table) -> list[tuple]:
-    return [(c.name, schema.SQLITE_TYPES[c.type], int(c.not_null), int(c.name in table.primary_key))
-            for c in table.columns]
+    return [
+        (c.name, schema.SQLITE_TYPES[c.type], int(c.not_null), int(c.name in table.primary_key)) for c in table.columns
+    ]
 
 
 def test_a_built_store_holds_exactly_the_declared_tables(store_path):
@@ -120,4 +126,3 @@ def test_a_built_store_holds_exactly_the_declared_tables(store_path):
         assert triggers == {"audit_no_update", "audit_no_delete"}
     finally:
         con.close()
-

@@ -120,9 +120,11 @@ def test_default_train_generalises_on_real_holdout(real_sample_dir, tmp_path):
         tr, te = train_test_split(np.arange(len(yv)), test_size=0.2, stratify=yv, random_state=split)
         bundle = fit_bundle(X.iloc[tr], y.iloc[tr], n_folds=3, seed=split)
         ours.append(roc_auc_score(yv[te], bundle.predict_pd(X.iloc[te])))
-        default = lgb.train({"objective": "binary", "verbose": -1, "seed": split},
-                            lgb.Dataset(M[tr], yv[tr], feature_name=encoder.feature_names,
-                                        categorical_feature=encoder.categorical), 100)
+        default = lgb.train(
+            {"objective": "binary", "verbose": -1, "seed": split},
+            lgb.Dataset(M[tr], yv[tr], feature_name=encoder.feature_names, categorical_feature=encoder.categorical),
+            100,
+        )
         base.append(roc_auc_score(yv[te], default.predict(M[te])))
     print(f"real holdout AUC {np.round(ours, 4)} mean {np.mean(ours):.4f}; LightGBM defaults {np.round(base, 4)}")
     assert np.mean(ours) >= HOLDOUT_MIN_AUC, f"mean holdout AUC {np.mean(ours):.4f}"

@@ -36,8 +36,10 @@ def test_add_list_get_remove(store):
 
 def test_authenticate(store):
     users.add_user(store, "alice", "correct horse", "manager")
-    assert users.authenticate(store, "alice", "correct horse").items() >= {"username": "alice", "role": "manager",
-                                                                            "client_id": None}.items()
+    assert (
+        users.authenticate(store, "alice", "correct horse").items()
+        >= {"username": "alice", "role": "manager", "client_id": None}.items()
+    )
     assert users.authenticate(store, "alice", "correct horsE") is None
     assert users.authenticate(store, "nobody", "correct horse") is None
     assert users.authenticate(store, "alice", None) is None
@@ -55,15 +57,18 @@ def test_passwords_are_salted_scrypt_hashes(store):
     assert hashes[0] != hashes[1]  # per-user salt
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("eve", "long enough phrase", "admin"), "unknown role 'admin'"),
-    (("eve", "long enough phrase", "customer"), "needs --client-id"),
-    (("eve", "long enough phrase", "customer", 999), "client id 999 is not in the store"),
-    (("eve", "long enough phrase", "manager", 100002), "only customers are bound to a client id"),
-    (("eve", "short", "manager"), "password must be"),
-    (("bad name!", "long enough phrase", "manager"), "username must be"),
-    (("", "long enough phrase", "manager"), "username must be"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("eve", "long enough phrase", "admin"), "unknown role 'admin'"),
+        (("eve", "long enough phrase", "customer"), "needs --client-id"),
+        (("eve", "long enough phrase", "customer", 999), "client id 999 is not in the store"),
+        (("eve", "long enough phrase", "manager", 100002), "only customers are bound to a client id"),
+        (("eve", "short", "manager"), "password must be"),
+        (("bad name!", "long enough phrase", "manager"), "username must be"),
+        (("", "long enough phrase", "manager"), "username must be"),
+    ],
+)
 def test_bad_users_are_refused_with_a_clear_message(store, args, message):
     with pytest.raises(ValueError, match=message):
         users.add_user(store, *args[:3], client_id=args[3] if len(args) > 3 else None)

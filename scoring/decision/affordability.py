@@ -97,9 +97,17 @@ def assess(requested, income, existing_debt_service, months, grades, section, ev
     worth_lending = ~affordable & (counter >= section.min_offer)
     result = np.where(affordable, AFFORDABLE, np.where(worth_lending, COUNTER_OFFER, UNAFFORDABLE)).astype(object)
     offer_amount = np.where(affordable, requested, np.where(worth_lending, counter, np.nan))
-    figures = {"dsti": dsti, "dsti_cap": cap, "new_annuity": new_annuity, "max_annuity": max_annuity,
-               "max_amount_by_dsti": by_dsti, "max_amount_by_income": by_income, "max_amount": max_amount,
-               "offer_amount": offer_amount, "offer_annuity": annuity(offer_amount, months, rate)}
+    figures = {
+        "dsti": dsti,
+        "dsti_cap": cap,
+        "new_annuity": new_annuity,
+        "max_annuity": max_annuity,
+        "max_amount_by_dsti": by_dsti,
+        "max_amount_by_income": by_income,
+        "max_amount": max_amount,
+        "offer_amount": offer_amount,
+        "offer_annuity": annuity(offer_amount, months, rate),
+    }
     evaluated = np.asarray(evaluated, dtype=bool)
     figures = {name: np.where(evaluated, values, np.nan) for name, values in figures.items()}
     result[~evaluated] = NOT_EVALUATED

@@ -45,42 +45,72 @@ class Decisions:
         """One row per client: outcome, offer, DSTI and the codes that fired (';'-separated), e.g. for `predict`."""
         codes = np.array([rule.code for rule in self.rules.rules], dtype=object)
         fired = [";".join(codes[row]) for row in self.rules.fired]
-        return pd.DataFrame({"outcome": self.outcome,
-                             "offer_amount": np.where(self.offered, self.affordability.offer_amount, np.nan),
-                             "offer_annuity": np.where(self.offered, self.affordability.offer_annuity, np.nan),
-                             "term_months": np.where(self.offered, self.values["LOAN_TERM_MONTHS"], np.nan),
-                             "dsti": self.affordability.dsti, "fired": fired}, index=self.index)
+        return pd.DataFrame(
+            {
+                "outcome": self.outcome,
+                "offer_amount": np.where(self.offered, self.affordability.offer_amount, np.nan),
+                "offer_annuity": np.where(self.offered, self.affordability.offer_annuity, np.nan),
+                "term_months": np.where(self.offered, self.values["LOAN_TERM_MONTHS"], np.nan),
+                "dsti": self.affordability.dsti,
+                "fired": fired,
+            },
+            index=self.index,
+        )
 
     def decision(self, i: int) -> record.Decision:
         usable = not self.technical[i].any()
         return record.Decision(
-            outcome=str(self.outcome[i]), reasons=self._reasons(i), stop_factors=self._stop_factors(i),
-            technical_issues=tuple(record.TechnicalIssue(c.code, c.field, c.message)
-                                   for c, failed in zip(CHECKS, self.technical[i], strict=True) if failed),
+            outcome=str(self.outcome[i]),
+            reasons=self._reasons(i),
+            stop_factors=self._stop_factors(i),
+            technical_issues=tuple(
+                record.TechnicalIssue(c.code, c.field, c.message)
+                for c, failed in zip(CHECKS, self.technical[i], strict=True)
+                if failed
+            ),
             score=record.ScoreStep(
-                pd=plain(self.pd[i]) if usable else None, grade=plain(self.grade[i]) if usable else None,
+                pd=plain(self.pd[i]) if usable else None,
+                grade=plain(self.grade[i]) if usable else None,
                 threshold=self.threshold,
-                result=NOT_EVALUATED if not self.rules.all_stages_run[i]
-                else "decline" if self.score_declined[i] else "pass"),
-            affordability=self._affordability(i), offer=self._offer(i), model_version=self.model_version,
-            policy_version=self.policy.version, policy_sha256=self.policy.sha256)
+                result=NOT_EVALUATED
+                if not self.rules.all_stages_run[i]
+                else "decline"
+                if self.score_declined[i]
+                else "pass",
+            ),
+            affordability=self._affordability(i),
+            offer=self._offer(i),
+            model_version=self.model_version,
+            policy_version=self.policy.version,
+            policy_sha256=self.policy.sha256,
+        )
 
     def _stop_factors(self, i: int) -> tuple[record.StopFactor, ...]:
         factors = []
         for j, rule in enumerate(self.rules.rules):
             seen = self.rules.evaluated[i, j]
             result = self.rules.result(i, j)
-            factors.append(record.StopFactor(
-                code=rule.code, stage=rule.stage, action=rule.action, description=rule.description,
-                values={name: _number(self.values[name][i]) if seen else None for name in rule.inputs},
-                comparison=rule.comparison, threshold=rule.threshold, result=result,
-                message=rule.message.model_dump() if self.rules.fired[i, j] else None))
+            factors.append(
+                record.StopFactor(
+                    code=rule.code,
+                    stage=rule.stage,
+                    action=rule.action,
+                    description=rule.description,
+                    values={name: _number(self.values[name][i]) if seen else None for name in rule.inputs},
+                    comparison=rule.comparison,
+                    threshold=rule.threshold,
+                    result=result,
+                    message=rule.message.model_dump() if self.rules.fired[i, j] else None,
+                )
+            )
         return tuple(factors)
 
     def _reasons(self, i: int) -> tuple[record.Reason, ...]:
-        reasons = [record.Reason(rule.code, rule.action, rule.message.model_dump())
-                   for rule, fired in zip(self.rules.rules, self.rules.fired[i], strict=True)
-                   if fired and rule.action != "info"]
+        reasons = [
+            record.Reason(rule.code, rule.action, rule.message.model_dump())
+            for rule, fired in zip(self.rules.rules, self.rules.fired[i], strict=True)
+            if fired and rule.action != "info"
+        ]
         section = self.policy.affordability
         if self.score_declined[i]:
             reasons.append(record.Reason("SCORE_ABOVE_THRESHOLD", "decline", self.policy.score.message.model_dump()))
@@ -97,24 +127,35 @@ class Decisions:
             return _number(array[i]) if seen else None
 
         return record.AffordabilityStep(
-            result=str(a.result[i]), income=value(self.values["AMT_INCOME_TOTAL"]),
+            result=str(a.result[i]),
+            income=value(self.values["AMT_INCOME_TOTAL"]),
             existing_debt_service=value(self.values["EXISTING_DEBT_SERVICE"]),
-            requested_amount=value(self.values["AMT_CREDIT"]), requested_annuity=value(self.values["AMT_ANNUITY"]),
-            term_months=value(self.values["LOAN_TERM_MONTHS"]), annual_rate=self.policy.affordability.annual_rate,
-            new_annuity=value(a.new_annuity), dsti=value(a.dsti), dsti_cap=value(a.dsti_cap),
-            max_annuity=value(a.max_annuity), max_amount_by_dsti=value(a.max_amount_by_dsti),
-            max_amount_by_income=value(a.max_amount_by_income), max_amount=value(a.max_amount))
+            requested_amount=value(self.values["AMT_CREDIT"]),
+            requested_annuity=value(self.values["AMT_ANNUITY"]),
+            term_months=value(self.values["LOAN_TERM_MONTHS"]),
+            annual_rate=self.policy.affordability.annual_rate,
+            new_annuity=value(a.new_annuity),
+            dsti=value(a.dsti),
+            dsti_cap=value(a.dsti_cap),
+            max_annuity=value(a.max_annuity),
+            max_amount_by_dsti=value(a.max_amount_by_dsti),
+            max_amount_by_income=value(a.max_amount_by_income),
+            max_amount=value(a.max_amount),
+        )
 
     def _offer(self, i: int) -> record.Offer | None:
         if not self.offered[i]:
             return None
         counter = self.affordability.result[i] == afford.COUNTER_OFFER
         section = self.policy.affordability
-        return record.Offer(amount=float(self.affordability.offer_amount[i]),
-                            annuity=float(self.affordability.offer_annuity[i]),
-                            term_months=float(self.values["LOAN_TERM_MONTHS"][i]), annual_rate=section.annual_rate,
-                            counter_offer=bool(counter),
-                            message=section.counter_offer_message.model_dump() if counter else None)
+        return record.Offer(
+            amount=float(self.affordability.offer_amount[i]),
+            annuity=float(self.affordability.offer_annuity[i]),
+            term_months=float(self.values["LOAN_TERM_MONTHS"][i]),
+            annual_rate=section.annual_rate,
+            counter_offer=bool(counter),
+            message=section.counter_offer_message.model_dump() if counter else None,
+        )
 
 
 def _number(value) -> float | None:
@@ -122,8 +163,15 @@ def _number(value) -> float | None:
     return None if math.isnan(value) else float(value)
 
 
-def decide_many(features: pd.DataFrame, policy_inputs: pd.DataFrame, pd_values, grades, threshold: float,
-                policy: Policy, model_version: str) -> Decisions:
+def decide_many(
+    features: pd.DataFrame,
+    policy_inputs: pd.DataFrame,
+    pd_values,
+    grades,
+    threshold: float,
+    policy: Policy,
+    model_version: str,
+) -> Decisions:
     """Decisions of every row of `features` (model features) and `policy_inputs` (same index), given their PD
     and grade from the model bundle and the bundle's threshold."""
     if not policy_inputs.index.equals(features.index):
@@ -134,12 +182,27 @@ def decide_many(features: pd.DataFrame, policy_inputs: pd.DataFrame, pd_values, 
     return _decided(features, policy_inputs, features.index, pd_values, grades, threshold, policy, model_version)
 
 
-def decide(features_row: pd.Series, policy_inputs_row: pd.Series, pd_value: float, grade: str, threshold: float,
-           policy: Policy, model_version: str) -> record.Decision:
+def decide(
+    features_row: pd.Series,
+    policy_inputs_row: pd.Series,
+    pd_value: float,
+    grade: str,
+    threshold: float,
+    policy: Policy,
+    model_version: str,
+) -> record.Decision:
     """The decision of one client (rows as Series): the same steps as decide_many, on one row."""
     index = pd.Index([features_row.name], name=features_row.index.name)
-    return _decided(features_row, policy_inputs_row, index, np.array([pd_value], dtype=float),
-                    np.array([grade], dtype=object), threshold, policy, model_version).decision(0)
+    return _decided(
+        features_row,
+        policy_inputs_row,
+        index,
+        np.array([pd_value], dtype=float),
+        np.array([grade], dtype=object),
+        threshold,
+        policy,
+        model_version,
+    ).decision(0)
 
 
 def _decided(features, policy_inputs, index, pd_values, grades, threshold, policy, model_version) -> Decisions:
@@ -150,16 +213,38 @@ def _decided(features, policy_inputs, index, pd_values, grades, threshold, polic
     rules = evaluate(policy.rules, values, usable)
     scored = rules.all_stages_run
     score_declined = scored & (pd_values >= threshold)
-    figures = afford.assess(values["AMT_CREDIT"], values["AMT_INCOME_TOTAL"], values["EXISTING_DEBT_SERVICE"],
-                            values["LOAN_TERM_MONTHS"], grades, policy.affordability, scored)
-    declined = (usable & ~scored) | (scored & (rules.any_fired("decline") | score_declined
-                                               | (figures.result == afford.UNAFFORDABLE)))
+    figures = afford.assess(
+        values["AMT_CREDIT"],
+        values["AMT_INCOME_TOTAL"],
+        values["EXISTING_DEBT_SERVICE"],
+        values["LOAN_TERM_MONTHS"],
+        grades,
+        policy.affordability,
+        scored,
+    )
+    declined = (usable & ~scored) | (
+        scored & (rules.any_fired("decline") | score_declined | (figures.result == afford.UNAFFORDABLE))
+    )
     referred = usable & ~declined & rules.any_fired("refer")
     countered = usable & ~declined & ~referred & (figures.result == afford.COUNTER_OFFER)
-    outcome = np.select([~usable, declined, referred, countered],
-                        [record.TECHNICAL_REFUSAL, record.DECLINE, record.REFER, record.COUNTER_OFFER],
-                        record.APPROVE).astype(object)
+    outcome = np.select(
+        [~usable, declined, referred, countered],
+        [record.TECHNICAL_REFUSAL, record.DECLINE, record.REFER, record.COUNTER_OFFER],
+        record.APPROVE,
+    ).astype(object)
     offered = usable & ~declined & np.isin(figures.result, [afford.AFFORDABLE, afford.COUNTER_OFFER])
-    return Decisions(index=index, outcome=outcome, policy=policy, model_version=model_version,
-                     threshold=float(threshold), pd=pd_values, grade=grades, values=values, technical=technical,
-                     rules=rules, score_declined=score_declined, affordability=figures, offered=offered)
+    return Decisions(
+        index=index,
+        outcome=outcome,
+        policy=policy,
+        model_version=model_version,
+        threshold=float(threshold),
+        pd=pd_values,
+        grade=grades,
+        values=values,
+        technical=technical,
+        rules=rules,
+        score_declined=score_declined,
+        affordability=figures,
+        offered=offered,
+    )

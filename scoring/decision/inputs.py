@@ -18,8 +18,15 @@ from scoring.values import is_missing
 
 DERIVED_INPUTS = ("LOAN_TERM_MONTHS", "AGE_AT_LOAN_END")
 # what the technical checks and the affordability step read, besides the rules' inputs
-DECISION_VALUES = ("AMT_CREDIT", "AMT_ANNUITY", "AMT_GOODS_PRICE", "AMT_INCOME_TOTAL", "AGE_YEARS", "EMPLOYED_YEARS",
-                   "EXISTING_DEBT_SERVICE")
+DECISION_VALUES = (
+    "AMT_CREDIT",
+    "AMT_ANNUITY",
+    "AMT_GOODS_PRICE",
+    "AMT_INCOME_TOTAL",
+    "AGE_YEARS",
+    "EMPLOYED_YEARS",
+    "EXISTING_DEBT_SERVICE",
+)
 _CATEGORICAL = frozenset(CATEGORICAL_FEATURES)
 
 

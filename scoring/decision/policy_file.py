@@ -114,8 +114,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
-                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} appears twice",
-                                                        key_node.start_mark)
+                raise yaml.constructor.ConstructorError(None, None, f"key {key!r} appears twice", key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
@@ -143,9 +142,16 @@ def load_policy(path=None, grades: GradeScale | None = None) -> Policy:
     if problems:
         raise PolicyError(path, problems)
     ordered = tuple(sorted(doc.rules, key=lambda rule: STAGES.index(rule.stage)))
-    return Policy(path=str(path), version=doc.version, sha256=hashlib.sha256(raw_bytes).hexdigest(),
-                  label=doc.label, rules=ordered, score=doc.score, affordability=doc.affordability,
-                  technical=doc.technical)
+    return Policy(
+        path=str(path),
+        version=doc.version,
+        sha256=hashlib.sha256(raw_bytes).hexdigest(),
+        label=doc.label,
+        rules=ordered,
+        score=doc.score,
+        affordability=doc.affordability,
+        technical=doc.technical,
+    )
 
 
 def _located(raw: dict, error: dict) -> tuple[str, str]:
@@ -182,8 +188,13 @@ def _rule_problems(rules) -> list[tuple[str, str]]:
             elif name not in known:
                 problems.append((where, f"inputs: unknown input {name}"))
             elif rule.stage == "application" and name not in history_free:
-                problems.append((where, f"inputs: {name} needs the credit history; a rule of stage application "
-                                        "may read only the application"))
+                problems.append(
+                    (
+                        where,
+                        f"inputs: {name} needs the credit history; a rule of stage application "
+                        "may read only the application",
+                    )
+                )
         if rule.comparison == "==" and not float(rule.threshold).is_integer():
             problems.append((where, "threshold: == needs a whole number (a count or a 0/1 flag)"))
     return problems
@@ -191,6 +202,9 @@ def _rule_problems(rules) -> list[tuple[str, str]]:
 
 def _grade_problems(doc: _Document, grades: GradeScale) -> list[tuple[str, str]]:
     section = doc.affordability
-    return [("affordability", f"{field}: unknown grade {grade} (the grades are {', '.join(grades.names)})")
-            for field in ("dsti_cap_by_grade", "income_multiple_by_grade")
-            for grade in getattr(section, field) if grade not in grades.names]
+    return [
+        ("affordability", f"{field}: unknown grade {grade} (the grades are {', '.join(grades.names)})")
+        for field in ("dsti_cap_by_grade", "income_multiple_by_grade")
+        for grade in getattr(section, field)
+        if grade not in grades.names
+    ]

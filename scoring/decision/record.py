@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 APPROVE, COUNTER_OFFER, REFER, DECLINE, TECHNICAL_REFUSAL = (
-    "approve", "counter_offer", "refer", "decline", "technical_refusal")
+    "approve",
+    "counter_offer",
+    "refer",
+    "decline",
+    "technical_refusal",
+)
 
 
 @dataclass(frozen=True)

@@ -65,5 +65,10 @@ def evaluate(rules: tuple[Rule, ...], values: dict[str, np.ndarray], usable: np.
         all_stages_run = reached.copy()  # after the loop: the clients who reached the last stage
         reached &= ~fired[:, in_stage & declines].any(axis=1)
     fired &= evaluated
-    return RuleResults(rules=rules, fired=fired, missing=unknown & evaluated & ~fired, evaluated=evaluated,
-                       all_stages_run=all_stages_run)
+    return RuleResults(
+        rules=rules,
+        fired=fired,
+        missing=unknown & evaluated & ~fired,
+        evaluated=evaluated,
+        all_stages_run=all_stages_run,
+    )

@@ -20,8 +20,9 @@ from scoring.store.blobs import pack, unpack
 from scoring.store.location import sqlite_file
 
 
-def build_store(data_dir, models_dir, store_path=None, *, sample_size: int = 20_000,
-                chunk_size: int = rows.CHUNK_CLIENTS) -> int:
+def build_store(
+    data_dir, models_dir, store_path=None, *, sample_size: int = 20_000, chunk_size: int = rows.CHUNK_CLIENTS
+) -> int:
     """Build the whole store into `<path>.tmp` chunk by chunk, then rename it into place; returns clients stored."""
     from scoring.bundle import ModelBundle
     from scoring.features import CATEGORICAL_FEATURES, load_target
@@ -68,9 +69,17 @@ def build_store(data_dir, models_dir, store_path=None, *, sample_size: int = 20_
             con.executemany("INSERT INTO quantiles VALUES (?, ?, ?)", rows.quantile_rows(feats_file, numeric))
         con.executemany("INSERT INTO sample VALUES (?, ?, ?, ?)", sample.rows())
         population.release(con, bundle.importance)  # customers' aggregates, noised once for this generation
-        meta = rows.build_meta(bundle, data_dir, n_clients=n, features=features, numeric=numeric,
-                               categorical=categorical, base_value=chunk.base, sample_size=len(sample.ids),
-                               max_client_id=chunk.ids[-1])
+        meta = rows.build_meta(
+            bundle,
+            data_dir,
+            n_clients=n,
+            features=features,
+            numeric=numeric,
+            categorical=categorical,
+            base_value=chunk.base,
+            sample_size=len(sample.ids),
+            max_client_id=chunk.ids[-1],
+        )
         con.executemany("INSERT INTO meta VALUES (?, ?)", rows.meta_rows(meta))
         con.commit()
         _copy_kept(con, path)
@@ -97,8 +106,9 @@ def _copy_kept(con: sqlite3.Connection, old: Path) -> None:
                 continue
             there = {r[1] for r in con.execute(f"PRAGMA old.table_info({table.name})")}
             columns = ", ".join(c for c in table.column_names if c in there)
-            con.execute(f"INSERT INTO main.{table.name} ({columns}) SELECT {columns} FROM old.{table.name} "
-                        "ORDER BY rowid")
+            con.execute(
+                f"INSERT INTO main.{table.name} ({columns}) SELECT {columns} FROM old.{table.name} ORDER BY rowid"
+            )
         con.commit()
     finally:
         con.execute("DETACH DATABASE old")
@@ -136,27 +146,41 @@ def explain_all(store_path, models_dir, *, chunk_size: int = rows.CHUNK_CLIENTS)
         con.execute("BEGIN IMMEDIATE")
         last, n, base = -1, 0, meta.get("base_value", 0.0)
         while True:
-            stored = con.execute("SELECT client_id, num, cat FROM clients WHERE client_id > ? ORDER BY client_id "
-                                 "LIMIT ?", (last, chunk_size)).fetchall()
+            stored = con.execute(
+                "SELECT client_id, num, cat FROM clients WHERE client_id > ? ORDER BY client_id LIMIT ?",
+                (last, chunk_size),
+            ).fetchall()
             if not stored:
                 break
             ids = [r[0] for r in stored]
             frame = rows.stored_features(ids, [r[1] for r in stored], [r[2] for r in stored], numeric, categorical)
             scores, base, contrib = bundle.score_and_explain(frame)
-            con.executemany("UPDATE clients SET shap = ? WHERE client_id = ?",
-                            zip(rows.shap_blobs(contrib), ids, strict=True))
-            con.executemany("UPDATE scores SET pd = ?, grade = ?, decision = ?, raw_score = ? WHERE client_id = ?",
-                            zip(*rows.score_columns(scores), ids, strict=True))
+            con.executemany(
+                "UPDATE clients SET shap = ? WHERE client_id = ?", zip(rows.shap_blobs(contrib), ids, strict=True)
+            )
+            con.executemany(
+                "UPDATE scores SET pd = ?, grade = ?, decision = ?, raw_score = ? WHERE client_id = ?",
+                zip(*rows.score_columns(scores), ids, strict=True),
+            )
             last, n = ids[-1], n + len(ids)
         sample_ids = unpack(con.execute("SELECT data FROM sample WHERE name = '__client_id__'").fetchone()[0], "int64")
-        pd_by_id = dict(con.execute("SELECT client_id, pd FROM scores WHERE client_id IN "
-                                    "(SELECT value FROM json_each(?))", (json.dumps(sample_ids.tolist()),)))
+        pd_by_id = dict(
+            con.execute(
+                "SELECT client_id, pd FROM scores WHERE client_id IN (SELECT value FROM json_each(?))",
+                (json.dumps(sample_ids.tolist()),),
+            )
+        )
         s_pd = np.array([pd_by_id.get(int(i), np.nan) for i in sample_ids], dtype="float64")
         con.execute("UPDATE sample SET data = ? WHERE name = '__pd__'", (pack(s_pd, "float64"),))
         population.release(con, bundle.importance, keep_counts=True)  # PD changed: mean PD redrawn, counts kept
-        updates = {"model_version": bundle.version, "threshold": bundle.threshold, "base_value": float(base),
-                   "model_features": list(bundle.feature_names), "explained_at": rows.now(),
-                   "generation": rows.new_generation()}
+        updates = {
+            "model_version": bundle.version,
+            "threshold": bundle.threshold,
+            "base_value": float(base),
+            "model_features": list(bundle.feature_names),
+            "explained_at": rows.now(),
+            "generation": rows.new_generation(),
+        }
         con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows.meta_rows(updates))
         con.execute("COMMIT")
     except BaseException:

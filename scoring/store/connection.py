@@ -30,7 +30,8 @@ def connect(store, *, readonly: bool = False) -> sqlite3.Connection:
     except FileNotFoundError:
         if not readonly:
             raise FileNotFoundError(
-                f"client store {key} not found: build it first with `python -m scoring build-store`") from None
+                f"client store {key} not found: build it first with `python -m scoring build-store`"
+            ) from None
         inode = None
     cache = getattr(_local, "cons", None)
     if cache is None or getattr(_local, "pid", None) != os.getpid():

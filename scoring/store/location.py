@@ -21,6 +21,8 @@ def sqlite_file(location=None) -> Path:
         return Path(location)
     scheme = url.group(1).lower()
     if scheme in ("postgresql", "postgres"):  # the URL itself is not repeated: it may hold a password
-        raise ValueError("a postgresql:// store needs the PostgreSQL backend, which is not available yet (issue #14); "
-                         "give the path of a SQLite store file")
+        raise ValueError(
+            "a postgresql:// store needs the PostgreSQL backend, which is not available yet (issue #14); "
+            "give the path of a SQLite store file"
+        )
     raise ValueError(f"unknown store location scheme {scheme!r}: give the path of a SQLite store file")

@@ -48,7 +48,7 @@ def _merge_small(counts: list[int], min_group: int) -> list[int]:
         i = int(np.argmin(counts))
         j = i - 1 if i == len(counts) - 1 or (i > 0 and counts[i - 1] <= counts[i + 1]) else i + 1
         lo = min(i, j)
-        counts[lo:lo + 2] = [counts[lo] + counts[lo + 1]]
+        counts[lo : lo + 2] = [counts[lo] + counts[lo + 1]]
         del keep[lo]
     return keep
 
@@ -108,7 +108,8 @@ class _Noise:
 
     def counts(self, values) -> np.ndarray:
         return np.array([max(0, int(self._count.randomise(int(v)))) for v in np.ravel(values)]).reshape(
-            np.shape(values))
+            np.shape(values)
+        )
 
     def sums(self, values) -> np.ndarray:
         return np.array([self._sum.randomise(float(v)) for v in np.ravel(values)]).reshape(np.shape(values))
@@ -117,22 +118,25 @@ class _Noise:
 # ----------------------------------------------------------------------------------------------- build
 def _sample(con: sqlite3.Connection):
     """Sample columns as written by the store build: {name: (values, categories or None)}."""
-    return {name: sample_column(kind, blob, cats)
-            for name, kind, blob, cats in con.execute("SELECT name, kind, data, categories FROM sample")}
+    return {
+        name: sample_column(kind, blob, cats)
+        for name, kind, blob, cats in con.execute("SELECT name, kind, data, categories FROM sample")
+    }
 
 
 def _spec(column, bins: int, min_group: int):
     values, cats = column
-    return categorical_groups(values, cats, min_group) if cats is not None else numeric_groups(values, bins,
-                                                                                                min_group)
+    return categorical_groups(values, cats, min_group) if cats is not None else numeric_groups(values, bins, min_group)
 
 
 def _group_rows(feature: str, axis: str, spec: dict) -> list[tuple]:
     if spec["kind"] == "numeric":
         b = spec["bounds"]
         return [(feature, axis, g, None, b[g], b[g + 1], None) for g in range(len(b) - 1)]
-    return [(feature, axis, g, label, None, None, json.dumps(members))
-            for g, (label, members) in enumerate(zip(spec["labels"], spec["members"], strict=True))]
+    return [
+        (feature, axis, g, label, None, None, json.dumps(members))
+        for g, (label, members) in enumerate(zip(spec["labels"], spec["members"], strict=True))
+    ]
 
 
 def _histograms(con, sample: dict, features: list[str], noise: _Noise, min_group: int) -> int:
@@ -179,9 +183,10 @@ def _grids(con, sample: dict, features: list[str], noise: _Noise, min_group: int
     index = {f: assign(specs[f], *sample[f]) for f in features}
     pairs = 0
     for a, x in enumerate(features):
-        for y in features[a + 1:]:
-            nx, ny = (len(s["bounds"]) - 1 if s["kind"] == "numeric" else len(s["labels"])
-                      for s in (specs[x], specs[y]))
+        for y in features[a + 1 :]:
+            nx, ny = (
+                len(s["bounds"]) - 1 if s["kind"] == "numeric" else len(s["labels"]) for s in (specs[x], specs[y])
+            )
             ok = (index[x] >= 0) & (index[y] >= 0)
             cell = index[x][ok] * ny + index[y][ok]
             true = np.bincount(cell, minlength=nx * ny).reshape(nx, ny)
@@ -234,16 +239,26 @@ def release(con: sqlite3.Connection, importance: list[dict], *, keep_counts: boo
     if hist_kept:
         con.execute("DELETE FROM population_groups WHERE axis = 'grid'")
         con.execute("DELETE FROM population_cells WHERE y <> ''")
-        hist = int(con.execute("SELECT count(DISTINCT feature) FROM population_groups WHERE axis = 'hist'")
-                   .fetchone()[0])
+        hist = int(
+            con.execute("SELECT count(DISTINCT feature) FROM population_groups WHERE axis = 'hist'").fetchone()[0]
+        )
     else:
         con.execute("DELETE FROM population_groups")
         con.execute("DELETE FROM population_cells")
         hist = _histograms(con, sample, features, noise, cfg["min_group"])
     pairs = _grids(con, sample, grid, noise, cfg["min_group"], old_counts)
-    out = {"fixed": True, "min_group": cfg["min_group"], "mechanism": "geometric (counts), laplace (PD sums)",
-            "library": "diffprivlib", "epsilon": cfg["epsilon"], "histograms": hist, "grid_pairs": pairs,
-            "grid_features": grid, "epsilon_per_client": cfg["epsilon"] * (hist + 2 * pairs), "pd_digest": digest}
+    out = {
+        "fixed": True,
+        "min_group": cfg["min_group"],
+        "mechanism": "geometric (counts), laplace (PD sums)",
+        "library": "diffprivlib",
+        "epsilon": cfg["epsilon"],
+        "histograms": hist,
+        "grid_pairs": pairs,
+        "grid_features": grid,
+        "epsilon_per_client": cfg["epsilon"] * (hist + 2 * pairs),
+        "pd_digest": digest,
+    }
     con.execute("INSERT OR REPLACE INTO meta VALUES ('aggregation', ?)", (json.dumps(out),))
     return out
 
@@ -257,8 +272,11 @@ def _rows(con, sql: str, params: tuple) -> list[tuple]:
 
 
 def _groups(con, feature: str, axis: str) -> list[tuple]:
-    return _rows(con, "SELECT grp, label, lo, hi FROM population_groups WHERE feature = ? AND axis = ? ORDER BY grp",
-                 (feature, axis))
+    return _rows(
+        con,
+        "SELECT grp, label, lo, hi FROM population_groups WHERE feature = ? AND axis = ? ORDER BY grp",
+        (feature, axis),
+    )
 
 
 def _axis(groups: list[tuple], kind: str) -> dict:
@@ -271,15 +289,25 @@ def _axis(groups: list[tuple], kind: str) -> dict:
 def read_distribution(con, feature: str, kind: str) -> dict:
     """A customer's histogram: fixed groups, noisy repaid/defaulted counts, the missing group only when large."""
     groups = _groups(con, feature, "hist")
-    cells = {g: (r, d) for g, r, d in _rows(
-        con, "SELECT xg, repaid, defaulted FROM population_cells WHERE x = ? AND y = '' ORDER BY xg", (feature,))}
+    cells = {
+        g: (r, d)
+        for g, r, d in _rows(
+            con, "SELECT xg, repaid, defaulted FROM population_cells WHERE x = ? AND y = '' ORDER BY xg", (feature,)
+        )
+    }
     shown = [g[0] for g in groups if g[0] >= 0]
     repaid, defaulted = [cells[g][0] for g in shown], [cells[g][1] for g in shown]
     miss = cells.get(-1)
-    out = {"kind": kind, "feature": feature, "repaid": repaid, "defaulted": defaulted,
-           "missing": sum(miss) if miss else None, "missing_repaid": miss[0] if miss else None,
-           "missing_defaulted": miss[1] if miss else None, "n": sum(repaid) + sum(defaulted) + (sum(miss) if miss
-                                                                                                 else 0)}
+    out = {
+        "kind": kind,
+        "feature": feature,
+        "repaid": repaid,
+        "defaulted": defaulted,
+        "missing": sum(miss) if miss else None,
+        "missing_repaid": miss[0] if miss else None,
+        "missing_defaulted": miss[1] if miss else None,
+        "n": sum(repaid) + sum(defaulted) + (sum(miss) if miss else 0),
+    }
     return {**out, **_axis(groups, kind)}
 
 
@@ -298,5 +326,14 @@ def read_density(con, x: str, y: str, kinds: tuple[str, str]) -> dict:
         counts[i][j], means[i][j] = n, m
     xa, ya = (_axis(_groups(con, f, "grid"), k) for f, k in ((x, kinds[0]), (y, kinds[1])))
     edges = [a.get("edges", a.get("categories")) for a in (xa, ya)]
-    return {"x": x, "y": y, "x_kind": kinds[0], "y_kind": kinds[1], "x_edges": edges[0], "y_edges": edges[1],
-            "counts": counts, "mean_pd": means, "n": sum(c for row in counts for c in row if c is not None)}
+    return {
+        "x": x,
+        "y": y,
+        "x_kind": kinds[0],
+        "y_kind": kinds[1],
+        "x_edges": edges[0],
+        "y_edges": edges[1],
+        "counts": counts,
+        "mean_pd": means,
+        "n": sum(c for row in counts for c in row if c is not None),
+    }

@@ -51,8 +51,9 @@ def raw_frames(data_dir, workdir: Path) -> tuple[Path, Path]:
     try:
         con.execute(f"SET temp_directory = '{workdir / 'spill'}'")
         duckdb_views(con, data_dir)
-        con.execute(f"COPY (SELECT * FROM applications ORDER BY SK_ID_CURR) TO '{apps}' "
-                    "(FORMAT parquet, ROW_GROUP_SIZE 20000)")
+        con.execute(
+            f"COPY (SELECT * FROM applications ORDER BY SK_ID_CURR) TO '{apps}' (FORMAT parquet, ROW_GROUP_SIZE 20000)"
+        )
     finally:
         con.close()
     return feats, apps
@@ -104,8 +105,12 @@ def _application_blobs(apps: pd.DataFrame) -> list[bytes]:
 
 def score_columns(scores: pd.DataFrame) -> tuple[list, list, list, list]:
     """pd, grade, decision and raw_score as plain lists, the order of the scores table's columns after the id."""
-    return (scores["pd"].astype(float).tolist(), scores["grade"].tolist(), scores["decision"].tolist(),
-            scores["raw_score"].astype(float).tolist())
+    return (
+        scores["pd"].astype(float).tolist(),
+        scores["grade"].tolist(),
+        scores["decision"].tolist(),
+        scores["raw_score"].astype(float).tolist(),
+    )
 
 
 def shap_blobs(contributions: np.ndarray):
@@ -126,9 +131,15 @@ class ScoredChunk:
     def client_rows(self):
         """(client_id, split, application, num, cat, shap), made one at a time as they are written."""
         applications = _application_blobs(self._apps.reset_index())
-        return zip(self.ids.tolist(), (str(s) for s in self._apps["SPLIT"]), applications,
-                   (pack(row, "float64") for row in self.num), (pack_json(row.tolist()) for row in self.cat),
-                   shap_blobs(self._contrib), strict=True)
+        return zip(
+            self.ids.tolist(),
+            (str(s) for s in self._apps["SPLIT"]),
+            applications,
+            (pack(row, "float64") for row in self.num),
+            (pack_json(row.tolist()) for row in self.cat),
+            shap_blobs(self._contrib),
+            strict=True,
+        )
 
     def score_rows(self):
         return zip(self.ids.tolist(), *score_columns(self.scores), strict=True)
@@ -176,9 +187,11 @@ class Sample:
 
     def rows(self) -> list[tuple]:
         """(name, kind, data, categories): client ids, target and PD, then each feature (categories as codes)."""
-        rows = [("__client_id__", "id", pack(self.ids, "int64"), None),
-                ("__target__", "target", pack(self._target, "int8"), None),
-                ("__pd__", "pd", pack(self._pd, "float64"), None)]
+        rows = [
+            ("__client_id__", "id", pack(self.ids, "int64"), None),
+            ("__target__", "target", pack(self._target, "int8"), None),
+            ("__pd__", "pd", pack(self._pd, "float64"), None),
+        ]
         rows += [(name, "numeric", pack(self._num[:, j], "float64"), None) for j, name in enumerate(self._numeric)]
         for j, name in enumerate(self._categorical):
             values = self._cat[:, j]
@@ -189,14 +202,34 @@ class Sample:
         return rows
 
 
-def build_meta(bundle, data_dir, *, n_clients: int, features: list[str], numeric: list[str],
-               categorical: list[str], base_value: float, sample_size: int, max_client_id: int) -> dict:
+def build_meta(
+    bundle,
+    data_dir,
+    *,
+    n_clients: int,
+    features: list[str],
+    numeric: list[str],
+    categorical: list[str],
+    base_value: float,
+    sample_size: int,
+    max_client_id: int,
+) -> dict:
     """The `meta` table of a new store: what it was built from, its feature layout and a new generation."""
     from scoring.tables import SCHEMAS, data_source
 
-    return {"model_version": bundle.version, "data_source": data_source(data_dir), "n_clients": n_clients,
-            "threshold": bundle.threshold, "built_at": now(), "feature_names": list(features),
-            "numeric_features": numeric, "categorical_features": categorical,
-            "model_features": list(bundle.feature_names), "base_value": float(base_value),
-            "sample_size": int(sample_size), "max_client_id": int(max_client_id),
-            "application_fields": list(SCHEMAS["application_test"]), "generation": new_generation()}
+    return {
+        "model_version": bundle.version,
+        "data_source": data_source(data_dir),
+        "n_clients": n_clients,
+        "threshold": bundle.threshold,
+        "built_at": now(),
+        "feature_names": list(features),
+        "numeric_features": numeric,
+        "categorical_features": categorical,
+        "model_features": list(bundle.feature_names),
+        "base_value": float(base_value),
+        "sample_size": int(sample_size),
+        "max_client_id": int(max_client_id),
+        "application_fields": list(SCHEMAS["application_test"]),
+        "generation": new_generation(),
+    }

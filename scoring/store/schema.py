@@ -45,83 +45,126 @@ class Table:
         return tuple(c.name for c in self.columns)
 
 
-META = Table("meta", (
-    Column("key", "text"),
-    Column("value", "text", not_null=True),
-), primary_key=("key",))
-CLIENTS = Table("clients", (
-    Column("client_id", "integer"),
-    Column("split", "text", not_null=True),
-    Column("application", "bytes", not_null=True),  # the raw row, compressed JSON (blobs.pack_json)
-    Column("num", "bytes", not_null=True),  # numeric features, float64
-    Column("cat", "bytes", not_null=True),  # categorical features, compressed JSON
-    Column("shap", "bytes", not_null=True),  # SHAP values (log-odds), float32
-), primary_key=("client_id",))
-SCORES = Table("scores", (
-    Column("client_id", "integer"),
-    Column("pd", "float", not_null=True),
-    Column("grade", "text", not_null=True),
-    Column("decision", "text", not_null=True),
-    Column("raw_score", "float", not_null=True),
-), primary_key=("client_id",),
-    indexes=(Index("scores_grade", ("grade", "client_id")), Index("scores_decision", ("decision", "client_id"))))
-QUANTILES = Table("quantiles", (
-    Column("feature", "text"),
-    Column("n", "integer", not_null=True),
-    Column("q", "bytes"),  # float64 grid; NULL when no client has a known value
-), primary_key=("feature",))
-SAMPLE = Table("sample", (
-    Column("name", "text"),
-    Column("kind", "text", not_null=True),
-    Column("data", "bytes", not_null=True),
-    Column("categories", "text"),
-), primary_key=("name",))
-POPULATION_GROUPS = Table("population_groups", (
-    Column("feature", "text", not_null=True),
-    Column("axis", "text", not_null=True),
-    Column("grp", "integer", not_null=True),
-    Column("label", "text"),
-    Column("lo", "float"),
-    Column("hi", "float"),
-    Column("members", "text"),
-), primary_key=("feature", "axis", "grp"))
-POPULATION_CELLS = Table("population_cells", (
-    Column("x", "text", not_null=True),
-    Column("y", "text", not_null=True),
-    Column("xg", "integer", not_null=True),
-    Column("yg", "integer", not_null=True),
-    Column("n", "integer"),
-    Column("repaid", "integer"),
-    Column("defaulted", "integer"),
-    Column("mean_pd", "float"),
-), primary_key=("x", "y", "xg", "yg"))
-USERS = Table("users", (
-    Column("username", "text"),
-    Column("password_hash", "text", not_null=True),
-    Column("role", "text", not_null=True, check="role IN ('manager', 'customer', 'service')"),
-    Column("client_id", "integer"),
-    Column("created_at", "text", not_null=True),
-    Column("token_epoch", "integer", not_null=True, default="0"),  # 62-bit random; added after the first stores
-), primary_key=("username",), kept=True)
-AUDIT = Table("audit", (
-    Column("id", "integer"),
-    Column("time", "text", not_null=True),
-    Column("username", "text"),
-    Column("role", "text"),
-    Column("client_id", "integer"),
-    Column("route", "text", not_null=True),
-    Column("outcome", "text", not_null=True),
-    Column("model_version", "text"),
-    Column("hash", "text"),  # the HMAC chain (scoring.audit); added after the first stores
-), primary_key=("id",), kept=True, append_only="the audit log is append-only")
-SIGNIN_ATTEMPTS = Table("signin_attempts", (
-    Column("scope", "text", not_null=True, check="scope IN ('user', 'address', 'known')"),
-    Column("key", "text", not_null=True),
-    Column("at", "float", not_null=True),
-), indexes=(Index("signin_attempts_key", ("scope", "key", "at")), Index("signin_attempts_at", ("at",))), kept=True)
+META = Table(
+    "meta",
+    (
+        Column("key", "text"),
+        Column("value", "text", not_null=True),
+    ),
+    primary_key=("key",),
+)
+CLIENTS = Table(
+    "clients",
+    (
+        Column("client_id", "integer"),
+        Column("split", "text", not_null=True),
+        Column("application", "bytes", not_null=True),  # the raw row, compressed JSON (blobs.pack_json)
+        Column("num", "bytes", not_null=True),  # numeric features, float64
+        Column("cat", "bytes", not_null=True),  # categorical features, compressed JSON
+        Column("shap", "bytes", not_null=True),  # SHAP values (log-odds), float32
+    ),
+    primary_key=("client_id",),
+)
+SCORES = Table(
+    "scores",
+    (
+        Column("client_id", "integer"),
+        Column("pd", "float", not_null=True),
+        Column("grade", "text", not_null=True),
+        Column("decision", "text", not_null=True),
+        Column("raw_score", "float", not_null=True),
+    ),
+    primary_key=("client_id",),
+    indexes=(Index("scores_grade", ("grade", "client_id")), Index("scores_decision", ("decision", "client_id"))),
+)
+QUANTILES = Table(
+    "quantiles",
+    (
+        Column("feature", "text"),
+        Column("n", "integer", not_null=True),
+        Column("q", "bytes"),  # float64 grid; NULL when no client has a known value
+    ),
+    primary_key=("feature",),
+)
+SAMPLE = Table(
+    "sample",
+    (
+        Column("name", "text"),
+        Column("kind", "text", not_null=True),
+        Column("data", "bytes", not_null=True),
+        Column("categories", "text"),
+    ),
+    primary_key=("name",),
+)
+POPULATION_GROUPS = Table(
+    "population_groups",
+    (
+        Column("feature", "text", not_null=True),
+        Column("axis", "text", not_null=True),
+        Column("grp", "integer", not_null=True),
+        Column("label", "text"),
+        Column("lo", "float"),
+        Column("hi", "float"),
+        Column("members", "text"),
+    ),
+    primary_key=("feature", "axis", "grp"),
+)
+POPULATION_CELLS = Table(
+    "population_cells",
+    (
+        Column("x", "text", not_null=True),
+        Column("y", "text", not_null=True),
+        Column("xg", "integer", not_null=True),
+        Column("yg", "integer", not_null=True),
+        Column("n", "integer"),
+        Column("repaid", "integer"),
+        Column("defaulted", "integer"),
+        Column("mean_pd", "float"),
+    ),
+    primary_key=("x", "y", "xg", "yg"),
+)
+USERS = Table(
+    "users",
+    (
+        Column("username", "text"),
+        Column("password_hash", "text", not_null=True),
+        Column("role", "text", not_null=True, check="role IN ('manager', 'customer', 'service')"),
+        Column("client_id", "integer"),
+        Column("created_at", "text", not_null=True),
+        Column("token_epoch", "integer", not_null=True, default="0"),  # 62-bit random; added after the first stores
+    ),
+    primary_key=("username",),
+    kept=True,
+)
+AUDIT = Table(
+    "audit",
+    (
+        Column("id", "integer"),
+        Column("time", "text", not_null=True),
+        Column("username", "text"),
+        Column("role", "text"),
+        Column("client_id", "integer"),
+        Column("route", "text", not_null=True),
+        Column("outcome", "text", not_null=True),
+        Column("model_version", "text"),
+        Column("hash", "text"),  # the HMAC chain (scoring.audit); added after the first stores
+    ),
+    primary_key=("id",),
+    kept=True,
+    append_only="the audit log is append-only",
+)
+SIGNIN_ATTEMPTS = Table(
+    "signin_attempts",
+    (
+        Column("scope", "text", not_null=True, check="scope IN ('user', 'address', 'known')"),
+        Column("key", "text", not_null=True),
+        Column("at", "float", not_null=True),
+    ),
+    indexes=(Index("signin_attempts_key", ("scope", "key", "at")), Index("signin_attempts_at", ("at",))),
+    kept=True,
+)
 
-TABLES = (META, CLIENTS, SCORES, QUANTILES, SAMPLE, POPULATION_GROUPS, POPULATION_CELLS, USERS, AUDIT,
-          SIGNIN_ATTEMPTS)
+TABLES = (META, CLIENTS, SCORES, QUANTILES, SAMPLE, POPULATION_GROUPS, POPULATION_CELLS, USERS, AUDIT, SIGNIN_ATTEMPTS)
 KEPT = tuple(t for t in TABLES if t.kept)
 REBUILT = tuple(t for t in TABLES if not t.kept)  # written anew by every build
 
@@ -147,8 +190,11 @@ def _sqlite_table(table: Table) -> list[str]:
         body.append(f"PRIMARY KEY ({', '.join(table.primary_key)})")
     statements = [f"CREATE TABLE IF NOT EXISTS {table.name} ({', '.join(body)})"]
     if table.append_only:
-        statements += [f"CREATE TRIGGER IF NOT EXISTS {table.name}_no_{event.lower()} BEFORE {event} ON {table.name} "
-                       f"BEGIN SELECT RAISE(ABORT, '{table.append_only}'); END" for event in ("UPDATE", "DELETE")]
+        statements += [
+            f"CREATE TRIGGER IF NOT EXISTS {table.name}_no_{event.lower()} BEFORE {event} ON {table.name} "
+            f"BEGIN SELECT RAISE(ABORT, '{table.append_only}'); END"
+            for event in ("UPDATE", "DELETE")
+        ]
     return statements
 
 

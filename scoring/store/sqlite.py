@@ -68,10 +68,15 @@ class SQLiteStore(ClientStore):
             numeric = {f: i for i, f in enumerate(m["numeric_features"])}
             categorical = {f: i for i, f in enumerate(m["categorical_features"])}
             model = m.get("model_features", [])
-            static = {"generation": raw["generation"], "meta": m, "numeric": numeric, "categorical": categorical,
-                      "quantiles": {},  # model feature i: numeric column model_numeric[i], or a category column
-                      "model_numeric": np.array([numeric.get(f, 0) for f in model], dtype="int64"),
-                      "model_categorical": {i: categorical[f] for i, f in enumerate(model) if f in categorical}}
+            static = {
+                "generation": raw["generation"],
+                "meta": m,
+                "numeric": numeric,
+                "categorical": categorical,
+                "quantiles": {},  # model feature i: numeric column model_numeric[i], or a category column
+                "model_numeric": np.array([numeric.get(f, 0) for f in model], dtype="int64"),
+                "model_categorical": {i: categorical[f] for i, f in enumerate(model) if f in categorical},
+            }
             self._static = static
         return static
 
@@ -98,9 +103,20 @@ class SQLiteStore(ClientStore):
     # --- meta and point lookups ---------------------------------------------------------------------------------
     def meta(self) -> dict:
         m = dict(self._layout()["meta"])
-        keep = ("model_version", "data_source", "n_clients", "threshold", "built_at", "feature_names",
-                "numeric_features", "categorical_features", "model_features", "base_value", "sample_size",
-                "explained_at")
+        keep = (
+            "model_version",
+            "data_source",
+            "n_clients",
+            "threshold",
+            "built_at",
+            "feature_names",
+            "numeric_features",
+            "categorical_features",
+            "model_features",
+            "base_value",
+            "sample_size",
+            "explained_at",
+        )
         return {k: m[k] for k in keep if k in m}
 
     @staticmethod
@@ -114,8 +130,9 @@ class SQLiteStore(ClientStore):
     def get_client(self, client_id) -> dict | None:
         from scoring.tables import SCHEMAS
 
-        cid, row = self._row(client_id, f"SELECT split, application, num, cat, {_GENERATION} FROM clients "
-                                        "WHERE client_id = ?")
+        cid, row = self._row(
+            client_id, f"SELECT split, application, num, cat, {_GENERATION} FROM clients WHERE client_id = ?"
+        )
         if row is None:
             return None
         lay = self._layout(row[4])
@@ -130,22 +147,33 @@ class SQLiteStore(ClientStore):
         return out
 
     def get_score(self, client_id) -> dict | None:
-        cid, row = self._row(client_id, f"SELECT pd, grade, decision, raw_score, {_GENERATION} FROM scores "
-                                        "WHERE client_id = ?")
+        cid, row = self._row(
+            client_id, f"SELECT pd, grade, decision, raw_score, {_GENERATION} FROM scores WHERE client_id = ?"
+        )
         if row is None:
             return None
         return self._score(cid, *row[:4], self._layout(row[4])["meta"])
 
     @staticmethod
     def _score(cid: int, pd_value, grade, decision, raw_score, m: dict) -> dict:
-        return {"client_id": cid, "pd": pd_value, "grade": grade, "decision": decision, "threshold": m["threshold"],
-                "model_version": m["model_version"], "raw_score": raw_score}
+        return {
+            "client_id": cid,
+            "pd": pd_value,
+            "grade": grade,
+            "decision": decision,
+            "threshold": m["threshold"],
+            "model_version": m["model_version"],
+            "raw_score": raw_score,
+        }
 
     def get_explanation(self, client_id, top: int | None = None) -> dict | None:
         """Score and SHAP read in one statement; base_value + shap_total == raw_score up to float32 rounding."""
-        cid, row = self._row(client_id, f"SELECT c.num, c.cat, c.shap, s.pd, s.grade, s.decision, s.raw_score, "
-                                        f"{_GENERATION} FROM clients c JOIN scores s ON s.client_id = c.client_id "
-                                        "WHERE c.client_id = ?")
+        cid, row = self._row(
+            client_id,
+            f"SELECT c.num, c.cat, c.shap, s.pd, s.grade, s.decision, s.raw_score, "
+            f"{_GENERATION} FROM clients c JOIN scores s ON s.client_id = c.client_id "
+            "WHERE c.client_id = ?",
+        )
         if row is None:
             return None
         lay = self._layout(row[7])
@@ -162,10 +190,15 @@ class SQLiteStore(ClientStore):
             for i in categorical:
                 values[model[i]] = cats[lay["model_categorical"][i]]
         shap = contributions[shown].tolist()
-        return {**self._score(cid, *row[3:7], m), "base_value": m["base_value"],
-                "shap": dict(zip(names, shap, strict=True)), "values": values,
-                "shap_total": float(contributions.sum(dtype="float64")), "n_features": len(model),
-                "generation": lay["generation"]}
+        return {
+            **self._score(cid, *row[3:7], m),
+            "base_value": m["base_value"],
+            "shap": dict(zip(names, shap, strict=True)),
+            "values": values,
+            "shap_total": float(contributions.sum(dtype="float64")),
+            "n_features": len(model),
+            "generation": lay["generation"],
+        }
 
     def list_clients(self, search=None, limit: int = 20, offset: int = 0, grade=None, decision=None) -> dict:
         limit = max(0, min(int(limit), 1000))
@@ -191,16 +224,17 @@ class SQLiteStore(ClientStore):
         else:
             parts, all_params = [], []
             for lo, hi in ranges:
-                parts.append("SELECT client_id, pd, grade, decision FROM scores WHERE client_id BETWEEN ? AND ?"
-                             + (f" AND {cond}" if cond else ""))
+                parts.append(
+                    "SELECT client_id, pd, grade, decision FROM scores WHERE client_id BETWEEN ? AND ?"
+                    + (f" AND {cond}" if cond else "")
+                )
                 all_params += [lo, hi, *params]
             union = " UNION ALL ".join(parts)
             count_sql, count_params = f"SELECT count(*) FROM ({union})", all_params
             sql = f"SELECT * FROM ({union}) ORDER BY client_id LIMIT ? OFFSET ?"
             sql_params = [*all_params, limit, offset]
         total = con.execute(count_sql, count_params).fetchone()[0]
-        items = [{"client_id": r[0], "pd": r[1], "grade": r[2], "decision": r[3]}
-                 for r in con.execute(sql, sql_params)]
+        items = [{"client_id": r[0], "pd": r[1], "grade": r[2], "decision": r[3]} for r in con.execute(sql, sql_params)]
         return {"total": total, "items": items}
 
     def _prefix_ranges(self, prefix: str) -> list[tuple[int, int]]:

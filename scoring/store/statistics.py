@@ -92,9 +92,16 @@ def distribution(feature: str, target: np.ndarray, idx: np.ndarray, ax: dict, bi
     known = idx >= 0
     repaid = np.bincount(idx[known & (target == 0)], minlength=size)
     defaulted = np.bincount(idx[known & (target == 1)], minlength=size)
-    out = {"kind": kind, "feature": feature, "repaid": repaid.tolist(), "defaulted": defaulted.tolist(),
-           "missing": int((~known).sum()), "missing_repaid": int((~known & (target == 0)).sum()),
-           "missing_defaulted": int((~known & (target == 1)).sum()), "n": int(len(target))}
+    out = {
+        "kind": kind,
+        "feature": feature,
+        "repaid": repaid.tolist(),
+        "defaulted": defaulted.tolist(),
+        "missing": int((~known).sum()),
+        "missing_repaid": int((~known & (target == 0)).sum()),
+        "missing_defaulted": int((~known & (target == 1)).sum()),
+        "n": int(len(target)),
+    }
     if kind == "categorical":
         out["categories"] = ax["categories"]
     else:
@@ -111,19 +118,30 @@ def density(x: str, y: str, pds: np.ndarray, x_axis: tuple, y_axis: tuple) -> di
     cell = xi[ok] * ny + yi[ok]
     counts = np.bincount(cell, minlength=nx * ny).reshape(nx, ny)
     sums = np.bincount(cell, weights=pds[ok], minlength=nx * ny).reshape(nx, ny)
-    mean = [[(float(sums[i, j] / counts[i, j]) if counts[i, j] >= MIN_CELL else None) for j in range(ny)]
-            for i in range(nx)]
-    return {"x": x, "y": y, "x_kind": xa["kind"], "y_kind": ya["kind"], "x_edges": xa["edges"],
-            "y_edges": ya["edges"], "counts": counts.tolist(), "mean_pd": mean, "n": int(ok.sum()),
-            "min_cell": MIN_CELL}
+    mean = [
+        [(float(sums[i, j] / counts[i, j]) if counts[i, j] >= MIN_CELL else None) for j in range(ny)] for i in range(nx)
+    ]
+    return {
+        "x": x,
+        "y": y,
+        "x_kind": xa["kind"],
+        "y_kind": ya["kind"],
+        "x_edges": xa["edges"],
+        "y_edges": ya["edges"],
+        "counts": counts.tolist(),
+        "mean_pd": mean,
+        "n": int(ok.sum()),
+        "min_cell": MIN_CELL,
+    }
 
 
 def sample_points(ids: np.ndarray, pds: np.ndarray, x_column: tuple, y_column: tuple, n: int) -> list[dict]:
     """The first n sample rows (fixed random order) with both values known: {client_id, x, y, pd}."""
     (xv, xc), (yv, yc) = x_column, y_column
     rows = np.flatnonzero(_known(xv, xc) & _known(yv, yc))[:n]
-    return [{"client_id": int(ids[i]), "x": _value(xv[i], xc), "y": _value(yv[i], yc), "pd": plain(pds[i])}
-            for i in rows]
+    return [
+        {"client_id": int(ids[i]), "x": _value(xv[i], xc), "y": _value(yv[i], yc), "pd": plain(pds[i])} for i in rows
+    ]
 
 
 def _known(values, cats) -> np.ndarray:
