@@ -76,16 +76,23 @@ def bivariate_path() -> str:
     return _path("features", "bivariate")
 
 
-def _request(method: str, path: str, token: str | None = None, extra_headers: dict | None = None,
-             conf: settings.DashboardSettings | None = None, **kwargs):
+def _request(
+    method: str,
+    path: str,
+    token: str | None = None,
+    extra_headers: dict | None = None,
+    conf: settings.DashboardSettings | None = None,
+    **kwargs,
+):
     """`conf`: the settings to use, for a thread outside the request (get_many); else the serving app's."""
     conf = conf or settings.current()
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     headers.update(extra_headers or {})
     try:
         # no redirect is followed: an API answer is JSON, and a Location header is not ours to trust
-        response = _session.request(method, conf.api_url + path, headers=headers, timeout=conf.api_timeout,
-                                    allow_redirects=False, **kwargs)
+        response = _session.request(
+            method, conf.api_url + path, headers=headers, timeout=conf.api_timeout, allow_redirects=False, **kwargs
+        )
     except requests.RequestException as exc:
         raise ApiUnavailable(type(exc).__name__) from None
     if response.status_code >= 500:
@@ -105,8 +112,9 @@ def _request(method: str, path: str, token: str | None = None, extra_headers: di
 def sign_in(username: str, password: str, forwarded_for: str | None = None) -> dict:
     """`forwarded_for`: the browser's address chain, so the API limits sign-ins per person, not per dashboard."""
     headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else None
-    return _request("POST", _path("auth", "token"), json={"username": username, "password": password},
-                    extra_headers=headers)
+    return _request(
+        "POST", _path("auth", "token"), json={"username": username, "password": password}, extra_headers=headers
+    )
 
 
 def sign_out(token: str) -> None:

@@ -205,8 +205,9 @@ def create_app(config: Mapping[str, str] | None = None) -> Dash:
             page = f'<!doctype html><html lang="{lang}"><p>{t("form_refused", lang)}</p><p><a href="/">OK</a></p>'
             return make_response(page, 403)
         try:
-            token = api_client.sign_in(request.form.get("username", ""), request.form.get("password", ""),
-                                       forwarded_for=_forwarded_for())
+            token = api_client.sign_in(
+                request.form.get("username", ""), request.form.get("password", ""), forwarded_for=_forwarded_for()
+            )
         except api_client.ApiUnavailable:
             session["notice"] = "api_down"
             return redirect("/")

@@ -78,15 +78,35 @@ class Setting:
 
 SETTINGS = (
     Setting("DASHBOARD_API_URL", "api_url", "http://127.0.0.1:5000", "where the dashboard reaches the API", _url),
-    Setting("DASHBOARD_API_TIMEOUT", "api_timeout", "5",
-            "seconds before an API call counts as failed (banner shown)", _positive_seconds),
-    Setting("DASHBOARD_SECRET_KEY", "secret_key", "random, kept in DASHBOARD_SECRET_FILE",
-            "encrypts and authenticates the session cookie (Fernet, key derived by HKDF); set it in production, "
-            "shared by all workers", default_is_value=False),
-    Setting("DASHBOARD_SECRET_FILE", "secret_file", "data/processed/.dashboard_secret",
-            "where the generated key is kept (mode 0600)", lambda env, raw: Path(raw)),
-    Setting("DASHBOARD_SECURE_COOKIE", "secure_cookie", "0",
-            "1 behind HTTPS: the session cookie is sent over TLS only", _switch),
+    Setting(
+        "DASHBOARD_API_TIMEOUT",
+        "api_timeout",
+        "5",
+        "seconds before an API call counts as failed (banner shown)",
+        _positive_seconds,
+    ),
+    Setting(
+        "DASHBOARD_SECRET_KEY",
+        "secret_key",
+        "random, kept in DASHBOARD_SECRET_FILE",
+        "encrypts and authenticates the session cookie (Fernet, key derived by HKDF); set it in production, "
+        "shared by all workers",
+        default_is_value=False,
+    ),
+    Setting(
+        "DASHBOARD_SECRET_FILE",
+        "secret_file",
+        "data/processed/.dashboard_secret",
+        "where the generated key is kept (mode 0600)",
+        lambda env, raw: Path(raw),
+    ),
+    Setting(
+        "DASHBOARD_SECURE_COOKIE",
+        "secure_cookie",
+        "0",
+        "1 behind HTTPS: the session cookie is sent over TLS only",
+        _switch,
+    ),
 )
 
 

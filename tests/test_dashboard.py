@@ -153,12 +153,15 @@ def test_pickers_offer_every_model_feature_and_redraw_the_chart(stack, driver):
     browser.wait_css(driver, "table.results a")
     driver.get(f"{stack['dash']}/client/{stack['other']}")
     _client_view_loaded(driver)
-    items = requests.get(f"{stack['api']}/api/v1/features", headers=_api_token(stack["api"], "manager"),
-                         timeout=10).json()["items"]
+    items = requests.get(
+        f"{stack['api']}/api/v1/features", headers=_api_token(stack["api"], "manager"), timeout=10
+    ).json()["items"]
     in_model = [i for i in items if i["in_model"]]
     # the menu is virtualised: its scroll height says how many options it holds (35 px each)
-    options = ("const grid = document.querySelector('#{} .ReactVirtualized__Grid__innerScrollContainer');"
-               "return grid ? Math.round(grid.offsetHeight / 35) : 0;")
+    options = (
+        "const grid = document.querySelector('#{} .ReactVirtualized__Grid__innerScrollContainer');"
+        "return grid ? Math.round(grid.offsetHeight / 35) : 0;"
+    )
     for picker in ("dist-feature", "biv-x", "biv-y"):
         deadline = time.monotonic() + 20
         while True:

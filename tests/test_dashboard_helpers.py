@@ -137,8 +137,13 @@ def test_gauge_summary_says_pd_threshold_grade_and_decision_in_each_language():
 def test_waterfall_bars_go_from_the_average_client_to_this_score():
     bars = charts.waterfall(EXPLANATION, "en").data[0]
     assert list(bars.measure) == ["absolute", "relative", "relative", "relative", "total"]
-    assert list(bars.y) == ["Average client", "All other factors (3)", "Age = 40 years", "Income = €10,000",
-                            "This client"]
+    assert list(bars.y) == [
+        "Average client",
+        "All other factors (3)",
+        "Age = 40 years",
+        "Income = €10,000",
+        "This client",
+    ]
     assert bars.x[0] == -2.0 and bars.x[-1] == -1.2
     assert sum(bars.x[:-1]) == pytest.approx(bars.x[-1])  # the steps add up to the client's log-odds
     assert list(bars.text) == ["−2.00", "+0.10", "+0.20", "+0.50", "−1.20"]
@@ -149,8 +154,12 @@ def test_waterfall_bars_go_from_the_average_client_to_this_score():
 
 def test_waterfall_summary_names_each_effect_and_its_direction():
     summary = charts.waterfall_summary(
-        {**EXPLANATION, "contributions": [*EXPLANATION["contributions"], {"label": "Car", "display": "no",
-                                                                          "shap": -0.3}]}, "en")
+        {
+            **EXPLANATION,
+            "contributions": [*EXPLANATION["contributions"], {"label": "Car", "display": "no", "shap": -0.3}],
+        },
+        "en",
+    )
     assert summary == (
         "Starting from the average client (−2.00), the largest effects are: Income (€10,000): raises risk +0.50; "
         "Age (40 years): raises risk +0.20; Car (no): lowers risk −0.30."
@@ -164,8 +173,14 @@ def test_importance_bars_put_the_largest_on_top():
 
 
 def test_distribution_compares_shares_of_each_group_and_marks_the_client():
-    dist = {"kind": "numeric", "label": "Income", "edges": [0, 10, 20, 30], "repaid": [6, 3, 1],
-            "defaulted": [1, 2, 1], "client": {"value": 12, "display": "12", "percentile": 55.0}}
+    dist = {
+        "kind": "numeric",
+        "label": "Income",
+        "edges": [0, 10, 20, 30],
+        "repaid": [6, 3, 1],
+        "defaulted": [1, 2, 1],
+        "client": {"value": 12, "display": "12", "percentile": 55.0},
+    }
     fig, text = charts.distribution(dist, "en")
     assert list(fig.data[0].x) == [5, 15, 25]
     assert [sum(bar.y) for bar in fig.data] == pytest.approx([100, 100])
@@ -174,22 +189,43 @@ def test_distribution_compares_shares_of_each_group_and_marks_the_client():
     assert text == f"Income: this client's value is 12, higher than 55{NBSP}% of clients."
     _, missing = charts.distribution({**dist, "client": {"value": None}}, "fr")
     assert missing == "Income : pas de valeur pour ce client."
-    cat = {"kind": "categorical", "label": "Car", "categories": ["yes", "no"], "repaid": [0, 0], "defaulted": [1, 1],
-           "client": {"value": "no", "display": "no"}}
+    cat = {
+        "kind": "categorical",
+        "label": "Car",
+        "categories": ["yes", "no"],
+        "repaid": [0, 0],
+        "defaulted": [1, 1],
+        "client": {"value": "no", "display": "no"},
+    }
     fig, text = charts.distribution(cat, "en")
     assert list(fig.data[0].x) == ["yes", "no"] and list(fig.data[0].y) == [0, 0]  # an empty group is not a crash
     assert text == "Car: this client's value is no." and not fig.layout.shapes
 
 
 def test_bivariate_draws_points_or_group_counts_and_the_client_as_a_star():
-    points = {"kind": "points", "x_label": "A", "y_label": "B", "client": {"x": 1, "y": 2},
-              "points": [{"x": 0, "y": 0, "pd": 0.1}, {"x": 1, "y": 1, "pd": 0.4}]}
+    points = {
+        "kind": "points",
+        "x_label": "A",
+        "y_label": "B",
+        "client": {"x": 1, "y": 2},
+        "points": [{"x": 0, "y": 0, "pd": 0.1}, {"x": 1, "y": 1, "pd": 0.4}],
+    }
     fig, text = charts.bivariate(points, "en")
     assert list(fig.data[0].marker.color) == [0.1, 0.4] and text.startswith("2 clients drawn at random")
     assert (fig.data[1].x, fig.data[1].y, fig.data[1].marker.symbol) == ((1,), (2,), "star")
-    density = {"kind": "density", "x_label": "A", "y_label": "B", "client": {"x": None, "y": 2},
-               "density": {"x_kind": "numeric", "y_kind": "categorical", "x_edges": [0, 2, 4], "y_edges": ["u", "v"],
-                           "counts": [[50, 60], [70, 80]]}}
+    density = {
+        "kind": "density",
+        "x_label": "A",
+        "y_label": "B",
+        "client": {"x": None, "y": 2},
+        "density": {
+            "x_kind": "numeric",
+            "y_kind": "categorical",
+            "x_edges": [0, 2, 4],
+            "y_edges": ["u", "v"],
+            "counts": [[50, 60], [70, 80]],
+        },
+    }
     fig, text = charts.bivariate(density, "en")
     assert list(fig.data[0].x) == [1, 3] and list(fig.data[0].y) == ["u", "v"]
     assert [list(row) for row in fig.data[0].z] == [[50, 70], [60, 80]]  # rows are the y categories
@@ -222,8 +258,9 @@ def test_waterfall_and_importance_cards_pair_each_figure_with_its_text():
     assert summary.children == charts.waterfall_summary(EXPLANATION, "en")
     graph, summary = importance_card.CARD.render({"importance": IMPORTANCE}, "en", "manager")
     assert graph.id == "importance"
-    assert summary.children == ("Across all clients, the model relies most on: "
-                                "Feature 0, Feature 1, Feature 2, Feature 3, Feature 4.")
+    assert summary.children == (
+        "Across all clients, the model relies most on: Feature 0, Feature 1, Feature 2, Feature 3, Feature 4."
+    )
 
 
 def test_file_card_shows_filled_groups_then_the_history():
@@ -245,9 +282,12 @@ def test_cards_asking_the_same_call_share_one_request():
     calls = calls_of([explanation_cards.REASONS, explanation_cards.WATERFALL], CID, "fr")
     assert list(calls.values()) == [(f"/api/v1/clients/{CID}/explanation", {"top": 8, "lang": "fr"})]
     assert len(client_view._calls(CID, "en")) == 5  # score, explanation, file, importance, model: one round trip
-    other = Card(id="x", title="score_title", calls=lambda cid, lang: {"e": (api_client.client_explanation_path(cid),
-                                                                             {"top": 3, "lang": lang})},
-                 render=lambda answers, lang, role: None)
+    other = Card(
+        id="x",
+        title="score_title",
+        calls=lambda cid, lang: {"e": (api_client.client_explanation_path(cid), {"top": 3, "lang": lang})},
+        render=lambda answers, lang, role: None,
+    )
     assert len(calls_of([explanation_cards.REASONS, other], CID, "en")) == 2  # other parameters: another call
     assert call_key("/p", {"b": 2, "a": 1}) == call_key("/p", {"a": 1, "b": 2}) == "/p?a=1&b=2"
 
@@ -271,9 +311,15 @@ def test_the_view_fills_every_card_and_notes_synthetic_data():
 def test_an_unanswered_call_fails_its_cards_only_and_shows_the_banner():
     *panels, notice, banner = client_view._outputs(
         _results("fr", explanation=api_client.ApiUnavailable("HTTP 503"), model=api_client.ApiUnavailable("x")),
-        CID, "fr", "manager")
-    failed = [card.id for card, panel in zip(client_view.CARDS, panels, strict=True)
-              if getattr(panel, "className", None) == "failed"]
+        CID,
+        "fr",
+        "manager",
+    )
+    failed = [
+        card.id
+        for card, panel in zip(client_view.CARDS, panels, strict=True)
+        if getattr(panel, "className", None) == "failed"
+    ]
     assert failed == ["reasons-panel", "waterfall-panel"]
     assert "ne répond pas" in _text(banner) and banner.role == "alert"
     assert notice is None  # the model card did not answer: nothing claimed about the data
@@ -314,8 +360,10 @@ def test_search_results_count_and_link_each_client():
 
 
 def test_what_if_shows_current_and_simulated_side_by_side():
-    result = {"current": {"pd": 0.1, "grade": "G5", "decision": "decline"},
-              "simulated": {"pd": 0.05, "grade": "G4", "decision": "approve"}}
+    result = {
+        "current": {"pd": 0.1, "grade": "G5", "decision": "decline"},
+        "simulated": {"pd": 0.05, "grade": "G4", "decision": "approve"},
+    }
     panel = whatif._comparison(result, "en")
     assert _text(_by_id(panel, "wi-current-pd")) == f"10.0{NBSP}%"
     assert _text(_by_id(panel, "wi-simulated-pd")) == f"5.0{NBSP}%"

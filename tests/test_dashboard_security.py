@@ -69,13 +69,24 @@ def test_a_feature_name_never_reaches_another_route(stack, monkeypatch):
     manager = _api_token(stack["api"], "manager")
     other = stack["other"]
     # what the old unencoded path did: the "feature" climbed to the client file route
-    climbed = requests.get(f"{stack['api']}/api/v1/features/../clients/{other}#/distribution", headers=manager,
-                           timeout=10)
+    climbed = requests.get(
+        f"{stack['api']}/api/v1/features/../clients/{other}#/distribution", headers=manager, timeout=10
+    )
     assert climbed.status_code == 200 and climbed.json()["client_id"] == other
     token = manager["Authorization"].split()[1]
-    for evil in (f"../clients/{other}#", f"../clients/{other}?x=", f"../../clients/{other}",
-                 f"../../clients/{other}?x=", f"../../clients/{other}#", "..", ".",
-                 "a?b=1", "a#b", "bivariate/../../clients", "%2e%2e"):
+    for evil in (
+        f"../clients/{other}#",
+        f"../clients/{other}?x=",
+        f"../../clients/{other}",
+        f"../../clients/{other}?x=",
+        f"../../clients/{other}#",
+        "..",
+        ".",
+        "a?b=1",
+        "a#b",
+        "bivariate/../../clients",
+        "%2e%2e",
+    ):
         path = api_client.distribution_path(evil)
         assert path.startswith("/api/v1/features/") and path.endswith("/distribution") and path.count("/") == 5
         with pytest.raises(api_client.ApiRefused) as refused:
@@ -96,11 +107,21 @@ def test_sign_in_post_without_the_csrf_token_or_from_another_site_is_refused(sta
     assert forged.status_code == 403 and not _signed_in(http, dash)
     wrong = http.post(dash + "/auth/login", data={**creds, "csrf_token": "guess"}, allow_redirects=False, timeout=30)
     assert wrong.status_code == 403 and not _signed_in(http, dash)
-    cross = http.post(dash + "/auth/login", data={**creds, "csrf_token": csrf}, allow_redirects=False, timeout=30,
-                      headers={"Origin": "http://attacker.example"})
+    cross = http.post(
+        dash + "/auth/login",
+        data={**creds, "csrf_token": csrf},
+        allow_redirects=False,
+        timeout=30,
+        headers={"Origin": "http://attacker.example"},
+    )
     assert cross.status_code == 403 and not _signed_in(http, dash)
-    ok = http.post(dash + "/auth/login", data={**creds, "csrf_token": csrf}, allow_redirects=False, timeout=30,
-                   headers={"Origin": dash})
+    ok = http.post(
+        dash + "/auth/login",
+        data={**creds, "csrf_token": csrf},
+        allow_redirects=False,
+        timeout=30,
+        headers={"Origin": dash},
+    )
     assert ok.status_code == 302 and _signed_in(http, dash)
 
 
@@ -111,14 +132,22 @@ def test_failed_sign_ins_through_the_dashboard_count_per_browser_not_per_dashboa
     attacker, csrf = _login_form(dash)
     notices = []
     for i in range(25):  # a password spray from one browser (address 10.8.0.1 behind a proxy on this host)
-        attacker.post(dash + "/auth/login", data={"username": f"ghost{i}", "password": "wrong guess",
-                                                  "csrf_token": csrf},
-                      headers={"X-Forwarded-For": "10.8.0.1"}, allow_redirects=False, timeout=30)
+        attacker.post(
+            dash + "/auth/login",
+            data={"username": f"ghost{i}", "password": "wrong guess", "csrf_token": csrf},
+            headers={"X-Forwarded-For": "10.8.0.1"},
+            allow_redirects=False,
+            timeout=30,
+        )
         notices.append(attacker.get(dash + "/_dash-layout", timeout=30).text)
     assert "Too many sign-in attempts" in notices[-1] and "Too many" not in notices[0]
     other, csrf = _login_form(dash)  # another person, signing in meanwhile through the same dashboard
-    other.post(dash + "/auth/login", data={"username": "carla", "password": PASSWORD, "csrf_token": csrf},
-               headers={"X-Forwarded-For": "10.8.0.2"}, timeout=30)
+    other.post(
+        dash + "/auth/login",
+        data={"username": "carla", "password": PASSWORD, "csrf_token": csrf},
+        headers={"X-Forwarded-For": "10.8.0.2"},
+        timeout=30,
+    )
     assert _signed_in(other, dash)
 
 
@@ -138,8 +167,12 @@ def test_the_session_cookie_does_not_show_the_token(stack):
     for secret in (b"token", b"carla", b"customer", b"eyJ"):  # a signed-only Flask cookie shows all of these
         assert secret not in readable
     token = _FernetSerializer(DASH_KEY).loads(cookie)["token"]  # only the dashboard's key opens it
-    assert requests.get(f"{stack['api']}/api/v1/model", headers={"Authorization": f"Bearer {token}"},
-                        timeout=10).status_code == 200
+    assert (
+        requests.get(
+            f"{stack['api']}/api/v1/model", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        ).status_code
+        == 200
+    )
 
 
 @pytestmark_browser
@@ -205,8 +238,9 @@ def test_no_content_security_policy_violation_on_sign_in_and_client_views(stack,
     _client_view_loaded(driver)
     assert driver.execute_script("return window.__csp") == []
     # the recorder works and the policy bites: an injected inline script is blocked and reported
-    driver.execute_script("const s = document.createElement('script'); s.textContent = 'window.__ran = 1';"
-                          "document.body.appendChild(s);")
+    driver.execute_script(
+        "const s = document.createElement('script'); s.textContent = 'window.__ran = 1';document.body.appendChild(s);"
+    )
     WebDriverWait(driver, 10).until(lambda d: d.execute_script("return window.__csp.length") > 0)
     assert driver.execute_script("return window.__ran") is None
     # the console reports that refusal (and the driver fixture fails a test on any other console error)

@@ -83,7 +83,11 @@ def test_settings_are_read_from_the_environment_when_asked_not_on_import(monkeyp
     monkeypatch.setenv("DASHBOARD_SECRET_KEY", "  from env  ")
     conf = DashboardSettings.from_env()
     assert (conf.api_url, conf.api_timeout, conf.secure_cookie, conf.secret_key) == (
-        "https://api.example:8443", 2.5, True, "from env")
+        "https://api.example:8443",
+        2.5,
+        True,
+        "from env",
+    )
     monkeypatch.setenv("DASHBOARD_API_TIMEOUT", "9")
     assert DashboardSettings.from_env().api_timeout == 9.0
 
@@ -146,8 +150,13 @@ def test_two_apps_in_one_process_each_have_every_callback():
         client = create_app({"DASHBOARD_SECRET_KEY": key}).server.test_client()
         outputs.append(sorted(d["output"] for d in client.get("/_dash-dependencies").json))
     assert outputs[0] == outputs[1]
-    for component in ("main.children", "search-results.children", "score-panel.children", "wi-result.children",
-                      "dist-panel.children"):
+    for component in (
+        "main.children",
+        "search-results.children",
+        "score-panel.children",
+        "wi-result.children",
+        "dist-panel.children",
+    ):
         assert any(component in output for output in outputs[0]), component
 
 
@@ -165,8 +174,11 @@ def _csrf(node):
 def _sign_in(client, username: str):
     client.get("/")
     csrf = _csrf(client.get("/_dash-layout").json)
-    return client.post("/auth/login", data={"username": username, "password": "pw", "csrf_token": csrf},
-                       headers={"X-Forwarded-For": "10.1.2.3"})
+    return client.post(
+        "/auth/login",
+        data={"username": username, "password": "pw", "csrf_token": csrf},
+        headers={"X-Forwarded-For": "10.1.2.3"},
+    )
 
 
 def test_the_app_calls_the_api_it_was_built_with(fake_api):

@@ -39,5 +39,11 @@ def _render(answers: dict, lang: str, role: str):
 
 
 # the view's first card: a refused score means there is no such client, and its panel says so
-CARD = Card(id="score-panel", title="score_title", calls=_calls, render=_render, class_name="card score",
-            labelled_by="client-title")
+CARD = Card(
+    id="score-panel",
+    title="score_title",
+    calls=_calls,
+    render=_render,
+    class_name="card score",
+    labelled_by="client-title",
+)
