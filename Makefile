@@ -39,6 +39,7 @@ test: install-dev system-deps
 
 lint: install-dev
 	$(VENV)/bin/ruff check scoring api dashboard tests bench scripts deploy
+	$(VENV)/bin/ruff format --check scoring api dashboard tests bench scripts deploy
 
 bench: install-dev
 	$(PY) bench/run_all.py
