@@ -50,10 +50,12 @@ class _NoSessions(SessionInterface):
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app from the settings (scoring.config), with Flask config keys in `test_config` taking precedence.
 
-    Refuses a tampered model. `app.config["SETTINGS"]` keeps the settings the app was built from.
+    Refuses a tampered model and a bad policy file (PolicyError naming file, rule and reason).
+    `app.config["SETTINGS"]` keeps the settings the app was built from.
     """
-    from api import auth, availability, clients, errors, features, health, io, metrics, model, openapi, score
+    from api import auth, availability, clients, decisions, errors, features, health, io, metrics, model, openapi, score
     from scoring.bundle import ModelBundle
+    from scoring.decision import load_policy
     from scoring.store import open_store
 
     app = _ApiFlask(__name__)
@@ -62,6 +64,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         SETTINGS=s,
         STORE_PATH=s.store_path,
         MODELS_DIR=s.models_dir,
+        POLICY_PATH=s.policy_path,
         TOKEN_TTL=s.token_ttl_seconds,
         MAX_CONTENT_LENGTH=s.max_body_bytes,
         JSON_SORT_KEYS=False,
@@ -75,6 +78,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     logging.basicConfig(level=s.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # ModelIntegrityError propagates: a worker never serves from an unverified model
     app.config["BUNDLE"] = ModelBundle.load(app.config["MODELS_DIR"])
+    # loaded once like the bundle; PolicyError propagates: a worker never decides under a policy half read
+    app.config["POLICY"] = load_policy(app.config["POLICY_PATH"], grades=app.config["BUNDLE"].grades)
     app.config["STORE"] = open_store(app.config["STORE_PATH"])
     # "//" in a path is a JSON 404, not a redirect whose Location is built from the caller's Host header
     app.url_map.merge_slashes = False
@@ -89,6 +94,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         return response
 
     metrics.register(app)
-    for blueprint in (health.bp, auth.bp, model.bp, features.bp, clients.bp, score.bp, openapi.bp):
+    for blueprint in (health.bp, auth.bp, model.bp, features.bp, clients.bp, decisions.bp, score.bp, openapi.bp):
         app.register_blueprint(blueprint)
     return app

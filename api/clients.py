@@ -10,6 +10,8 @@ from api.auth import check_client_access, require
 from api.errors import ApiError, not_found
 from api.io import choice_arg, int_arg, lang_arg
 from scoring import labels
+from scoring.decision.service import decide_features
+from scoring.store import DecisionsMissing
 
 bp = Blueprint("clients", __name__)
 
@@ -120,7 +122,8 @@ WHAT_IF_FIELDS = ("AMT_CREDIT", "AMT_ANNUITY", "AMT_GOODS_PRICE")
 @bp.post("/api/v1/clients/<client_id>/what-if")
 @require("manager")
 def what_if(client_id):
-    """Simulation: the client's PD if the loan asked changed; the history and the stored score are untouched."""
+    """Simulation: the client's PD and decision if the loan asked changed; the history (and so the stored policy
+    inputs) and the stored score are untouched."""
     import pandas as pd
 
     from api.io import json_body
@@ -154,7 +157,12 @@ def what_if(client_id):
     app_frame = pd.DataFrame([application])
     stored = pd.DataFrame([client["features"]], index=pd.Index([cid], name="SK_ID_CURR"))
     features = features_with_new_application(app_frame, stored)
-    simulated = bundle.score(features).iloc[0]
+    policy_inputs = _stored_policy_inputs(cid, features.index)
+    if policy_inputs is None:
+        simulated, record = bundle.score(features).iloc[0], None
+    else:
+        decided = decide_features(bundle, current_app.config["POLICY"], features, policy_inputs)
+        simulated, record = decided.scores.iloc[0], decided.decisions.decision(0).to_dict()
     audit(cid, "what-if")
     return jsonify(
         {
@@ -167,6 +175,18 @@ def what_if(client_id):
                 "grade": simulated["grade"],
                 "decision": simulated["decision"],
                 "threshold": bundle.threshold,
+                "decision_record": record,
             },
         }
     )
+
+
+def _stored_policy_inputs(cid: int, index):
+    """The client's stored policy inputs (the history does not change in a what-if); None on a store without."""
+    import pandas as pd
+
+    try:
+        stored = _store().get_decision(cid)
+    except DecisionsMissing:
+        return None
+    return None if stored is None else pd.DataFrame([stored["policy_inputs"]], index=index)

@@ -166,6 +166,15 @@ SPEC = {
             "get": _op("Client file: grouped fields with labels and units, history", [_ID, _LANG])
         },
         "/api/v1/clients/{client_id}/score": {"get": _op("PD, grade, decision, threshold, model version", [_ID])},
+        "/api/v1/clients/{client_id}/decision": {
+            "get": _op(
+                "The stored decision: outcome, stop factors, score, affordability, offer, model and policy versions "
+                "(managers: the full record; customers, own id only: outcome, reasons and offer in their language); "
+                "409 decisions_missing on a store built before decisions were stored, decisions_stale when they "
+                "were made under another policy than the one served",
+                [_ID, _LANG],
+            )
+        },
         "/api/v1/clients/{client_id}/explanation": {
             "get": _op(
                 "SHAP contributions (log-odds) and reasons in words",

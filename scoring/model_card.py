@@ -140,8 +140,11 @@ def build_card(
     groups,
     importance,
     imbalance,
+    decision_policy=None,
 ) -> dict:
-    """Every figure a reviewer needs, computed on out-of-fold predictions (never on the rows a model saw)."""
+    """Every figure a reviewer needs, computed on out-of-fold predictions (never on the rows a model saw).
+
+    `decision_policy`: the lender's policy (scoring.decision) in force at training, recorded by version and hash."""
     y = np.asarray(y)
     uncal = 1.0 / (1.0 + np.exp(-np.asarray(oof_raw)))
     conf = confusion(y, oof_pd, threshold)
@@ -190,6 +193,9 @@ def build_card(
             "confusion": conf,
             "approval_rate": float(np.mean(np.asarray(oof_pd) < threshold)),
         },
+        "decision_policy": None
+        if decision_policy is None
+        else {"version": decision_policy.version, "sha256": decision_policy.sha256, "label": decision_policy.label},
         "grades": grade_table(y, np.asarray(oof_pd), grades),
         "fairness": group_metrics(y, oof_pd, threshold, groups),
         "importance_top": importance,
@@ -263,6 +269,13 @@ def render_markdown(card: dict) -> str:
     out += _table(
         ["", "approved", "declined"], [["repaid", c.get("tn"), c.get("fp")], ["defaulted", c.get("fn"), c.get("tp")]]
     )
+    lender = card.get("decision_policy")
+    if lender:
+        out += [
+            f"Lender's policy at training (stop factors, affordability): version `{lender['version']}`, "
+            f"SHA-256 `{lender['sha256'][:16]}…` ({lender['label']}).",
+            "",
+        ]
     out += ["## Risk grades (master scale)", ""]
     out += _table(
         ["grade", "PD range", "clients", "share", "mean PD", "observed default rate"],

@@ -132,6 +132,7 @@ def fit_bundle(
     fingerprint: str | None = None,
     groups: pd.DataFrame | None = None,
     params_source: str | None = None,
+    decision_policy=None,
 ) -> ModelBundle:
     """CV with early stopping -> OOF predictions, calibration, threshold, final booster, card (object columns
     are categorical). `groups` (gender, age_years) aligned with X feeds the fairness table."""
@@ -196,6 +197,7 @@ def fit_bundle(
         groups=groups,
         importance=importance,
         imbalance=IMBALANCE,
+        decision_policy=decision_policy,
     )
     return ModelBundle(
         final, encoder, calibrator, threshold, grades, fingerprint, version, card=card, importance=importance
@@ -242,10 +244,14 @@ def train_model(
     params: dict | None = None,
     max_rounds: int | None = None,
 ) -> ModelBundle:
-    """Build features, train, calibrate, write the bundle; uses models_dir/params.json from `tune` if present."""
+    """Build features, train, calibrate, write the bundle; uses models_dir/params.json from `tune` if present.
+
+    The card records the lender's policy (SCORING_POLICY) in force, refused before training when it is invalid."""
+    from scoring.decision import load_policy
     from scoring.tables import data_source, require_valid
 
     require_valid(data_dir)
+    decision_policy = load_policy()
     source = "given"
     if params is None:
         params = load_params(models_dir)
@@ -262,6 +268,7 @@ def train_model(
         data_source=data_source(data_dir),
         groups=groups,
         params_source=source,
+        decision_policy=decision_policy,
     )
     bundle.save(models_dir)
     return bundle

@@ -113,3 +113,33 @@ def _plain(value):
     if isinstance(value, dict):
         return {key: _plain(item) for key, item in value.items()}
     return value
+
+
+def customer_view(decision: dict, lang: str) -> dict:
+    """What a customer is shown of their decision (Decision.to_dict()): the outcome, the reasons and the offer in
+    the words written for customers, their own affordability figures; never the rules' thresholds or the
+    stop factors a reviewer reads, which would teach how to pass them."""
+    offer = decision["offer"]
+    return {
+        "outcome": decision["outcome"],
+        "reasons": [
+            {"code": r["code"], "action": r["action"], "message": r["message"][lang]} for r in decision["reasons"]
+        ],
+        "technical_issues": decision["technical_issues"],
+        "score": {"pd": decision["score"]["pd"], "grade": decision["score"]["grade"]},
+        "affordability": {
+            key: decision["affordability"][key]
+            for key in (
+                "result",
+                "income",
+                "existing_debt_service",
+                "requested_amount",
+                "new_annuity",
+                "dsti",
+                "dsti_cap",
+            )
+        },
+        "offer": None if offer is None else {**offer, "message": offer["message"][lang] if offer["message"] else None},
+        "model_version": decision["model_version"],
+        "policy": decision["policy"],
+    }

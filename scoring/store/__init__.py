@@ -7,10 +7,20 @@ names below and never a backend module, so a second backend is a new module, not
 from __future__ import annotations
 
 from scoring.store.build import build_store, explain_all
-from scoring.store.interface import AggregatesMissing, ClientStore, NotReleased
+from scoring.store.interface import AggregatesMissing, ClientStore, DecisionsMissing, NotReleased
 from scoring.store.location import sqlite_file
+from scoring.store.offers import save_offers
 
-__all__ = ["AggregatesMissing", "ClientStore", "NotReleased", "build_store", "explain_all", "open_store"]
+__all__ = [
+    "AggregatesMissing",
+    "ClientStore",
+    "DecisionsMissing",
+    "NotReleased",
+    "build_store",
+    "explain_all",
+    "open_store",
+    "save_offers",
+]
 
 
 def open_store(location=None) -> ClientStore:

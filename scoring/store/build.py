@@ -21,16 +21,27 @@ from scoring.store.location import sqlite_file
 
 
 def build_store(
-    data_dir, models_dir, store_path=None, *, sample_size: int = 20_000, chunk_size: int = rows.CHUNK_CLIENTS
+    data_dir,
+    models_dir,
+    store_path=None,
+    *,
+    sample_size: int = 20_000,
+    chunk_size: int = rows.CHUNK_CLIENTS,
+    policy_path=None,
 ) -> int:
-    """Build the whole store into `<path>.tmp` chunk by chunk, then rename it into place; returns clients stored."""
+    """Build the whole store into `<path>.tmp` chunk by chunk, then rename it into place; returns clients stored.
+
+    Each client's decision is precomputed under the policy at `policy_path` (default SCORING_POLICY)."""
     from scoring.bundle import ModelBundle
+    from scoring.decision import load_policy
+    from scoring.decision.service import decide_features
     from scoring.features import CATEGORICAL_FEATURES, load_target
 
     path = sqlite_file(store_path)
     if isinstance(sample_size, bool) or not isinstance(sample_size, int) or sample_size < 1:
         raise ValueError("sample_size must be a positive integer")
     bundle = ModelBundle.load(models_dir)
+    policy = load_policy(policy_path, grades=bundle.grades)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(str(path) + ".tmp")
     for suffix in ("", "-journal", "-wal", "-shm"):
@@ -49,17 +60,19 @@ def build_store(
         schema.create_tables(con, schema.REBUILT)  # indexes after the bulk insert: faster than keeping them updated
         schema.ensure_kept(con)
         with tempfile.TemporaryDirectory(prefix="store-", dir=path.parent) as work:
-            feats_file, apps_file = rows.raw_frames(data_dir, Path(work))
+            feats_file, inputs_file, apps_file = rows.raw_frames(data_dir, Path(work))
             n, sample, chunk = 0, None, None
-            for feats, apps in rows.chunks(feats_file, apps_file, chunk_size):
+            for feats, policy_inputs, apps in rows.chunks(feats_file, inputs_file, apps_file, chunk_size):
                 if sample is None:
                     features = list(feats.columns)
                     categorical = [c for c in features if c in CATEGORICAL_FEATURES]
                     numeric = [c for c in features if c not in categorical]
                     sample = rows.Sample(target, sample_size, numeric, categorical)
-                chunk = rows.ScoredChunk(bundle, feats, apps, numeric, categorical)
+                decided = decide_features(bundle, policy, feats, policy_inputs, explain=True)
+                chunk = rows.ScoredChunk(decided, apps, numeric, categorical)
                 con.executemany("INSERT INTO clients VALUES (?, ?, ?, ?, ?, ?)", chunk.client_rows())
                 con.executemany("INSERT INTO scores VALUES (?, ?, ?, ?, ?)", chunk.score_rows())
+                con.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?)", chunk.decision_rows())
                 sample.add(chunk)
                 n += len(chunk.ids)
                 con.commit()
@@ -79,6 +92,7 @@ def build_store(
             base_value=chunk.base,
             sample_size=len(sample.ids),
             max_client_id=chunk.ids[-1],
+            policy=policy,
         )
         con.executemany("INSERT INTO meta VALUES (?, ?)", rows.meta_rows(meta))
         con.commit()
@@ -128,14 +142,20 @@ def _replace_file(tmp: Path, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def explain_all(store_path, models_dir, *, chunk_size: int = rows.CHUNK_CLIENTS) -> int:
-    """Re-score every stored client with the current bundle from the stored features, in one transaction."""
+def explain_all(store_path, models_dir, *, chunk_size: int = rows.CHUNK_CLIENTS, policy_path=None) -> int:
+    """Re-score every stored client with the current bundle from the stored features, in one transaction, and
+    re-decide them under the policy at `policy_path` (default SCORING_POLICY) from their stored policy inputs.
+
+    A store built before decisions were stored keeps none (the policy inputs need the raw tables: build-store)."""
     from scoring.bundle import ModelBundle
+    from scoring.decision import load_policy
+    from scoring.decision.service import decide_features
 
     path = sqlite_file(store_path)
     if not path.exists():
         raise FileNotFoundError(f"client store {path} not found: build it first with `python -m scoring build-store`")
     bundle = ModelBundle.load(models_dir)
+    policy = load_policy(policy_path, grades=bundle.grades)
     con = sqlite3.connect(path, timeout=60, isolation_level=None)
     try:
         meta = {k: json.loads(v) for k, v in con.execute("SELECT key, value FROM meta")}
@@ -143,6 +163,8 @@ def explain_all(store_path, models_dir, *, chunk_size: int = rows.CHUNK_CLIENTS)
         missing = [f for f in bundle.feature_names if f not in numeric and f not in categorical]
         if missing:
             raise ValueError(f"the store lacks model feature(s) {', '.join(missing[:10])}: rebuild it with build-store")
+        decided = con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'decisions'").fetchone()
+        input_names = meta.get("policy_input_names") if decided else None
         con.execute("BEGIN IMMEDIATE")
         last, n, base = -1, 0, meta.get("base_value", 0.0)
         while True:
@@ -154,7 +176,22 @@ def explain_all(store_path, models_dir, *, chunk_size: int = rows.CHUNK_CLIENTS)
                 break
             ids = [r[0] for r in stored]
             frame = rows.stored_features(ids, [r[1] for r in stored], [r[2] for r in stored], numeric, categorical)
-            scores, base, contrib = bundle.score_and_explain(frame)
+            if input_names:
+                blobs = con.execute(
+                    "SELECT policy_inputs FROM decisions WHERE client_id IN (SELECT value FROM json_each(?)) "
+                    "ORDER BY client_id",
+                    (json.dumps(ids),),
+                ).fetchall()
+                inputs = rows.stored_policy_inputs(ids, [b[0] for b in blobs], input_names)
+                outcome = decide_features(bundle, policy, frame, inputs, explain=True)
+                scores, base, contrib = outcome.scores, outcome.base, outcome.contributions
+                con.executemany(
+                    "UPDATE decisions SET outcome = ?, offer_amount = ?, offer_annuity = ?, fired = ? "
+                    "WHERE client_id = ?",
+                    (row[1:5] + row[:1] for row in rows.decision_rows(np.asarray(ids), outcome.decisions, inputs)),
+                )
+            else:
+                scores, base, contrib = bundle.score_and_explain(frame)
             con.executemany(
                 "UPDATE clients SET shap = ? WHERE client_id = ?", zip(rows.shap_blobs(contrib), ids, strict=True)
             )
@@ -181,6 +218,8 @@ def explain_all(store_path, models_dir, *, chunk_size: int = rows.CHUNK_CLIENTS)
             "explained_at": rows.now(),
             "generation": rows.new_generation(),
         }
+        if input_names:
+            updates.update({k: v for k, v in rows.policy_meta(policy).items() if k != "policy_input_names"})
         con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows.meta_rows(updates))
         con.execute("COMMIT")
     except BaseException:

@@ -19,6 +19,11 @@ class AggregatesMissing(RuntimeError):
     """A store built before customer aggregates existed: rebuild it (build-store or explain-all)."""
 
 
+class DecisionsMissing(RuntimeError):
+    """A store built before decisions were stored: rebuild it with build-store (its policy inputs need the raw
+    tables; explain-all re-decides a store that has them)."""
+
+
 class ClientStore(ABC):
     """Read-only point lookups and population statistics over one store generation at a time."""
 
@@ -42,6 +47,13 @@ class ClientStore(ABC):
         """{client_id, pd, grade, decision, threshold, model_version, raw_score}; None for an unknown id."""
 
     @abstractmethod
+    def get_decision(self, client_id) -> dict | None:
+        """What the stored decision keeps: {client_id, outcome, offer_amount, offer_annuity, fired (codes), pd,
+        grade, threshold, model_version, policy {version, sha256, label}, features, policy_inputs}, enough for
+        scoring.decision.service.stored_decision to rebuild the full record. None for an unknown id;
+        DecisionsMissing for a store built before decisions were stored."""
+
+    @abstractmethod
     def get_explanation(self, client_id, top: int | None = None) -> dict | None:
         """The score plus base_value, shap and values of the `top` features largest by |SHAP| (all when None).
 
@@ -56,6 +68,20 @@ class ClientStore(ABC):
 
         `search` is a client-id prefix of ASCII digits (anything else finds nothing); `limit` is held to 0..1000.
         """
+
+    # --- pre-approved offers: the last campaign (scoring.decision.campaign), written by scoring.store.save_offers
+    @abstractmethod
+    def list_offers(self, grade=None, min_amount=None, max_amount=None, limit: int = 20, offset: int = 0) -> dict:
+        """{campaign, total, items: [offer]} in rank order, filtered by grade and by amount (bounds included).
+
+        `campaign`: {run_at, policy_version, policy_sha256, model_version, clients_scored, offers, message}, None
+        (and no items) before the first campaign. An offer: {rank, client_id, pd, grade, amount, annuity,
+        term_months, annual_rate, dsti}. `limit` is held to 0..1000; ValueError for a bound that is not a number.
+        """
+
+    @abstractmethod
+    def get_offer(self, client_id) -> dict | None:
+        """The client's offer plus its `campaign`; None for a client without one, or an unknown id."""
 
     # --- population statistics for managers: the labelled sample and the quantiles of all clients ---------------
     @abstractmethod

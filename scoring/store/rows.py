@@ -36,17 +36,20 @@ def meta_rows(values: dict) -> list[tuple[str, str]]:
 
 
 # ----------------------------------------------------------------------------------------------- inputs
-def raw_frames(data_dir, workdir: Path) -> tuple[Path, Path]:
-    """Features and application rows of every client written once to Parquet, then read back chunk by chunk."""
+def raw_frames(data_dir, workdir: Path) -> tuple[Path, Path, Path]:
+    """Features, policy inputs and application rows of every client written once to Parquet, then read back chunk
+    by chunk."""
 
     from scoring import features
     from scoring.tables import duckdb_views
 
-    feats, apps = workdir / "features.parquet", workdir / "applications.parquet"
+    feats, inputs = workdir / "features.parquet", workdir / "policy_inputs.parquet"
+    apps = workdir / "applications.parquet"
     # the whole feature frame once in memory, dropped before the chunked part
-    frame = features.build_features(data_dir)
+    frame, policy_inputs = features.build_features_and_policy_inputs(data_dir)
     frame.reset_index().to_parquet(feats, index=False, row_group_size=20_000)
-    del frame
+    policy_inputs.reset_index().to_parquet(inputs, index=False, row_group_size=20_000)
+    del frame, policy_inputs
     con = features.batch_connection()
     try:
         con.execute(f"SET temp_directory = '{workdir / 'spill'}'")
@@ -56,11 +59,11 @@ def raw_frames(data_dir, workdir: Path) -> tuple[Path, Path]:
         )
     finally:
         con.close()
-    return feats, apps
+    return feats, inputs, apps
 
 
-def chunks(feats: Path, apps: Path, chunk: int):
-    """(features, applications) DataFrames of `chunk` clients at a time, in client-id order."""
+def chunks(feats: Path, inputs: Path, apps: Path, chunk: int):
+    """(features, policy inputs, applications) DataFrames of `chunk` clients at a time, in client-id order."""
     import duckdb
 
     from scoring.features import CATEGORICAL_FEATURES
@@ -76,8 +79,10 @@ def chunks(feats: Path, apps: Path, chunk: int):
             for col in CATEGORICAL_FEATURES:
                 if col in f.columns:
                     f[col] = f[col].astype(object).where(f[col].notna(), np.nan)
+            p = con.execute(f"SELECT * FROM '{inputs}' {where}").df().set_index("SK_ID_CURR")
+            p.index = f.index
             a = con.execute(f"SELECT * FROM '{apps}' {where}").df()
-            yield f, a
+            yield f, p, a
     finally:
         con.close()
 
@@ -119,11 +124,14 @@ def shap_blobs(contributions: np.ndarray):
 
 
 class ScoredChunk:
-    """One chunk of clients scored and explained by the bundle: the rows of `clients` and `scores`, in id order."""
+    """One chunk of clients scored, explained and decided (scoring.decision.service): the rows of `clients`,
+    `scores` and `decisions`, in id order."""
 
-    def __init__(self, bundle, feats: pd.DataFrame, apps: pd.DataFrame, numeric: list[str], categorical: list[str]):
+    def __init__(self, decided, apps: pd.DataFrame, numeric: list[str], categorical: list[str]):
+        feats = decided.features
         self.ids = feats.index.to_numpy(dtype="int64")
-        self.scores, self.base, self._contrib = bundle.score_and_explain(feats)
+        self.scores, self.base, self._contrib = decided.scores, decided.base, decided.contributions
+        self._decided = decided
         self.num = feats[numeric].to_numpy(dtype="float64", na_value=np.nan)
         self.cat = feats[categorical].astype(object).where(feats[categorical].notna(), None).to_numpy()
         self._apps = apps.set_index("SK_ID_CURR").loc[self.ids]
@@ -143,6 +151,36 @@ class ScoredChunk:
 
     def score_rows(self):
         return zip(self.ids.tolist(), *score_columns(self.scores), strict=True)
+
+    def decision_rows(self):
+        return decision_rows(self.ids, self._decided.decisions, self._decided.policy_inputs)
+
+
+def decision_rows(ids: np.ndarray, decisions, policy_inputs: pd.DataFrame):
+    """(client_id, outcome, offer_amount, offer_annuity, fired, policy inputs) per client, policy inputs in
+    POLICY_INPUTS order (the meta's policy_input_names)."""
+    from scoring.features import POLICY_INPUTS
+
+    summary = decisions.summary()
+    inputs = policy_inputs[POLICY_INPUTS].to_numpy(dtype="float64", na_value=np.nan)
+    return zip(
+        ids.tolist(),
+        summary["outcome"].tolist(),
+        _nullable(summary["offer_amount"]),
+        _nullable(summary["offer_annuity"]),
+        summary["fired"].tolist(),
+        (pack(row, "float64") for row in inputs),
+        strict=True,
+    )
+
+
+def _nullable(column: pd.Series) -> list:
+    return [None if v != v else v for v in column.astype(float).tolist()]
+
+
+def stored_policy_inputs(ids: list[int], blobs, names: list[str]) -> pd.DataFrame:
+    """The policy inputs of stored clients, as decide_many reads them."""
+    return pd.DataFrame(np.vstack([unpack(b, "float64") for b in blobs]), columns=names, index=ids)
 
 
 def stored_features(ids: list[int], num_blobs, cat_blobs, numeric: list[str], categorical: list[str]) -> pd.DataFrame:
@@ -213,6 +251,7 @@ def build_meta(
     base_value: float,
     sample_size: int,
     max_client_id: int,
+    policy,
 ) -> dict:
     """The `meta` table of a new store: what it was built from, its feature layout and a new generation."""
     from scoring.tables import SCHEMAS, data_source
@@ -231,5 +270,17 @@ def build_meta(
         "sample_size": int(sample_size),
         "max_client_id": int(max_client_id),
         "application_fields": list(SCHEMAS["application_test"]),
+        **policy_meta(policy),
         "generation": new_generation(),
+    }
+
+
+def policy_meta(policy) -> dict:
+    """What the stored decisions were made with: the policy's version and hash, the layout of the inputs kept."""
+    from scoring.features import POLICY_INPUTS
+
+    return {
+        "policy": {"version": policy.version, "sha256": policy.sha256, "label": policy.label},
+        "policy_input_names": list(POLICY_INPUTS),
+        "decided_at": now(),
     }

@@ -77,6 +77,20 @@ SCORES = Table(
     primary_key=("client_id",),
     indexes=(Index("scores_grade", ("grade", "client_id")), Index("scores_decision", ("decision", "client_id"))),
 )
+DECISIONS = Table(
+    "decisions",
+    (
+        Column("client_id", "integer"),
+        Column("outcome", "text", not_null=True),
+        Column("offer_amount", "float"),  # NULL when nothing is offered
+        Column("offer_annuity", "float"),
+        Column("fired", "text", not_null=True),  # the codes of the rules that fired, ';'-separated, policy order
+        # the policy inputs (meta policy_input_names order), float64: the full record is rebuilt from them
+        Column("policy_inputs", "bytes", not_null=True),
+    ),
+    primary_key=("client_id",),
+    indexes=(Index("decisions_outcome", ("outcome", "client_id")),),
+)
 QUANTILES = Table(
     "quantiles",
     (
@@ -123,6 +137,35 @@ POPULATION_CELLS = Table(
     ),
     primary_key=("x", "y", "xg", "yg"),
 )
+CAMPAIGN = Table(  # the pre-approved offers' campaign (scoring.decision.campaign): one row, replaced by the next
+    "campaign",
+    (
+        Column("id", "integer"),
+        Column("run_at", "text", not_null=True),
+        Column("policy_version", "text", not_null=True),
+        Column("policy_sha256", "text", not_null=True),
+        Column("model_version", "text", not_null=True),
+        Column("clients_scored", "integer", not_null=True),
+        Column("message", "text", not_null=True),  # JSON {en, fr}: what a customer reads beside their offer
+    ),
+    primary_key=("id",),
+)
+OFFERS = Table(
+    "offers",
+    (
+        Column("client_id", "integer"),
+        Column("rank", "integer", not_null=True),
+        Column("pd", "float", not_null=True),
+        Column("grade", "text", not_null=True),
+        Column("amount", "float", not_null=True),
+        Column("annuity", "float", not_null=True),
+        Column("term_months", "integer", not_null=True),
+        Column("annual_rate", "float", not_null=True),
+        Column("dsti", "float", not_null=True),
+    ),
+    primary_key=("client_id",),
+    indexes=(Index("offers_rank", ("rank",)), Index("offers_grade", ("grade", "rank"))),
+)
 USERS = Table(
     "users",
     (
@@ -164,7 +207,21 @@ SIGNIN_ATTEMPTS = Table(
     kept=True,
 )
 
-TABLES = (META, CLIENTS, SCORES, QUANTILES, SAMPLE, POPULATION_GROUPS, POPULATION_CELLS, USERS, AUDIT, SIGNIN_ATTEMPTS)
+TABLES = (
+    META,
+    CLIENTS,
+    SCORES,
+    DECISIONS,
+    QUANTILES,
+    SAMPLE,
+    POPULATION_GROUPS,
+    POPULATION_CELLS,
+    CAMPAIGN,
+    OFFERS,
+    USERS,
+    AUDIT,
+    SIGNIN_ATTEMPTS,
+)
 KEPT = tuple(t for t in TABLES if t.kept)
 REBUILT = tuple(t for t in TABLES if not t.kept)  # written anew by every build
 

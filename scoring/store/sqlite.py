@@ -9,6 +9,7 @@ generation it comes from; explain-all changes it, and the per-generation caches 
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -16,12 +17,21 @@ from pathlib import Path
 import numpy as np
 
 from scoring.reasons import top_indices
-from scoring.store import population, statistics
+from scoring.store import offers, population, statistics
 from scoring.store.blobs import sample_column, unpack, unpack_json
 from scoring.store.connection import connect
-from scoring.store.interface import ClientStore
+from scoring.store.interface import ClientStore, DecisionsMissing
 
 _GENERATION = "(SELECT value FROM meta WHERE key = 'generation')"
+
+
+def _stored_id(client_id) -> int | None:
+    """The client id as SQLite stores it (a 64-bit integer); None for a value no row can have."""
+    try:
+        cid = int(client_id)
+    except (TypeError, ValueError):
+        return None
+    return cid if -(2**63) <= cid < 2**63 else None
 
 
 class SQLiteStore(ClientStore):
@@ -92,13 +102,8 @@ class SQLiteStore(ClientStore):
 
     def _row(self, client_id, sql: str) -> tuple[int | None, tuple | None]:
         """The client id as stored and its row by `sql` (one `?`); (None, None) for an id no row can have."""
-        try:
-            cid = int(client_id)
-        except (TypeError, ValueError):
-            return None, None
-        if not -(2**63) <= cid < 2**63:
-            return None, None
-        return cid, self._con().execute(sql, (cid,)).fetchone()
+        cid = _stored_id(client_id)
+        return (None, None) if cid is None else (cid, self._con().execute(sql, (cid,)).fetchone())
 
     # --- meta and point lookups ---------------------------------------------------------------------------------
     def meta(self) -> dict:
@@ -116,6 +121,8 @@ class SQLiteStore(ClientStore):
             "base_value",
             "sample_size",
             "explained_at",
+            "policy",
+            "decided_at",
         )
         return {k: m[k] for k in keep if k in m}
 
@@ -164,6 +171,40 @@ class SQLiteStore(ClientStore):
             "threshold": m["threshold"],
             "model_version": m["model_version"],
             "raw_score": raw_score,
+        }
+
+    def get_decision(self, client_id) -> dict | None:
+        try:
+            cid, row = self._row(
+                client_id,
+                "SELECT d.outcome, d.offer_amount, d.offer_annuity, d.fired, d.policy_inputs, c.num, c.cat, s.pd, "
+                f"s.grade, {_GENERATION} FROM decisions d JOIN clients c ON c.client_id = d.client_id "
+                "JOIN scores s ON s.client_id = d.client_id WHERE d.client_id = ?",
+            )
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                raise DecisionsMissing(
+                    "this store was built before decisions were stored: rebuild it with `python -m scoring build-store`"
+                ) from None
+            raise
+        if row is None:
+            return None
+        lay = self._layout(row[9])
+        m = lay["meta"]
+        inputs = unpack(row[4], "float64").tolist()
+        return {
+            "client_id": cid,
+            "outcome": row[0],
+            "offer_amount": row[1],
+            "offer_annuity": row[2],
+            "fired": row[3].split(";") if row[3] else [],
+            "pd": row[7],
+            "grade": row[8],
+            "threshold": m["threshold"],
+            "model_version": m["model_version"],
+            "policy": m["policy"],
+            "features": self._features(lay, row[5], row[6]),
+            "policy_inputs": dict(zip(m["policy_input_names"], (None if v != v else v for v in inputs), strict=True)),
         }
 
     def get_explanation(self, client_id, top: int | None = None) -> dict | None:
@@ -236,6 +277,13 @@ class SQLiteStore(ClientStore):
         total = con.execute(count_sql, count_params).fetchone()[0]
         items = [{"client_id": r[0], "pd": r[1], "grade": r[2], "decision": r[3]} for r in con.execute(sql, sql_params)]
         return {"total": total, "items": items}
+
+    def list_offers(self, grade=None, min_amount=None, max_amount=None, limit: int = 20, offset: int = 0) -> dict:
+        return offers.list_offers(self._con(), grade, min_amount, max_amount, limit, offset)
+
+    def get_offer(self, client_id) -> dict | None:
+        cid = _stored_id(client_id)
+        return None if cid is None else offers.get_offer(self._con(), cid)
 
     def _prefix_ranges(self, prefix: str) -> list[tuple[int, int]]:
         """Id ranges whose decimal form starts with `prefix`: 12 -> [12,12], [120,129], [1200,1299], ..."""
