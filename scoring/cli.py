@@ -105,6 +105,22 @@ def _cmd_explain_all(args):
     print(f"explained {n:,} clients in {args.store}")
 
 
+def _cmd_campaign(args):
+    from scoring.decision import load_policy
+    from scoring.decision.campaign import run_campaign
+    from scoring.store import save_offers
+
+    campaign = run_campaign(args.data, args.models, load_policy(args.policy), all_clients=args.all)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    campaign.offers.to_csv(args.out, index=False)
+    save_offers(args.store, campaign.offers, campaign.meta())
+    left = ", ".join(f"{outcome} {n:,}" for outcome, n in sorted(campaign.not_offered.items())) or "none"
+    print(
+        f"{len(campaign.offers):,} pre-approved offers out of {campaign.clients_scored:,} clients "
+        f"(not offered: {left}) -> {args.out} and {args.store}"
+    )
+
+
 def _add_password_source(p: argparse.ArgumentParser) -> None:
     # never a --password: the command line shows in the process list and the shell history
     source = p.add_mutually_exclusive_group()
@@ -247,6 +263,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_models(p)
     _add_store(p)
     p.set_defaults(func=_cmd_explain_all)
+
+    p = sub.add_parser("campaign", help="pre-approved offers to clients who have not asked; CSV and the store")
+    _add_data(p)
+    _add_models(p)
+    _add_store(p)
+    p.add_argument("--out", type=Path, default=Path("offers.csv"), help="ranked offers as CSV (default offers.csv)")
+    p.add_argument("--all", action="store_true", help="every client, not only the test split (no current application)")
+    p.add_argument("--policy", type=Path, default=None, help="the policy file (default: $SCORING_POLICY)")
+    p.set_defaults(func=_cmd_campaign)
 
     p = sub.add_parser("users", help="manage API users")
     users_sub = p.add_subparsers(dest="users_command", required=True)

@@ -76,6 +76,13 @@ def _by_grade(default: float, by_grade: dict[str, float], grades: np.ndarray) ->
     return values
 
 
+def max_amount_by_income(income, grades, section) -> np.ndarray:
+    """The income multiple's cap on the amount (by grade): yearly income x multiple; NaN without an income."""
+    income = np.asarray(income, dtype=float)
+    multiple = _by_grade(section.income_multiple, section.income_multiple_by_grade, np.asarray(grades, dtype=object))
+    return multiple * MONTHS_PER_YEAR * np.where(income > 0, income, np.nan)
+
+
 def assess(requested, income, existing_debt_service, months, grades, section, evaluated) -> AffordabilityFigures:
     """The offer per client: the amount asked when its DSTI and the income multiple allow it, else the largest
     affordable amount (rounded down) when still worth lending, else unaffordable. `section`: the policy's
@@ -85,12 +92,11 @@ def assess(requested, income, existing_debt_service, months, grades, section, ev
     grades, rate = np.asarray(grades, dtype=object), section.annual_rate
     usable_income = np.where(income > 0, income, np.nan)
     cap = _by_grade(section.dsti_cap, section.dsti_cap_by_grade, grades)
-    multiple = _by_grade(section.income_multiple, section.income_multiple_by_grade, grades)
     new_annuity = annuity(requested, months, rate)
     dsti = (debt + new_annuity) / usable_income
     max_annuity = np.maximum(cap * usable_income - debt, 0.0)
     by_dsti = amount_for_annuity(max_annuity, months, rate)
-    by_income = multiple * MONTHS_PER_YEAR * usable_income
+    by_income = max_amount_by_income(income, grades, section)
     max_amount = np.fmin(by_dsti, by_income)
     affordable = (dsti <= cap) & (requested <= by_income)
     counter = np.floor(max_amount / section.round_to) * section.round_to

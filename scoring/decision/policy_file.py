@@ -74,6 +74,13 @@ class TechnicalSection(_Strict):
     term_months_max: _Positive
 
 
+class CampaignSection(_Strict):
+    """Pre-approved offers to clients who have not asked: no requested term to go by, so the policy sets one."""
+
+    term_months: Annotated[int, Field(gt=0, le=600)]
+    message: Message  # what a customer reads beside their offer
+
+
 class _Document(_Strict):
     version: _Text
     label: _Text
@@ -81,6 +88,7 @@ class _Document(_Strict):
     score: ScoreSection
     affordability: AffordabilitySection
     technical: TechnicalSection
+    campaign: CampaignSection | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +103,7 @@ class Policy:
     score: ScoreSection
     affordability: AffordabilitySection
     technical: TechnicalSection
+    campaign: CampaignSection | None = None  # None: this policy makes no pre-approved offers
 
 
 class PolicyError(ValueError):
@@ -151,6 +160,7 @@ def load_policy(path=None, grades: GradeScale | None = None) -> Policy:
         score=doc.score,
         affordability=doc.affordability,
         technical=doc.technical,
+        campaign=doc.campaign,
     )
 
 
