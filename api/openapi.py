@@ -23,6 +23,23 @@ _UNAVAILABLE = {
 }
 _CLIENT_ERROR = {"description": "Client error", "content": {"application/json": {"schema": _ERROR}}}
 _LANG = {"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["en", "fr"]}}
+_OFFSET = {
+    "name": "offset",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "integer", "minimum": 0, "maximum": 1000000000},
+}
+_AMOUNT = {"type": "number", "minimum": 0, "maximum": 1e12}
+_OFFER_FILTERS = (
+    {
+        "name": "grade",
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string", "enum": [f"G{i}" for i in range(1, 9)]},
+    },
+    {"name": "min_amount", "in": "query", "required": False, "schema": _AMOUNT},
+    {"name": "max_amount", "in": "query", "required": False, "schema": _AMOUNT},
+)
 
 
 def _q(name, schema, required=False):
@@ -209,12 +226,48 @@ SPEC = {
                 },
             )
         },
+        "/api/v1/campaign/offers": {
+            "get": _op(
+                "Pre-approved offers of the last campaign (python -m scoring campaign) in rank order (PD, lowest "
+                "first), with the campaign's date, policy and model versions; a reversed amount range finds nothing",
+                [*_OFFER_FILTERS, _q("limit", {"type": "integer", "minimum": 1, "maximum": 200}), _OFFSET],
+                roles="manager",
+            )
+        },
+        "/api/v1/campaign/offers.csv": {
+            "get": {
+                **_op(
+                    "The same offers as CSV, all pages (404 no_campaign before the first)",
+                    _OFFER_FILTERS,
+                    roles="manager",
+                ),
+                "responses": {
+                    "200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
+                    "4XX": _CLIENT_ERROR,
+                    "503": _UNAVAILABLE,
+                },
+            }
+        },
+        "/api/v1/clients/{client_id}/offer": {
+            "get": _op(
+                "The client's pre-approved offer and its message in the language asked (managers; a customer, own "
+                "id only); 404 when the client has none",
+                [_ID, _LANG],
+            )
+        },
         "/api/v1/score": {
-            "post": _op("Score a new applicant (nothing stored)", [_LANG], body=_APPLICANT, roles="manager, service")
+            "post": _op(
+                "Score and decide a new applicant (nothing stored): PD, grade, SHAP and the decision object under "
+                "`decision`; 200 for every valid applicant, a technical refusal (outcome technical_refusal, its "
+                "{code, field, message} list) with pd, grade and contributions absent or null",
+                [_LANG],
+                body=_APPLICANT,
+                roles="manager, service",
+            )
         },
         "/api/v1/score/batch": {
             "post": _op(
-                "Score up to 1,000 applicants, all or nothing",
+                "Score and decide up to 1,000 applicants, all or nothing (each result as POST /score)",
                 [_LANG],
                 roles="manager, service",
                 body={

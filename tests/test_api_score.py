@@ -52,7 +52,11 @@ def test_posted_stored_client_gets_the_stored_pd(api_client, api_heads, api_app,
         assert posted.status_code == 200, posted.json
         stored = api_client.get(f"/api/v1/clients/{cid}/score", headers=api_heads["manager"]).json
         assert posted.json["pd"] == pytest.approx(stored["pd"], rel=1e-9)
-        assert posted.json["grade"] == stored["grade"] and posted.json["decision"] == stored["decision"]
+        assert posted.json["grade"] == stored["grade"]
+        decided = api_client.get(f"/api/v1/clients/{cid}/decision", headers=api_heads["manager"]).json["decision"]
+        assert posted.json["decision"]["outcome"] == decided["outcome"]
+        assert posted.json["decision"]["stop_factors"] == decided["stop_factors"]
+        assert posted.json["decision"]["offer"] == decided["offer"]
         result = posted.json
         assert result["base_value"] + sum(c["shap"] for c in result["contributions"]) + result["others"][
             "shap"
@@ -103,17 +107,46 @@ def test_bad_history_names_the_record(api_client, api_heads):
 
 
 def test_minimal_applicant_scores(api_client, api_heads):
-    app = {"AMT_INCOME_TOTAL": 1.2e5, "AMT_CREDIT": 3e5, "DAYS_BIRTH": -12000}
+    app = {"AMT_INCOME_TOTAL": 1.2e5, "AMT_CREDIT": 3e5, "AMT_ANNUITY": 15000.0, "DAYS_BIRTH": -12000}
     result = api_client.post("/api/v1/score", json={"application": app}, headers=api_heads["service"]).json
     assert 0 < result["pd"] < 1 and result["reasons"]
+    assert result["decision"]["outcome"] in ("approve", "counter_offer", "refer", "decline")
+    assert result["decision"]["score"]["pd"] == result["pd"] and result["decision"]["policy"]["sha256"]
+
+
+@pytest.mark.parametrize(
+    "change, code, field",
+    [
+        ({"AMT_ANNUITY": None}, "MISSING_VALUE", "AMT_ANNUITY"),
+        ({"AMT_ANNUITY": 4e5}, "ANNUITY_ABOVE_CREDIT", "AMT_ANNUITY"),
+        ({"AMT_GOODS_PRICE": 1e7}, "GOODS_PRICE_FAR_ABOVE_CREDIT", "AMT_GOODS_PRICE"),
+    ],
+)
+def test_technical_refusals_carry_no_score(api_client, api_heads, change, code, field):
+    app = {"AMT_INCOME_TOTAL": 1.2e5, "AMT_CREDIT": 3e5, "AMT_ANNUITY": 15000.0, "DAYS_BIRTH": -12000}
+    app = {k: v for k, v in {**app, **change}.items() if v is not None}
+    response = api_client.post("/api/v1/score", json={"application": app}, headers=api_heads["service"])
+    assert response.status_code == 200
+    result = response.json
+    assert result["decision"]["outcome"] == "technical_refusal"
+    assert {"code": code, "field": field} in [
+        {k: i[k] for k in ("code", "field")} for i in result["decision"]["technical_issues"]
+    ]
+    assert result["pd"] is None and result["grade"] is None and "contributions" not in result
+    assert result["decision"]["score"]["pd"] is None
+    batch = api_client.post(
+        "/api/v1/score/batch", json={"applicants": [{"application": app}] * 2}, headers=api_heads["service"]
+    ).json
+    assert [r["decision"]["outcome"] for r in batch["results"]] == ["technical_refusal"] * 2
 
 
 def test_batch_all_or_nothing_and_limits(api_client, api_heads):
     h = api_heads["service"]
-    good = {"application": {"AMT_INCOME_TOTAL": 1.2e5, "AMT_CREDIT": 3e5, "DAYS_BIRTH": -12000}}
+    good = {"application": {"AMT_INCOME_TOTAL": 1.2e5, "AMT_CREDIT": 3e5, "AMT_ANNUITY": 15000.0, "DAYS_BIRTH": -12000}}
     bad = {"application": {"AMT_INCOME_TOTAL": -5.0, "AMT_CREDIT": 3e5, "DAYS_BIRTH": -12000}}
     ok = api_client.post("/api/v1/score/batch", json={"applicants": [good, good]}, headers=h).json
     assert ok["count"] == 2 and ok["results"][0]["pd"] == pytest.approx(ok["results"][1]["pd"])
+    assert ok["results"][0]["decision"] == ok["results"][1]["decision"]
     response = api_client.post("/api/v1/score/batch", json={"applicants": [good, bad]}, headers=h)
     assert_error(response, 422)
     assert response.json["error"]["fields"][0]["field"].startswith("applicants.1.")

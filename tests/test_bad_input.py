@@ -15,7 +15,7 @@ import pytest
 from scoring import users
 
 PASSWORD = secrets.token_urlsafe(18)
-APP = {"AMT_INCOME_TOTAL": 123000.0, "AMT_CREDIT": 321000.0, "DAYS_BIRTH": -12000}
+APP = {"AMT_INCOME_TOTAL": 123000.0, "AMT_CREDIT": 321000.0, "AMT_ANNUITY": 16000.0, "DAYS_BIRTH": -12000}
 LIMIT = 64 * 1024
 
 
@@ -152,11 +152,11 @@ def test_single_applicant_values_are_bound_not_written_into_sql():
 def test_unexpected_error_logs_type_route_and_reference_only(env, monkeypatch, caplog):
     import api.score
 
-    def broken(application, history):
-        amount = application["AMT_CREDIT"].iloc[0]
+    def broken(bundle, policy, applicants, explain):
+        amount = applicants[0][0]["AMT_CREDIT"]
         raise RuntimeError(f"Conversion Error: SELECT CAST({amount} AS DOUBLE) FROM applicant")
 
-    monkeypatch.setattr(api.score, "features_from_records", broken)
+    monkeypatch.setattr(api.score, "decide_applicants", broken)
     caplog.set_level(logging.DEBUG)
     response = _post(env, "/api/v1/score", json.dumps({"application": {**APP, "AMT_CREDIT": 987654.321}}))
     error = _error(response, 500, "internal_error")
@@ -171,10 +171,10 @@ def test_unexpected_error_logs_type_route_and_reference_only(env, monkeypatch, c
 def test_422_never_echoes_parser_text(env, monkeypatch):
     import api.score
 
-    def picky(application, history):
+    def picky(bundle, policy, applicants, explain):
         raise ValueError("applications: Could not convert string '4242.4242' to DOUBLE")
 
-    monkeypatch.setattr(api.score, "features_from_records", picky)
+    monkeypatch.setattr(api.score, "decide_applicants", picky)
     error = _error(_post(env, "/api/v1/score", json.dumps({"application": APP})), 422, "invalid_applicant")
     assert "4242" not in json.dumps(error) and "convert" not in json.dumps(error)
 

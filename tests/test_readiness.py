@@ -20,7 +20,9 @@ from scoring import users
 from tests.servers import gunicorn
 
 PASSWORD = secrets.token_urlsafe(18)
-APPLICANT = {"application": {"AMT_INCOME_TOTAL": 1.2e5, "AMT_CREDIT": 3e5, "DAYS_BIRTH": -12000}}
+APPLICANT = {
+    "application": {"AMT_INCOME_TOTAL": 1.2e5, "AMT_CREDIT": 3e5, "AMT_ANNUITY": 15000.0, "DAYS_BIRTH": -12000}
+}
 
 
 @pytest.fixture()
