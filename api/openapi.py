@@ -6,7 +6,7 @@ import html
 
 from flask import Blueprint, Response, jsonify
 
-from api.schemas import applicant_spec
+from scoring.applicant_schema import applicant_spec
 
 bp = Blueprint("openapi", __name__)
 
@@ -63,7 +63,32 @@ def _op(summary, params=(), body=None, auth=True, roles="manager, customer"):
     return op
 
 
-_APPLICANT = applicant_spec()  # the same rules as api.schemas validates
+_APPLICANT = applicant_spec()  # the same rules as scoring.applicant_schema validates
+_THEIRS = {
+    "type": "object",
+    "additionalProperties": False,
+    "description": "what the main pipeline computed; a part not sent is not compared",
+    "properties": {
+        "factors": {
+            "type": "object",
+            "description": "feature or policy input name -> value (number, text or null)",
+            "additionalProperties": {"nullable": True, "oneOf": [{"type": "number"}, {"type": "string"}]},
+        },
+        "stop_factors": {"type": "array", "items": {"type": "string", "minLength": 1}, "nullable": True},
+        "pd": {"type": "number", "minimum": 0, "maximum": 1, "nullable": True},
+        "outcome": {
+            "type": "string",
+            "enum": ["approve", "counter_offer", "refer", "decline", "technical_refusal"],
+            "nullable": True,
+        },
+    },
+}
+_VERIFICATION = {
+    "type": "object",
+    "required": ["application", "theirs"],
+    "additionalProperties": False,
+    "properties": {**_APPLICANT["properties"], "theirs": _THEIRS},
+}
 
 SPEC = {
     "openapi": "3.0.3",
@@ -253,6 +278,27 @@ SPEC = {
                 "The client's pre-approved offer and its message in the language asked (managers; a customer, own "
                 "id only); 404 when the client has none",
                 [_ID, _LANG],
+            )
+        },
+        "/api/v1/verify": {
+            "post": _op(
+                "Verify the main pipeline: our decision recomputed from the same records, and every discrepancy "
+                "[{kind: factor|stop_factor|score|outcome, name, theirs, ours, tolerance}] beyond the policy's "
+                "verification tolerances; status match or discrepancies",
+                body=_VERIFICATION,
+                roles="manager, service",
+            )
+        },
+        "/api/v1/verify/batch": {
+            "post": _op(
+                "Verify up to 1,000 applications, all or nothing: a summary and one report each",
+                roles="manager, service",
+                body={
+                    "type": "object",
+                    "required": ["items"],
+                    "additionalProperties": False,
+                    "properties": {"items": {"type": "array", "minItems": 1, "maxItems": 1000, "items": _VERIFICATION}},
+                },
             )
         },
         "/api/v1/score": {

@@ -15,7 +15,7 @@ from api.audit import audit
 from api.auth import require
 from api.errors import ApiError
 from api.io import json_body, lang_arg
-from api.schemas import ApplicantError, validate_applicant
+from scoring.applicant_schema import ApplicantError, validate_applicant
 from scoring.decision.record import TECHNICAL_REFUSAL
 from scoring.decision.service import decide_applicants
 from scoring.reasons import top_indices

@@ -91,6 +91,18 @@ def _cmd_predict(args):
     print(f"scored {rows:,} applications -> {args.output}")
 
 
+def _cmd_verify(args):
+    from scoring.decision.verify_file import verify_file
+
+    result = verify_file(args.input, args.output, data_dir=args.data, models_dir=args.models)
+    print(
+        f"checked {result['checked']:,} applications: {result['with_discrepancies']:,} with discrepancies "
+        f"({100 * result['share_with_discrepancies']:.1f} %) -> {args.output}"
+    )
+    for item in result["most_frequent"]:
+        print(f"  {item['kind']:<12} {item['name']:<40} {item['count']:,}")
+
+
 def _cmd_build_store(args):
     from scoring.store import build_store
 
@@ -252,6 +264,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data(p)
     _add_models(p)
     p.set_defaults(func=_cmd_predict)
+
+    p = sub.add_parser(
+        "verify",
+        help="recompute the main pipeline's factors, stop factors, PD and outcome; report every discrepancy",
+        description="Input: JSON lines {id?, application, history?, theirs} or CSV/Parquet rows (Kaggle names, "
+        "theirs_pd, theirs_outcome, theirs_stop_factors, factor.<NAME>; history from --data). "
+        "Output: .jsonl or .csv. Tolerances: the policy's verification section.",
+    )
+    p.add_argument("--input", type=Path, required=True)
+    p.add_argument("--output", type=Path, required=True)
+    _add_data(p)
+    _add_models(p)
+    p.set_defaults(func=_cmd_verify)
 
     p = sub.add_parser("build-store", help="build the SQLite client store with precomputed scores and explanations")
     _add_data(p)

@@ -73,7 +73,7 @@ def _clean(chunk: pd.DataFrame, path: Path, first_row: int) -> pd.DataFrame:
     return chunk
 
 
-def _history(data_dir, ids: np.ndarray) -> dict[str, pd.DataFrame]:
+def history_frames(data_dir, ids: np.ndarray) -> dict[str, pd.DataFrame]:
     """Rows of every history table present in data_dir that belong to these clients (filtered in DuckDB)."""
     if data_dir is None or not Path(data_dir).is_dir() or len(ids) == 0:
         return {}
@@ -149,7 +149,7 @@ def predict_file(input, output, data_dir=None, models_dir="models", *, chunk_row
         for chunk in _chunks(src, chunk_rows):
             chunk = _clean(chunk, src, rows)
             ids = chunk["SK_ID_CURR"].to_numpy()
-            features = features_from_records(chunk, _history(data_dir, ids))
+            features = features_from_records(chunk, history_frames(data_dir, ids))
             scored = bundle.score(features)
             writer.write(
                 pd.DataFrame(

@@ -76,7 +76,7 @@ def _lighter_applicants(spec: dict) -> dict:
     """The served spec with fewer applicant fields: generating one 121-field applicant with seven history tables
     takes about 2.5 s here, a batch of them minutes. Kept: the required fields, each kind of rule (bounds, the
     pensioner marker, text, integers) and four fields of every history table, plus its day or month fields.
-    Every field's rule comes from the same table in api/schemas.py; tests/test_bad_input.py covers the others."""
+    Every field's rule comes from the same table in scoring/applicant_schema.py; tests/test_bad_input.py covers the others."""
     applicant = spec["paths"]["/api/v1/score"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     app = applicant["properties"]["application"]
     app["properties"] = {k: v for k, v in app["properties"].items() if k in KEPT_FIELDS}

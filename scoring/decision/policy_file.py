@@ -81,6 +81,16 @@ class CampaignSection(_Strict):
     message: Message  # what a customer reads beside their offer
 
 
+class VerificationSection(_Strict):
+    """How far the main pipeline's figures may differ from ours before `verify` reports them (scoring.decision.verify):
+    a factor within factor_abs + factor_rel x |ours| (or its own entry of `factors`, absolute), a PD within pd_abs."""
+
+    factor_abs: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 1e-6
+    factor_rel: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] = 1e-6
+    factors: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = {}
+    pd_abs: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.001
+
+
 class _Document(_Strict):
     version: _Text
     label: _Text
@@ -89,6 +99,7 @@ class _Document(_Strict):
     affordability: AffordabilitySection
     technical: TechnicalSection
     campaign: CampaignSection | None = None
+    verification: VerificationSection = VerificationSection()
 
 
 @dataclass(frozen=True)
@@ -104,6 +115,7 @@ class Policy:
     affordability: AffordabilitySection
     technical: TechnicalSection
     campaign: CampaignSection | None = None  # None: this policy makes no pre-approved offers
+    verification: VerificationSection = VerificationSection()
 
 
 class PolicyError(ValueError):
@@ -146,6 +158,11 @@ def load_policy(path=None, grades: GradeScale | None = None) -> Policy:
     except ValidationError as exc:
         raise PolicyError(path, [_located(raw, error) for error in exc.errors()]) from None
     problems = _rule_problems(doc.rules) + _grade_problems(doc, grades or GradeScale.from_env())
+    problems += [
+        ("verification", f"factors: unknown input {name}")
+        for name in doc.verification.factors
+        if name not in numeric_input_names()
+    ]
     if doc.technical.age_years_min >= doc.technical.age_years_max:
         problems.append(("technical", "age_years_min must be below age_years_max"))
     if problems:
@@ -161,6 +178,7 @@ def load_policy(path=None, grades: GradeScale | None = None) -> Policy:
         affordability=doc.affordability,
         technical=doc.technical,
         campaign=doc.campaign,
+        verification=doc.verification,
     )
 
 

@@ -1,4 +1,5 @@
-"""Validation of new applicants: Kaggle field names and types, plausible values, each problem named by field.
+"""Validation of new applicants as posted (API) or read from a file (verify): Kaggle field names and types,
+plausible values, each problem named by field.
 
 One table of field rules serves both the validation (pydantic, strict) and the OpenAPI description, so what
 the spec allows is what the API accepts.
