@@ -1,4 +1,6 @@
-"""Streaming batch scoring: application rows (CSV or Parquet, Kaggle schema) -> client id, PD, grade, decision."""
+"""Streaming batch scoring: application rows (CSV or Parquet, Kaggle schema) -> client id, PD, grade, decision at the
+model threshold, and the lender's decision (scoring.decision.service): outcome, offer amount and annuity, fired
+rule codes (';'-separated)."""
 
 from __future__ import annotations
 
@@ -123,6 +125,10 @@ class _Writer:
                             "pd": pd.Series(dtype="float64"),
                             "grade": pd.Series(dtype=object),
                             "decision": pd.Series(dtype=object),
+                            "outcome": pd.Series(dtype=object),
+                            "offer_amount": pd.Series(dtype="float64"),
+                            "offer_annuity": pd.Series(dtype="float64"),
+                            "fired": pd.Series(dtype=object),
                         }
                     )
                 )
@@ -133,9 +139,13 @@ class _Writer:
             self.tmp.unlink(missing_ok=True)
 
 
-def predict_file(input, output, data_dir=None, models_dir="models", *, chunk_rows: int = CHUNK_ROWS) -> int:
-    """Score every application row of `input` into `output` (CSV or Parquet by extension); returns rows scored."""
-    from scoring.features import features_from_records
+def predict_file(
+    input, output, data_dir=None, models_dir="models", *, chunk_rows: int = CHUNK_ROWS, policy_path=None
+) -> int:
+    """Score and decide every application row of `input` into `output` (CSV or Parquet by extension) under the
+    policy at `policy_path` (default SCORING_POLICY); returns rows scored."""
+    from scoring.decision import load_policy
+    from scoring.decision.service import decide_records
 
     src, dst = Path(input), Path(output)
     if not src.exists():
@@ -143,14 +153,15 @@ def predict_file(input, output, data_dir=None, models_dir="models", *, chunk_row
     _kind(src)
     dst.parent.mkdir(parents=True, exist_ok=True)
     bundle = ModelBundle.load(models_dir)
+    policy = load_policy(policy_path, grades=bundle.grades)
     writer = _Writer(dst)
     rows, ok = 0, False
     try:
         for chunk in _chunks(src, chunk_rows):
             chunk = _clean(chunk, src, rows)
             ids = chunk["SK_ID_CURR"].to_numpy()
-            features = features_from_records(chunk, history_frames(data_dir, ids))
-            scored = bundle.score(features)
+            decided = decide_records(bundle, policy, chunk, history_frames(data_dir, ids))
+            scored, lender = decided.scores, decided.decisions.summary()
             writer.write(
                 pd.DataFrame(
                     {
@@ -158,6 +169,10 @@ def predict_file(input, output, data_dir=None, models_dir="models", *, chunk_row
                         "pd": scored["pd"].to_numpy(),
                         "grade": scored["grade"].to_numpy(),
                         "decision": scored["decision"].to_numpy(),
+                        "outcome": lender["outcome"].to_numpy(),
+                        "offer_amount": lender["offer_amount"].to_numpy(dtype="float64"),
+                        "offer_annuity": lender["offer_annuity"].to_numpy(dtype="float64"),
+                        "fired": lender["fired"].to_numpy(),
                     }
                 )
             )

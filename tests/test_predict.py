@@ -7,15 +7,20 @@ import pandas as pd
 import pytest
 
 from scoring.bundle import ModelBundle
-from scoring.features import build_features
+from scoring.decision.service import decide_features
+from scoring.features import build_features_and_policy_inputs
 from scoring.predict import predict_file
 from scoring.tables import read_table
+from tests.decision_fixtures import example_policy
 
 
 @pytest.fixture(scope="module")
 def expected(synth_dir, trained_models):
+    """PD, grade and the lender's decision of every client from the batch feature path (as the store builds)."""
     bundle = ModelBundle.load(trained_models)
-    return bundle.score(build_features(synth_dir))
+    features, policy_inputs = build_features_and_policy_inputs(synth_dir)
+    decided = decide_features(bundle, example_policy(), features, policy_inputs)
+    return decided.scores.join(decided.decisions.summary())
 
 
 @pytest.mark.parametrize("table,ext", [("application_test", "csv"), ("application_train", "parquet")])
@@ -27,12 +32,25 @@ def test_predict_file_matches_bundle(synth_dir, trained_models, expected, tmp_pa
     n = predict_file(src, out, data_dir=synth_dir, models_dir=trained_models, chunk_rows=256)
     assert n == len(app)
     got = pd.read_parquet(out) if out.suffix == ".parquet" else pd.read_csv(out)
-    assert list(got.columns) == ["SK_ID_CURR", "pd", "grade", "decision"]
+    assert list(got.columns) == [
+        "SK_ID_CURR",
+        "pd",
+        "grade",
+        "decision",
+        "outcome",
+        "offer_amount",
+        "offer_annuity",
+        "fired",
+    ]
     assert got["SK_ID_CURR"].tolist() == app["SK_ID_CURR"].tolist()
     exp = expected.loc[got["SK_ID_CURR"]]
     np.testing.assert_allclose(got["pd"].to_numpy(), exp["pd"].to_numpy(), rtol=1e-9, atol=1e-12)
     assert got["grade"].tolist() == exp["grade"].tolist()
     assert got["decision"].tolist() == exp["decision"].tolist()
+    assert got["outcome"].tolist() == exp["outcome"].tolist() and exp["outcome"].nunique() >= 2
+    for column in ("offer_amount", "offer_annuity"):
+        np.testing.assert_allclose(got[column].to_numpy(), exp[column].to_numpy(), rtol=1e-9)
+    assert got["fired"].fillna("").tolist() == exp["fired"].tolist() and (exp["fired"] != "").any()
     assert not list(tmp_path.glob("*.partial"))
 
 
