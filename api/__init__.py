@@ -53,7 +53,21 @@ def create_app(test_config: dict | None = None) -> Flask:
     Refuses a tampered model and a bad policy file (PolicyError naming file, rule and reason).
     `app.config["SETTINGS"]` keeps the settings the app was built from.
     """
-    from api import auth, availability, clients, decisions, errors, features, health, io, metrics, model, openapi, score
+    from api import (
+        auth,
+        availability,
+        clients,
+        decisions,
+        errors,
+        features,
+        health,
+        io,
+        metrics,
+        model,
+        openapi,
+        score,
+        verify,
+    )
     from scoring.bundle import ModelBundle
     from scoring.decision import load_policy
     from scoring.store import open_store
@@ -94,6 +108,16 @@ def create_app(test_config: dict | None = None) -> Flask:
         return response
 
     metrics.register(app)
-    for blueprint in (health.bp, auth.bp, model.bp, features.bp, clients.bp, decisions.bp, score.bp, openapi.bp):
+    for blueprint in (
+        health.bp,
+        auth.bp,
+        model.bp,
+        features.bp,
+        clients.bp,
+        decisions.bp,
+        score.bp,
+        verify.bp,
+        openapi.bp,
+    ):
         app.register_blueprint(blueprint)
     return app
