@@ -56,6 +56,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from api import (
         auth,
         availability,
+        campaign,
         clients,
         decisions,
         errors,
@@ -66,7 +67,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         model,
         openapi,
         score,
-        verify,
     )
     from scoring.bundle import ModelBundle
     from scoring.decision import load_policy
@@ -115,8 +115,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         features.bp,
         clients.bp,
         decisions.bp,
+        campaign.bp,
         score.bp,
-        verify.bp,
         openapi.bp,
     ):
         app.register_blueprint(blueprint)
