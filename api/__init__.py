@@ -67,6 +67,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         model,
         openapi,
         score,
+        verify,
     )
     from scoring.bundle import ModelBundle
     from scoring.decision import load_policy
@@ -117,6 +118,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         decisions.bp,
         campaign.bp,
         score.bp,
+        verify.bp,
         openapi.bp,
     ):
         app.register_blueprint(blueprint)
