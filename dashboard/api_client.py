@@ -56,6 +56,22 @@ def client_what_if_path(client_id) -> str:
     return _path("clients", client_id, "what-if")
 
 
+def client_decision_path(client_id) -> str:
+    return _path("clients", client_id, "decision")
+
+
+def client_offer_path(client_id) -> str:
+    return _path("clients", client_id, "offer")
+
+
+def campaign_offers_path() -> str:
+    return _path("campaign", "offers")
+
+
+def campaign_offers_csv_path() -> str:
+    return _path("campaign", "offers.csv")
+
+
 def model_path() -> str:
     return _path("model")
 
@@ -82,9 +98,11 @@ def _request(
     token: str | None = None,
     extra_headers: dict | None = None,
     conf: settings.DashboardSettings | None = None,
+    expect: str = "json",
     **kwargs,
 ):
-    """`conf`: the settings to use, for a thread outside the request (get_many); else the serving app's."""
+    """`conf`: the settings to use, for a thread outside the request (get_many); else the serving app's.
+    `expect`: the media type of a successful answer; JSON is parsed, another (text/csv) is returned as text."""
     conf = conf or settings.current()
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     headers.update(extra_headers or {})
@@ -97,6 +115,10 @@ def _request(
         raise ApiUnavailable(type(exc).__name__) from None
     if response.status_code >= 500:
         raise ApiUnavailable(f"HTTP {response.status_code}")
+    if response.status_code < 400 and expect != "json":
+        if response.headers.get("Content-Type", "").split(";")[0] != expect:
+            raise ApiUnavailable(f"answer was not {expect}")
+        return response.text
     try:
         body = response.json()
     except ValueError:
@@ -131,6 +153,11 @@ def _given(params: dict) -> dict:
 
 def get(path: str, token: str, **params):
     return _request("GET", path, token, params=_given(params))
+
+
+def get_text(path: str, token: str, expect: str, **params) -> str:
+    """A successful answer of media type `expect` (an export) as text; errors as for get()."""
+    return _request("GET", path, token, expect=expect, params=_given(params))
 
 
 def post(path: str, token: str, body: dict, **params):

@@ -16,7 +16,7 @@ from flask import make_response, redirect, request, session
 
 from dashboard import api_client, settings
 from dashboard import session as user_session
-from dashboard.components import client_view, compare, search, whatif
+from dashboard.components import campaign, client_view, compare, search, whatif
 from dashboard.components.common import expired_marker
 from dashboard.i18n import LANGS, t
 
@@ -163,6 +163,8 @@ def _route(pathname):
         return client_view.layout(user["client_id"], lang, "customer")
     if user["role"] != "manager":
         return html.P(t("not_found", lang), role="alert")
+    if pathname == campaign.PATH:
+        return campaign.layout(lang)
     if pathname and pathname.startswith("/client/"):
         try:
             return client_view.layout(int(pathname.rsplit("/", 1)[-1]), lang, "manager")
@@ -195,7 +197,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Dash:
     )
     app.layout = serve_layout
     app.callback(Output("main", "children"), Input("url", "pathname"))(_route)
-    for component in (search, client_view, whatif, compare):
+    for component in (search, client_view, whatif, compare, campaign):
         component.register(app)
 
     @server.post("/auth/login")

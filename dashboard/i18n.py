@@ -131,6 +131,104 @@ STRINGS = {
     "simulated": {"en": "Simulated", "fr": "Simulé"},
     "invalid": {"en": "Check the values: {msg}", "fr": "Vérifiez les valeurs : {msg}"},
     "not_found": {"en": "No such client.", "fr": "Client introuvable."},
+    # the Decision card
+    "decision_title": {"en": "Credit decision", "fr": "Décision de crédit"},
+    "counter_offer": {"en": "Counter-offer", "fr": "Contre-proposition"},
+    "refer": {"en": "Referred to an adviser", "fr": "Transmis à un conseiller"},
+    "technical_refusal": {"en": "Application not usable", "fr": "Demande inutilisable"},
+    "outcome_approve_manager": {
+        "en": "Every rule passed, the score is under the threshold and the amount asked is affordable.",
+        "fr": "Toutes les règles sont passées, le score est sous le seuil et le montant demandé est supportable.",
+    },
+    "outcome_approve_customer": {
+        "en": "Your loan can be granted as you asked.",
+        "fr": "Votre prêt peut être accordé tel que vous l'avez demandé.",
+    },
+    "outcome_counter_offer_manager": {
+        "en": "Approved for a smaller amount: the amount asked is over the affordability cap.",
+        "fr": "Accordé pour un montant plus petit : le montant demandé dépasse le plafond d'endettement.",
+    },
+    "outcome_counter_offer_customer": {
+        "en": "We can lend you a smaller amount than you asked.",
+        "fr": "Nous pouvons vous prêter un montant plus petit que celui demandé.",
+    },
+    "outcome_refer_manager": {
+        "en": "A rule sends this application to manual review: an analyst decides.",
+        "fr": "Une règle transmet cette demande en examen manuel : un analyste décide.",
+    },
+    "outcome_refer_customer": {
+        "en": "An adviser will look at your application and contact you.",
+        "fr": "Un conseiller va examiner votre demande et vous contacter.",
+    },
+    "outcome_decline_manager": {
+        "en": "Declined by the steps below.",
+        "fr": "Refusé par les étapes ci-dessous.",
+    },
+    "outcome_decline_customer": {
+        "en": "We cannot grant this loan, for the reasons below.",
+        "fr": "Nous ne pouvons pas accorder ce prêt, pour les raisons ci-dessous.",
+    },
+    "outcome_technical_refusal_manager": {
+        "en": "The application is not usable as it stands: it was not scored.",
+        "fr": "La demande n'est pas utilisable en l'état : elle n'a pas été notée.",
+    },
+    "outcome_technical_refusal_customer": {
+        "en": "Your application is incomplete or inconsistent; please check it with us.",
+        "fr": "Votre demande est incomplète ou incohérente ; vérifiez-la avec nous.",
+    },
+    "decision_reasons": {"en": "Why", "fr": "Pourquoi"},
+    "rules_fired": {"en": "Rules that fired", "fr": "Règles déclenchées"},
+    "no_rule_fired": {"en": "No rule fired.", "fr": "Aucune règle ne s'est déclenchée."},
+    "rule_decline": {"en": "declines", "fr": "refuse"},
+    "rule_refer": {"en": "refers to review", "fr": "transmet en examen"},
+    "rule_info": {"en": "recorded only", "fr": "noté seulement"},
+    "rule_seen": {"en": "(seen {seen}; fires when {rule})", "fr": "(valeur vue {seen} ; se déclenche si {rule})"},
+    "technical_issues": {"en": "What makes it unusable", "fr": "Ce qui la rend inutilisable"},
+    "affordability": {"en": "Affordability", "fr": "Capacité de remboursement"},
+    "afford_not_evaluated": {
+        "en": "Not assessed: a rule on the application declined it first.",
+        "fr": "Non évaluée : une règle sur la demande l'a refusée avant.",
+    },
+    "afford_dsti": {"en": "Repayments over income (DSTI)", "fr": "Remboursements sur revenus (taux d'endettement)"},
+    "afford_dsti_value": {"en": "{dsti} (cap {cap})", "fr": "{dsti} (plafond {cap})"},
+    "afford_income": {"en": "Monthly income", "fr": "Revenu mensuel"},
+    "afford_existing": {"en": "Existing repayments a month", "fr": "Remboursements existants par mois"},
+    "afford_requested": {"en": "Amount asked", "fr": "Montant demandé"},
+    "afford_new_annuity": {"en": "New repayment a month", "fr": "Nouvelle mensualité"},
+    "afford_max_amount": {"en": "Largest affordable amount", "fr": "Montant maximal supportable"},
+    "offer": {"en": "Offer", "fr": "Offre"},
+    "offer_if_approved": {"en": "Offer, if the review approves it", "fr": "Offre, si l'examen l'accepte"},
+    "offer_terms": {
+        "en": "{amount} over {months} months: {annuity} a month at {rate} a year.",
+        "fr": "{amount} sur {months} mois : {annuity} par mois à {rate} par an.",
+    },
+    "pre_approved": {"en": "Pre-approved offer", "fr": "Offre pré-accordée"},
+    "pre_approved_rank": {
+        "en": "Rank {rank} of {total} in the campaign of {date}.",
+        "fr": "Rang {rank} sur {total} dans la campagne du {date}.",
+    },
+    "policy_version": {"en": "Policy version", "fr": "Version de la politique"},
+    # the campaign page
+    "campaign_link": {"en": "Pre-approved offers", "fr": "Offres pré-accordées"},
+    "campaign_title": {"en": "Pre-approved offers", "fr": "Offres pré-accordées"},
+    "campaign_meta": {
+        "en": "Campaign of {date}: {offers} offers to {scored} clients scored, policy {policy}, model {model}. "
+        "Ranked by probability of default, lowest first.",
+        "fr": "Campagne du {date} : {offers} offres pour {scored} clients notés, politique {policy}, modèle {model}. "
+        "Classées par probabilité de défaut, la plus faible d'abord.",
+    },
+    "no_campaign": {
+        "en": "No campaign has been run on this store yet.",
+        "fr": "Aucune campagne n'a encore été lancée sur cette base.",
+    },
+    "min_amount": {"en": "Smallest amount", "fr": "Montant minimal"},
+    "max_amount": {"en": "Largest amount", "fr": "Montant maximal"},
+    "download_csv": {"en": "Download CSV", "fr": "Télécharger en CSV"},
+    "offers_results": {"en": "{total} offers, {start}–{end} shown", "fr": "{total} offres, {start}–{end} affichées"},
+    "rank": {"en": "Rank", "fr": "Rang"},
+    "amount_col": {"en": "Amount", "fr": "Montant"},
+    "monthly_col": {"en": "A month", "fr": "Par mois"},
+    "months_col": {"en": "Months", "fr": "Mois"},
     "language": {"en": "Français", "fr": "English"},
     "skip": {"en": "Skip to content", "fr": "Aller au contenu"},
 }

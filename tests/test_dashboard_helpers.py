@@ -10,9 +10,11 @@ from dash import dcc, html, no_update
 from dashboard import api_client
 from dashboard.app import create_app
 from dashboard.components import (
+    campaign,
     charts,
     client_view,
     compare,
+    decision_card,
     explanation_cards,
     file_card,
     importance_card,
@@ -86,6 +88,8 @@ def _results(lang: str = "en", **failures) -> dict:
         api_client.client_path(CID): ("file", FILE),
         api_client.importance_path(): ("importance", IMPORTANCE),
         api_client.model_path(): ("model", {"data_source": "synthetic"}),
+        api_client.client_decision_path(CID): ("decision", _decision_answer("approve", lang, "customer")),
+        api_client.client_offer_path(CID): ("offer", api_client.ApiRefused(404, "offer not found")),
     }
     results = {}
     for key, (path, _) in client_view._calls(CID, lang).items():
@@ -281,7 +285,8 @@ def test_a_card_whose_call_failed_says_so_instead_of_rendering():
 def test_cards_asking_the_same_call_share_one_request():
     calls = calls_of([explanation_cards.REASONS, explanation_cards.WATERFALL], CID, "fr")
     assert list(calls.values()) == [(f"/api/v1/clients/{CID}/explanation", {"top": 8, "lang": "fr"})]
-    assert len(client_view._calls(CID, "en")) == 5  # score, explanation, file, importance, model: one round trip
+    # score, explanation, decision, offer, file, importance, model: one round trip
+    assert len(client_view._calls(CID, "en")) == 7
     other = Card(
         id="x",
         title="score_title",
@@ -386,3 +391,149 @@ def test_pickers_default_to_known_features_and_a_customer_to_grid_pairs():
     assert (dist, x, y) == ("EXT_SOURCE_2", "EXT_SOURCE_2", "AMT_CREDIT")
     options, dist, x, y, pairs = compare._pickers(items, "customer")
     assert [o["value"] for o in pairs] == ["AGE", "AMT_CREDIT"] and {x, y} == {"AGE", "AMT_CREDIT"}
+
+
+# ---------------------------------------------------------------- the Decision card and the campaign page
+# The decision JSON as the API sends it: Decision.to_dict() for managers, customer_view() for customers, made by
+# the real decision code on crafted applicants (the dashboard itself never imports scoring).
+_PREVIOUS_REFUSED = {
+    "previous_application": [
+        {"SK_ID_PREV": 1, "SK_ID_CURR": 1, "NAME_CONTRACT_STATUS": "Refused", "DAYS_DECISION": -30, "AMT_CREDIT": 1e3}
+    ]
+}
+OUTCOMES = {  # outcome -> (application changes, history, PD)
+    "approve": ({}, None, 0.02),
+    "counter_offer": ({"AMT_INCOME_TOTAL": 20000.0, "AMT_CREDIT": 400000.0, "AMT_ANNUITY": 13867.0}, None, 0.02),
+    "refer": ({}, _PREVIOUS_REFUSED, 0.02),
+    "decline": ({"DAYS_BIRTH": -7000}, None, 0.02),
+    "technical_refusal": ({"AMT_ANNUITY": 500000.0}, None, 0.02),
+}
+OFFER = {
+    "rank": 3,
+    "client_id": CID,
+    "pd": 0.02,
+    "grade": "G3",
+    "amount": 250000.0,
+    "annuity": 8666.2,
+    "term_months": 36,
+    "annual_rate": 0.15,
+    "dsti": 0.31,
+    "message": "You are pre-approved for this loan.",
+    "campaign": {"run_at": "2026-12-01T10:00:00+00:00", "offers": 1200, "policy_version": "example-2025.1"},
+}
+
+
+def _decision_answer(outcome: str, lang: str, role: str) -> dict:
+    import pandas as pd
+
+    from scoring.decision.record import customer_view
+    from tests.decision_fixtures import decision_of
+
+    application, history, pd_value = OUTCOMES[outcome]
+    tables = {name: pd.DataFrame(rows) for name, rows in (history or {}).items()} or None
+    record = decision_of(application, tables, pd_value=pd_value).to_dict()
+    assert record["outcome"] == outcome
+    return {"client_id": CID, "decision": customer_view(record, lang) if role == "customer" else record}
+
+
+@pytest.mark.parametrize("outcome", list(OUTCOMES))
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("role", ["manager", "customer"])
+def test_the_decision_card_shows_outcome_reasons_and_figures(outcome, lang, role):
+    answer = _decision_answer(outcome, lang, role)
+    decision = answer["decision"]
+    panel = decision_card.CARD.render({"decision": answer, "offer": None}, lang, role)
+    badge = _by_id(panel, "decision-outcome")
+    assert _text(badge) == f"{DECISION_STYLE[outcome][1]} {t(outcome, lang)}"
+    text = _text(panel)
+    assert t(f"outcome_{outcome}_{role}", lang) in text
+    for reason in decision["reasons"]:  # the customer's words, in the language chosen, for both roles
+        message = reason["message"] if role == "customer" else reason["message"][lang]
+        assert message in _text(_by_id(panel, "decision-reasons"))
+    other = "fr" if lang == "en" else "en"
+    if decision["reasons"] and role == "manager":
+        assert decision["reasons"][0]["message"][other] not in text
+    if role == "manager":  # the rules that fired with the value seen and the threshold; never for a customer
+        fired = [f for f in decision["stop_factors"] if f["result"] == "fired"]
+        rules = _text(_by_id(panel, "decision-rules"))
+        assert all(f["code"] in rules and f["description"] in rules for f in fired)
+        assert t("no_rule_fired", lang) in rules or fired
+        assert "example-2025.1" in text
+    else:
+        assert not [c for c in _walk_all(panel) if getattr(c, "id", None) == "decision-rules"]
+        assert t("rules_fired", lang) not in text
+    if outcome == "technical_refusal":
+        assert decision["technical_issues"] and decision["technical_issues"][0]["field"] in text
+        assert not [c for c in _walk_all(panel) if getattr(c, "id", None) == "decision-affordability"]
+    elif outcome == "decline":  # a first-stage rule declined: affordability was never assessed
+        assert _text(_by_id(panel, "decision-affordability")) == t("afford_not_evaluated", lang)
+    else:
+        figures = _text(_by_id(panel, "decision-affordability"))
+        dsti = decision["affordability"]
+        assert percent(dsti["dsti"], lang) in figures and percent(dsti["dsti_cap"], lang) in figures
+        assert money(dsti["new_annuity"], lang) in figures and money(dsti["income"], lang) in figures
+        assert money(dsti["existing_debt_service"], lang) in figures
+        if role == "manager":
+            assert money(dsti["max_amount"], lang) in figures
+    if outcome in ("approve", "counter_offer", "refer"):  # a referred application keeps its offer, for review
+        offer = _text(_by_id(panel, "decision-offer"))
+        assert money(decision["offer"]["amount"], lang) in offer
+        heading = {"counter_offer": "counter_offer", "refer": "offer_if_approved"}.get(outcome, "offer")
+        assert offer.startswith(t(heading, lang))
+    else:
+        assert not [c for c in _walk_all(panel) if getattr(c, "id", None) == "decision-offer"]
+
+
+def _walk_all(node):
+    for root in node if isinstance(node, list | tuple) else [node]:
+        yield from _walk(root)
+
+
+def test_the_decision_card_shows_a_pre_approved_offer_when_there_is_one():
+    answer = _decision_answer("approve", "fr", "manager")
+    panel = decision_card.CARD.render({"decision": answer, "offer": OFFER}, "fr", "manager")
+    offer = _text(_by_id(panel, "pre-approved-offer"))
+    assert offer.startswith("Offre pré-accordée") and money(250000.0, "fr") in offer and "36 mois" in offer
+    assert "Rang 3 sur 1200 dans la campagne du 2026-12-01." in offer
+    customer = {k: OFFER[k] for k in ("client_id", "amount", "annuity", "term_months", "annual_rate", "message")}
+    answer = _decision_answer("decline", "en", "customer")
+    panel = decision_card.CARD.render({"decision": answer, "offer": customer}, "en", "customer")
+    text = _text(_by_id(panel, "pre-approved-offer"))
+    assert "You are pre-approved for this loan." in text and "Rank" not in text
+
+
+def test_a_client_without_an_offer_still_gets_the_decision_card():
+    answers = {
+        "decision": _decision_answer("refer", "en", "customer"),
+        "offer": api_client.ApiRefused(404, "offer not found"),
+    }
+    panel = decision_card.CARD.panel(answers, "en", "customer")
+    assert _by_id(panel, "decision-outcome") and "pre-approved" not in _text(panel).lower()
+    failed = decision_card.CARD.panel({**answers, "offer": api_client.ApiUnavailable("timeout")}, "en", "customer")
+    assert failed.className == "failed"
+    refused = decision_card.CARD.panel({**answers, "decision": api_client.ApiRefused(409, "stale")}, "en", "manager")
+    assert refused.className == "failed"
+
+
+def test_the_campaign_table_links_each_offer_and_counts_them():
+    page = {"total": 1234, "items": [OFFER], "campaign": OFFER["campaign"] | {"clients_scored": 5000}}
+    summary, table = campaign.table(page, 20, "en")
+    assert summary.children == "1,234 offers, 21–21 shown"
+    link = _all(table, dcc.Link)[0]
+    assert (link.href, link.children) == (f"/client/{CID}", str(CID))
+    cells = [_text(td) for td in _all(table, html.Td)]
+    assert cells == ["3", str(CID), f"2.0{NBSP}%", "G3", "€250,000", "€8,666", "36"]
+    assert _text(campaign.table({"total": 0, "items": [], "campaign": None}, 0, "fr")) == t("no_campaign", "fr")
+
+
+def test_the_campaign_notice_says_synthetic_and_which_campaign():
+    page = {"data_source": "synthetic", "campaign": OFFER["campaign"] | {"clients_scored": 5000, "model_version": "m1"}}
+    synthetic, meta = campaign.notice(page, "en")
+    assert _text(synthetic) == t("synthetic", "en")
+    assert _text(meta).startswith("Campaign of 2026-12-01: 1,200 offers to 5,000 clients scored, policy example-2025.1")
+    assert campaign.notice({"data_source": "real", "campaign": None}, "fr") == []
+
+
+def test_the_campaign_filters_become_the_apis_query():
+    assert campaign.filters("", None, None) == {"grade": None, "min_amount": None, "max_amount": None}
+    assert campaign.filters("G2", 1000, 5e5) == {"grade": "G2", "min_amount": 1000, "max_amount": 5e5}

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from dash import dcc, html
 
+from dashboard import api_client
 from dashboard.components.common import failed
 from dashboard.i18n import t
 
@@ -30,6 +31,7 @@ class Card:
     render: Callable[[dict, str, str], object]
     class_name: str = "card"
     labelled_by: str | None = None
+    optional: tuple[str, ...] = ()  # answers the API may refuse (a 404: none there); render gets None for them
 
     def layout(self, lang: str, role: str):
         labels = {"aria-labelledby": self.labelled_by} if self.labelled_by else {}
@@ -43,6 +45,10 @@ class Card:
 
     def panel(self, answers: dict, lang: str, role: str):
         """The rendered card, or a note saying it could not be loaded when any of its calls failed."""
+        answers = {
+            name: None if name in self.optional and isinstance(answer, api_client.ApiRefused) else answer
+            for name, answer in answers.items()
+        }
         if any(isinstance(answer, Exception) for answer in answers.values()):
             return failed(lang)
         return self.render(answers, lang, role)

@@ -5,7 +5,15 @@ from __future__ import annotations
 from dash import Dash, Input, Output, dcc, html
 
 from dashboard import api_client, session
-from dashboard.components import compare, explanation_cards, file_card, importance_card, score_card, whatif
+from dashboard.components import (
+    compare,
+    decision_card,
+    explanation_cards,
+    file_card,
+    importance_card,
+    score_card,
+    whatif,
+)
 from dashboard.components.card import Row, call_key, calls_of, cards_on
 from dashboard.components.common import expired_marker
 from dashboard.i18n import t
@@ -13,6 +21,7 @@ from dashboard.i18n import t
 # the page top to bottom: a card (filled by _load), a row of cards, or a part with its own callbacks
 PAGE = (
     Row((score_card.CARD, explanation_cards.REASONS)),
+    decision_card.CARD,  # right under the score and its reasons: the lender's decision built on them
     explanation_cards.WATERFALL,
     whatif,
     compare,

@@ -9,7 +9,13 @@ from dashboard.i18n import t
 # Okabe-Ito: distinguishable with every common colour-vision deficiency; decisions also carry text and a symbol
 BLUE, ORANGE, VERMILION, SKY, GREY, INK = "#0072B2", "#E69F00", "#D55E00", "#56B4E9", "#6b6b6b", "#1a1a1a"
 # text colours darkened from the chart hues to keep 4.5:1 contrast on white
-DECISION_STYLE = {"approve": ("#005a9c", "✔"), "decline": ("#a63d00", "✖")}
+DECISION_STYLE = {
+    "approve": ("#005a9c", "✔"),
+    "counter_offer": ("#005a9c", "◐"),
+    "refer": ("#7a5200", "?"),
+    "decline": ("#a63d00", "✖"),
+    "technical_refusal": ("#4d4d4d", "⚠"),
+}
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
 
 

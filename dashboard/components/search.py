@@ -5,6 +5,7 @@ from __future__ import annotations
 from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from dashboard import api_client, session
+from dashboard.components import campaign
 from dashboard.components.common import DECISION_STYLE, expired_marker, failed
 from dashboard.i18n import percent, t
 
@@ -20,7 +21,13 @@ def layout(lang: str):
     ]
     return html.Section(
         [
-            html.H1(t("search_title", lang)),
+            html.Div(
+                [
+                    html.H1(t("search_title", lang)),
+                    dcc.Link(t("campaign_link", lang), href=campaign.PATH, id="campaign-link", className="back"),
+                ],
+                className="title-line",
+            ),
             html.Div(
                 [
                     html.Div(
