@@ -120,6 +120,7 @@ def test_unknown_or_malformed_ids_give_none(store, bad):
     assert store.get_client(bad) is None
     assert store.get_score(bad) is None
     assert store.get_explanation(bad) is None
+    assert store.get_decision(bad) is None
 
 
 def test_list_clients_pages_in_id_order(store, features):
@@ -297,6 +298,62 @@ def test_explain_all_restores_scores_and_shap(store_path, trained_models, tmp_pa
     assert copy.get_score(cid)["model_version"] == ModelBundle.load(trained_models).version
     assert copy.get_explanation(cid)["shap"] == reference.get_explanation(cid)["shap"]
     assert copy.distribution("EXT_SOURCE_2", 5) == reference.distribution("EXT_SOURCE_2", 5)
+
+
+def test_stored_decisions_equal_the_batch_decision_path(store, synth_dir, trained_models):
+    """Each client's decision as stored, and the record rebuilt from it, equal decide_many on the batch features."""
+    from scoring.decision.service import decide_features, stored_decision
+    from scoring.features import build_features_and_policy_inputs
+    from tests.decision_fixtures import example_policy
+
+    policy = example_policy()
+    features, policy_inputs = build_features_and_policy_inputs(synth_dir)
+    decided = decide_features(ModelBundle.load(trained_models), policy, features, policy_inputs)
+    summary = decided.decisions.summary()
+    assert store.meta()["policy"] == {"version": policy.version, "sha256": policy.sha256, "label": policy.label}
+    ids = [c["client_id"] for c in store.list_clients(limit=300)["items"]]
+    for cid in ids:
+        stored, expected = store.get_decision(cid), summary.loc[cid]
+        assert stored["outcome"] == expected["outcome"] and ";".join(stored["fired"]) == expected["fired"]
+        assert _same(stored["offer_amount"], expected["offer_amount"])
+        assert all(_same(stored["policy_inputs"][n], policy_inputs.loc[cid, n]) for n in policy_inputs.columns)
+        record = stored_decision(stored, policy)
+        row = decided.decisions.index.get_loc(cid)
+        assert record == decided.decisions.decision(row)
+    assert summary.loc[ids, "outcome"].nunique() >= 2
+
+
+def test_explain_all_re_decides_under_the_policy_given(store_path, trained_models, tmp_path):
+    from tests.decision_fixtures import edited_policy
+
+    path = tmp_path / "store.sqlite"
+    shutil.copy(store_path, path)
+
+    def strict(doc):  # repayments may take 1 % of income: no one is approved as asked
+        doc["version"] = "strict"
+        doc["affordability"].update(dsti_cap=0.01, dsti_cap_by_grade={})
+
+    strict = edited_policy(tmp_path, strict)
+    explain_all(path, trained_models, policy_path=tmp_path / "policy.yaml")
+    copy = open_store(path)
+    assert copy.meta()["policy"]["version"] == strict.version
+    ids = [c["client_id"] for c in copy.list_clients(limit=100)["items"]]
+    outcomes = {copy.get_decision(cid)["outcome"] for cid in ids}
+    assert "approve" not in outcomes and outcomes <= {"decline", "refer", "technical_refusal", "counter_offer"}
+
+
+def test_a_store_without_decisions_says_to_rebuild(store_path, trained_models, tmp_path):
+    from scoring.store import DecisionsMissing
+
+    path = tmp_path / "store.sqlite"
+    shutil.copy(store_path, path)
+    with sqlite3.connect(path) as con:
+        con.execute("DROP TABLE decisions")
+    cid = open_store(store_path).list_clients(limit=1)["items"][0]["client_id"]
+    with pytest.raises(DecisionsMissing, match="build-store"):
+        open_store(path).get_decision(cid)
+    assert explain_all(path, trained_models) > 0  # re-scores; keeps no decisions it cannot make
+    assert open_store(path).get_score(cid) is not None
 
 
 def test_categorical_values_survive_the_round_trip(store, features):
