@@ -174,18 +174,45 @@ def _step_store(cfg: dict) -> str:
     return f"store built at {store}"
 
 
+def _offers_path(cfg: dict) -> Path:
+    return cfg["store"].parent / "offers.csv"
+
+
+def _step_campaign(cfg: dict) -> str:
+    """Pre-approved offers to the test split's clients, so that the campaign page and a customer show some."""
+    from scoring.decision import load_policy
+    from scoring.store import open_store
+
+    store = open_store(cfg["store"])
+    campaign = store.list_offers(limit=0)["campaign"]
+    policy = load_policy(ROOT / settings().policy_path)
+    if (
+        campaign is not None
+        and campaign["model_version"] == store.meta()["model_version"]
+        and campaign["policy_sha256"] == policy.sha256
+        and _offers_path(cfg).exists()
+    ):
+        return f"skipped: the store's {campaign['offers']:,} offers are of this model and policy {policy.version}"
+    data, models = str(cfg["data"]), str(cfg["models"])
+    _run(
+        ["campaign", "--data", data, "--models", models, "--store", str(cfg["store"]), "--out", str(_offers_path(cfg))]
+    )
+    return f"offers in the store and in {_offers_path(cfg)}"
+
+
 def _credentials_path(cfg: dict) -> Path:
     return cfg["store"].parent / "demo_credentials.json"
 
 
 def _pick_customers(store: Path) -> list[int]:
-    """Three real clients of the portfolio with different outcomes: an approval, a decline, one in between."""
+    """Three real clients of the portfolio with different outcomes: an approval (with a pre-approved offer when the
+    campaign made any), a decline, one in between."""
     from scoring.store import open_store
 
     clients = open_store(store)
-    picked: list[int] = []
+    picked: list[int] = [int(offer["client_id"]) for offer in clients.list_offers(limit=1)["items"]]
     total = clients.list_clients(limit=1)["total"]
-    for query in ({"decision": "approve"}, {"decision": "decline"}, {"offset": total // 2}):
+    for query in ({"decision": "approve"}, {"decision": "decline"}, {"offset": total // 2})[len(picked) :]:
         for item in clients.list_clients(limit=20, **query)["items"]:
             if int(item["client_id"]) not in picked:
                 picked.append(int(item["client_id"]))
@@ -450,6 +477,7 @@ def main() -> int:
             ("data", _step_data),
             ("train the model", _step_train),
             ("build the client store", _step_store),
+            ("pre-approved offers (campaign)", _step_campaign),
             ("demo users", _step_users),
         ]
         for i, (title, step) in enumerate(steps, start=1):
