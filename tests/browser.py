@@ -7,6 +7,7 @@ import shutil
 import tempfile
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -53,6 +54,14 @@ def wait_css(driver, selector: str, timeout: float = 30, text: str | None = None
     if text is not None:
         wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, selector), text))
     return wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, selector)))
+
+
+def click_when_settled(driver, by: str, value: str, timeout: float = 30) -> None:
+    """Click the element found by (by, value), finding it again if a callback re-rendered it in between (Dash
+    may render a result twice on a busy machine: the element found first is then gone)."""
+    WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: d.find_element(by, value).click() or True
+    )
 
 
 def sign_in(driver, base: str, username: str, password: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 
 import numpy as np
@@ -148,3 +149,18 @@ def test_the_cli_writes_the_csv_and_the_store(synth_dir, trained_models, store_p
     assert list(written.columns) == list(OFFER_COLUMNS)
     assert open_store(path).list_offers()["total"] == len(written) > 100
     assert f"{len(written):,} pre-approved offers out of" in capsys.readouterr().out
+
+
+def test_a_tampered_model_is_refused_before_anything_is_written(
+    synth_dir, trained_models, store_path, tmp_path, capsys
+):
+    models = tmp_path / "models"
+    shutil.copytree(trained_models, models)
+    card = models / "model_card.json"
+    card.write_text(card.read_text().replace('"threshold"', '"threshold" ', 1))
+    path = copy_store(store_path, tmp_path / "store.sqlite")
+    out = tmp_path / "offers.csv"
+    args = ["campaign", "--data", str(synth_dir), "--models", str(models), "--store", str(path), "--out", str(out)]
+    assert cli.main(args) == 2
+    assert capsys.readouterr().err.startswith("error: ") and not out.exists()
+    assert open_store(path).list_offers()["campaign"] is None

@@ -123,8 +123,8 @@ def test_manager_search_and_client_view_show_the_api_values(stack, driver):
     _shot(driver, "search")
     search = browser.wait_css(driver, "#search-input")
     search.send_keys(str(stack["other"]))
-    browser.wait_css(driver, "table.results", text=str(stack["other"]))
-    driver.find_element("link text", str(stack["other"])).click()
+    browser.wait_css(driver, "#search-results", text="1 clients, 1–1 shown")  # the whole id typed, not a prefix
+    browser.click_when_settled(driver, "link text", str(stack["other"]))
     _client_view_loaded(driver)
     head = _api_token(stack["api"], "manager")
     score = requests.get(f"{stack['api']}/api/v1/clients/{stack['other']}/score", headers=head, timeout=10).json()

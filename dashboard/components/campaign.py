@@ -6,7 +6,7 @@ from __future__ import annotations
 from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from dashboard import api_client, session
-from dashboard.components.common import expired_marker, failed
+from dashboard.components.common import expired_marker, failed, page_offset, pager
 from dashboard.i18n import money, number, percent, t
 
 PAGE = 20
@@ -46,15 +46,7 @@ def layout(lang: str):
                 ],
                 className="filters",
             ),
-            dcc.Store(id="campaign-offset", data=0),
-            html.Div(id="campaign-results", **{"aria-live": "polite"}),
-            html.Div(
-                [
-                    html.Button(t("previous", lang), id="campaign-prev", className="secondary"),
-                    html.Button(t("next", lang), id="campaign-next", className="secondary"),
-                ],
-                className="pager",
-            ),
+            *pager("campaign", lang),
         ],
         className="card",
     )
@@ -66,11 +58,7 @@ def filters(grade, min_amount, max_amount) -> dict:
 
 
 def _page(prev, nxt, grade, low, high, offset):
-    if ctx.triggered_id == "campaign-next":
-        return (offset or 0) + PAGE
-    if ctx.triggered_id == "campaign-prev":
-        return max((offset or 0) - PAGE, 0)
-    return 0
+    return page_offset("campaign", ctx.triggered_id, offset, PAGE)
 
 
 def _manager():

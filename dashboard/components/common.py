@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dash import html
+from dash import dcc, html
 
 from dashboard.i18n import t
 
@@ -38,3 +38,27 @@ def figure_layout(**extra) -> dict:
 def expired_marker():
     """Rendered when the API refuses the token; assets/session.js then sends the browser to sign in again."""
     return html.Div(className="expired-marker", hidden=True)
+
+
+def pager(prefix: str, lang: str) -> list:
+    """A paged list's offset store and its Previous / Next buttons (ids `<prefix>-offset`, -prev, -next)."""
+    return [
+        dcc.Store(id=f"{prefix}-offset", data=0),
+        html.Div(id=f"{prefix}-results", **{"aria-live": "polite"}),
+        html.Div(
+            [
+                html.Button(t("previous", lang), id=f"{prefix}-prev", className="secondary"),
+                html.Button(t("next", lang), id=f"{prefix}-next", className="secondary"),
+            ],
+            className="pager",
+        ),
+    ]
+
+
+def page_offset(prefix: str, triggered_id, offset, size: int) -> int:
+    """The offset after a click on the pager of `prefix`; any other change (a filter) starts over."""
+    if triggered_id == f"{prefix}-next":
+        return (offset or 0) + size
+    if triggered_id == f"{prefix}-prev":
+        return max((offset or 0) - size, 0)
+    return 0

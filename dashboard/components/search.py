@@ -6,7 +6,7 @@ from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from dashboard import api_client, session
 from dashboard.components import campaign
-from dashboard.components.common import DECISION_STYLE, expired_marker, failed
+from dashboard.components.common import DECISION_STYLE, expired_marker, failed, page_offset, pager
 from dashboard.i18n import percent, t
 
 PAGE = 20
@@ -61,26 +61,14 @@ def layout(lang: str):
                 ],
                 className="filters",
             ),
-            dcc.Store(id="search-offset", data=0),
-            html.Div(id="search-results", **{"aria-live": "polite"}),
-            html.Div(
-                [
-                    html.Button(t("previous", lang), id="search-prev", className="secondary"),
-                    html.Button(t("next", lang), id="search-next", className="secondary"),
-                ],
-                className="pager",
-            ),
+            *pager("search", lang),
         ],
         className="card",
     )
 
 
 def _page(prev, nxt, query, grade, decision, offset):
-    if ctx.triggered_id == "search-next":
-        return (offset or 0) + PAGE
-    if ctx.triggered_id == "search-prev":
-        return max((offset or 0) - PAGE, 0)
-    return 0
+    return page_offset("search", ctx.triggered_id, offset, PAGE)
 
 
 def _results(offset, query, grade, decision):
