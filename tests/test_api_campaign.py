@@ -73,7 +73,17 @@ def test_the_csv_export_holds_every_filtered_offer(api_client, api_heads, api_en
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     expected = offers[offers["grade"] == grade]
     assert [int(r["client_id"]) for r in rows] == expected["client_id"].tolist()
-    assert list(rows[0]) == ["rank", "client_id", "pd", "grade", "amount", "annuity", "term_months", "annual_rate", "dsti"]
+    assert list(rows[0]) == [
+        "rank",
+        "client_id",
+        "pd",
+        "grade",
+        "amount",
+        "annuity",
+        "term_months",
+        "annual_rate",
+        "dsti",
+    ]
     assert float(rows[0]["amount"]) == expected["amount"].iloc[0]
 
 
