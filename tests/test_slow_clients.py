@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import socket
 import threading
@@ -119,5 +120,5 @@ def test_every_served_setup_uses_the_shared_gunicorn_config():
     for unit in ("scoring-api.service", "scoring-dashboard.service"):
         assert "--config /opt/scoring/deploy/gunicorn.conf.py" in (ROOT / "deploy" / unit).read_text()
     demo = (ROOT / "scripts" / "demo.py").read_text()
-    assert '"--config", str(ROOT / "deploy" / "gunicorn.conf.py")' in demo
+    assert re.search(r'"--config",\s*str\(ROOT / "deploy" / "gunicorn.conf.py"\)', demo)  # however it is wrapped
     assert Path(GUNICORN_CONF).exists()
