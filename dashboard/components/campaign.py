@@ -6,7 +6,7 @@ from __future__ import annotations
 from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from dashboard import api_client, session
-from dashboard.components.common import expired_marker, failed, page_offset, pager
+from dashboard.components.common import client_link, expired_marker, failed, page_offset, pager
 from dashboard.i18n import money, number, percent, t
 
 PAGE = 20
@@ -115,13 +115,7 @@ def table(page: dict, offset: int, lang: str):
         html.Tr(
             [
                 html.Td(str(offer["rank"])),
-                html.Td(
-                    dcc.Link(
-                        str(offer["client_id"]),
-                        href=f"/client/{offer['client_id']}",
-                        title=f"{t('open', lang)} {offer['client_id']}",
-                    )
-                ),
+                html.Td(client_link(offer["client_id"], lang)),
                 html.Td(percent(offer["pd"], lang)),
                 html.Td(offer["grade"]),
                 html.Td(money(offer["amount"], lang)),

@@ -62,3 +62,8 @@ def page_offset(prefix: str, triggered_id, offset, size: int) -> int:
     if triggered_id == f"{prefix}-prev":
         return max((offset or 0) - size, 0)
     return 0
+
+
+def client_link(client_id: int, lang: str):
+    """A client's id linking to their file (managers' lists)."""
+    return dcc.Link(str(client_id), href=f"/client/{client_id}", title=f"{t('open', lang)} {client_id}")

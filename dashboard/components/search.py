@@ -6,7 +6,7 @@ from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from dashboard import api_client, session
 from dashboard.components import campaign
-from dashboard.components.common import DECISION_STYLE, expired_marker, failed, page_offset, pager
+from dashboard.components.common import DECISION_STYLE, client_link, expired_marker, failed, page_offset, pager
 from dashboard.i18n import percent, t
 
 PAGE = 20
@@ -103,13 +103,7 @@ def _table(page: dict, offset: int, lang: str):
         rows.append(
             html.Tr(
                 [
-                    html.Td(
-                        dcc.Link(
-                            str(item["client_id"]),
-                            href=f"/client/{item['client_id']}",
-                            title=f"{t('open', lang)} {item['client_id']}",
-                        )
-                    ),
+                    html.Td(client_link(item["client_id"], lang)),
                     html.Td(percent(item["pd"], lang)),
                     html.Td(item["grade"]),
                     html.Td(
