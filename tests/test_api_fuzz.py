@@ -32,6 +32,16 @@ include-path = "/api/v1/score/batch"
 phases.coverage.enabled = false
 generation.max-examples = 6
 
+# verification carries an applicant too: the same bounds as scoring
+[[operations]]
+include-path = "/api/v1/verify"
+generation.max-examples = 10
+
+[[operations]]
+include-path = "/api/v1/verify/batch"
+phases.coverage.enabled = false
+generation.max-examples = 6
+
 [checks.positive_data_acceptance]
 expected-statuses = ["2xx", "401", "403", "404", "429"]
 
@@ -76,17 +86,24 @@ def _lighter_applicants(spec: dict) -> dict:
     """The served spec with fewer applicant fields: generating one 121-field applicant with seven history tables
     takes about 2.5 s here, a batch of them minutes. Kept: the required fields, each kind of rule (bounds, the
     pensioner marker, text, integers) and four fields of every history table, plus its day or month fields.
-    Every field's rule comes from the same table in scoring/applicant_schema.py; tests/test_bad_input.py covers the others."""
-    applicant = spec["paths"]["/api/v1/score"]["post"]["requestBody"]["content"]["application/json"]["schema"]
-    app = applicant["properties"]["application"]
-    app["properties"] = {k: v for k, v in app["properties"].items() if k in KEPT_FIELDS}
-    for table in applicant["properties"]["history"]["properties"].values():
-        fields = table["items"]["properties"]
-        table["items"]["properties"] = {
-            k: v for i, (k, v) in enumerate(fields.items()) if i < 4 or k.startswith(("DAYS_", "MONTHS_"))
-        }
-    batch = spec["paths"]["/api/v1/score/batch"]["post"]["requestBody"]["content"]["application/json"]["schema"]
-    batch["properties"]["applicants"]["items"] = applicant
+    Every field's rule comes from the same table in scoring/applicant_schema.py; tests/test_bad_input.py covers
+    the others. /verify carries the same applicant, lightened alike."""
+
+    def body(path: str) -> dict:
+        return spec["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]
+
+    applicant = body("/api/v1/score")
+    verification = body("/api/v1/verify")
+    for record in (applicant, verification):  # the same applicant fields in both (the spec shares one table)
+        app = record["properties"]["application"]
+        app["properties"] = {k: v for k, v in app["properties"].items() if k in KEPT_FIELDS}
+        for table in record["properties"]["history"]["properties"].values():
+            fields = table["items"]["properties"]
+            table["items"]["properties"] = {
+                k: v for i, (k, v) in enumerate(fields.items()) if i < 4 or k.startswith(("DAYS_", "MONTHS_"))
+            }
+    body("/api/v1/score/batch")["properties"]["applicants"]["items"] = applicant
+    body("/api/v1/verify/batch")["properties"]["items"]["items"] = verification
     return spec
 
 
