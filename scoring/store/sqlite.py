@@ -21,6 +21,7 @@ from scoring.store import offers, population, statistics
 from scoring.store.blobs import sample_column, unpack, unpack_json
 from scoring.store.connection import connect
 from scoring.store.interface import ClientStore, DecisionsMissing
+from scoring.values import plain
 
 _GENERATION = "(SELECT value FROM meta WHERE key = 'generation')"
 
@@ -204,7 +205,7 @@ class SQLiteStore(ClientStore):
             "model_version": m["model_version"],
             "policy": m["policy"],
             "features": self._features(lay, row[5], row[6]),
-            "policy_inputs": dict(zip(m["policy_input_names"], (None if v != v else v for v in inputs), strict=True)),
+            "policy_inputs": dict(zip(m["policy_input_names"], map(plain, inputs), strict=True)),
         }
 
     def get_explanation(self, client_id, top: int | None = None) -> dict | None:
