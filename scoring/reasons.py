@@ -10,24 +10,24 @@ from scoring.values import is_missing
 MAX_TOP = 10
 _NBSP = "\u00a0"
 
-_POUR = "Pour «{nb}{label}{nb}», votre valeur ({value}) "
+_POUR = "Pour «{nb}{label}{nb}», {whose} ({value}) "
 _TEXT = {
     "en": {
-        "raises": "this raises your estimated risk",
-        "lowers": "this lowers your estimated risk",
-        "missing": "No information on your {label} — {effect}.",
-        "category": "Your {label} is “{value}” — {effect}.",
-        "lower": "Your {label} ({value}) is lower than {share} of clients — {effect}.",
-        "higher": "Your {label} ({value}) is higher than {share} of clients — {effect}.",
-        "lowest": "Your {label} ({value}) is among the lowest of all clients — {effect}.",
-        "highest": "Your {label} ({value}) is among the highest of all clients — {effect}.",
-        "plain": "Your {label} ({value}) — {effect}.",
+        "raises": "this raises {your} estimated risk",
+        "lowers": "this lowers {your} estimated risk",
+        "missing": "No information on {your} {label} — {effect}.",
+        "category": "{Your} {label} is “{value}” — {effect}.",
+        "lower": "{Your} {label} ({value}) is lower than {share} of clients — {effect}.",
+        "higher": "{Your} {label} ({value}) is higher than {share} of clients — {effect}.",
+        "lowest": "{Your} {label} ({value}) is among the lowest of all clients — {effect}.",
+        "highest": "{Your} {label} ({value}) is among the highest of all clients — {effect}.",
+        "plain": "{Your} {label} ({value}) — {effect}.",
         "yes": "yes",
         "no": "no",
     },
     "fr": {
-        "raises": "cela augmente votre risque estimé",
-        "lowers": "cela diminue votre risque estimé",
+        "raises": "cela augmente {risk}",
+        "lowers": "cela diminue {risk}",
         "missing": "Aucune information sur «{nb}{label}{nb}» — {effect}.",
         "category": "«{nb}{label}{nb}»{nb}: «{nb}{value}{nb}» — {effect}.",
         "lower": _POUR + "est plus basse que celle de {share} des clients — {effect}.",
@@ -38,6 +38,14 @@ _TEXT = {
         "yes": "oui",
         "no": "non",
     },
+}
+AUDIENCES = ("customer", "manager")
+# Who the sentence speaks to: the customer reads "you", a manager reads about "the client".
+_PERSON = {
+    ("en", "customer"): {"your": "your", "Your": "Your"},
+    ("en", "manager"): {"your": "the client's", "Your": "The client's"},
+    ("fr", "customer"): {"whose": "votre valeur", "risk": "votre risque estimé"},
+    ("fr", "manager"): {"whose": "la valeur du client", "risk": "le risque estimé du client"},
 }
 _UNITS = {
     "en": {"years": "years", "days": "days", "percent": " %"},
@@ -110,12 +118,12 @@ def _lower_first(label: str) -> str:
     return label
 
 
-def _sentence(name: str, value, percentile: float | None, effect: str, lang: str) -> str:
+def _sentence(name: str, value, percentile: float | None, effect: str, lang: str, audience: str) -> str:
     text = _TEXT[lang]
     label = _label(name, lang)
     if lang == "en":
         label = _lower_first(label)
-    fields = {"label": label, "effect": effect, "nb": _NBSP}
+    fields = {"label": label, "effect": effect, "nb": _NBSP, **_PERSON[lang, audience]}
     if is_missing(value):
         return text["missing"].format(**fields)
     shown = _display(name, value)
@@ -154,10 +162,21 @@ def worded(shap: dict, top: int) -> list[tuple[str, float]]:
     return ranked[:top]
 
 
-def reasons(explanation: dict, percentiles: dict[str, float | None], top: int = 4, lang: str = "en") -> list[dict]:
-    """The `top` largest contributions by |SHAP| (log-odds) as sentences saying whether each raises or lowers risk."""
+def reasons(
+    explanation: dict,
+    percentiles: dict[str, float | None],
+    top: int = 4,
+    lang: str = "en",
+    audience: str = "customer",
+) -> list[dict]:
+    """The `top` largest contributions by |SHAP| (log-odds) as sentences saying whether each raises or lowers risk.
+
+    `audience` "customer" speaks to the reader ("your", "votre"); "manager" speaks of "the client" ("le client").
+    """
     if lang not in _TEXT:
         raise ValueError(f"unsupported language {lang!r}; expected one of {', '.join(_TEXT)}")
+    if audience not in AUDIENCES:
+        raise ValueError(f"unsupported audience {audience!r}; expected one of {', '.join(AUDIENCES)}")
     if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= MAX_TOP:
         raise ValueError(f"top must be an integer from 1 to {MAX_TOP}")
     shap = (explanation or {}).get("shap") or {}
@@ -166,14 +185,15 @@ def reasons(explanation: dict, percentiles: dict[str, float | None], top: int = 
     out = []
     for feature, contribution in worded(shap, top):
         direction = "raises_risk" if contribution > 0 else "lowers_risk"
-        effect = _TEXT[lang]["raises" if contribution > 0 else "lowers"]
+        person = _PERSON[lang, audience]
+        effect = _TEXT[lang]["raises" if contribution > 0 else "lowers"].format(**person)
         out.append(
             {
                 "feature": feature,
                 "label": _label(feature, lang),
                 "direction": direction,
                 "shap": contribution,
-                "sentence": _sentence(feature, values.get(feature), percentiles.get(feature), effect, lang),
+                "sentence": _sentence(feature, values.get(feature), percentiles.get(feature), effect, lang, audience),
             }
         )
     return out

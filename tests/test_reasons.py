@@ -118,3 +118,38 @@ def test_reasons_from_the_store(store_path):
             for r in reasons(explanation, percentiles, top=5, lang=lang):
                 assert r["sentence"] and "{" not in r["sentence"] and "None" not in r["sentence"]
                 assert not any(w in r["sentence"] for w in ("nan", "inf")) or math.isfinite(r["shap"])
+
+
+def test_manager_wording_in_english():
+    customer = reasons(EXPLANATION, PERCENTILES, top=6)
+    manager = reasons(EXPLANATION, PERCENTILES, top=6, audience="manager")
+    assert [r["feature"] for r in manager] == [r["feature"] for r in customer]
+    by = {r["feature"]: r["sentence"] for r in manager}
+    assert by["EXT_SOURCE_2"].startswith("The client's ") and "lower than 80 % of clients" in by["EXT_SOURCE_2"]
+    assert by["EXT_SOURCE_2"].endswith("raises the client's estimated risk.")
+    assert by["CREDIT_TO_INCOME"].endswith("lowers the client's estimated risk.")
+    assert by["EXT_SOURCE_1"].startswith("No information on the client's ")
+    for sentence in by.values():
+        assert "your" not in sentence.lower().split() and "Your" not in sentence
+    # the same sentence shape: only the person changes
+    for c, m in zip(customer, manager, strict=True):
+        assert c["sentence"].replace("your", "the client's").replace("Your", "The client's") == m["sentence"]
+
+
+def test_manager_wording_in_french():
+    customer = reasons(EXPLANATION, PERCENTILES, top=6, lang="fr")
+    by = {r["feature"]: r["sentence"] for r in reasons(EXPLANATION, PERCENTILES, top=6, lang="fr", audience="manager")}
+    assert "la valeur du client (0,21)" in by["EXT_SOURCE_2"] and f"80{NBSP}%" in by["EXT_SOURCE_2"]
+    assert by["EXT_SOURCE_2"].endswith("cela augmente le risque estimé du client.")
+    assert by["CREDIT_TO_INCOME"].endswith("cela diminue le risque estimé du client.")
+    assert by["EXT_SOURCE_1"].startswith("Aucune information sur")
+    for sentence in by.values():
+        assert "votre" not in sentence and "vous" not in sentence
+    for c in customer:
+        assert "le client" not in c["sentence"] and "du client" not in c["sentence"]
+
+
+def test_default_audience_is_the_customer():
+    assert reasons(EXPLANATION, PERCENTILES, top=6) == reasons(EXPLANATION, PERCENTILES, top=6, audience="customer")
+    with pytest.raises(ValueError, match="audience"):
+        reasons(EXPLANATION, PERCENTILES, audience="robot")
