@@ -96,6 +96,7 @@ def explain(client_id):
     cid = check_client_access(client_id)
     top = int_arg("top", 10, 1, 50)
     lang = lang_arg()
+    units = explanation.units_arg()
     stored = _store().get_explanation(cid, top=top)
     if stored is None:
         audit(cid, "not_found")
@@ -112,6 +113,8 @@ def explain(client_id):
             lang,
             score,
             stored["generation"],
+            units=units,
+            audience=explanation.audience(),
         )
     )
 

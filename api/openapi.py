@@ -23,6 +23,13 @@ _UNAVAILABLE = {
 }
 _CLIENT_ERROR = {"description": "Client error", "content": {"application/json": {"schema": _ERROR}}}
 _LANG = {"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["en", "fr"]}}
+_UNITS_PARAM = {"name": "units", "in": "query", "schema": {"type": "string", "enum": ["log-odds", "pd"]}}
+_UNITS_DOC = (
+    "units=pd (a customer's default; log-odds otherwise) adds the same SHAP path walked in probability of default: "
+    "base_pd (the PD at the model's average log-odds, SHAP's base value), final_pd (the client's PD), and pd_points "
+    "per contribution and for others (the PD after the step minus before it, 0..1), which add up to "
+    "final_pd - base_pd"
+)
 _OFFSET = {
     "name": "offset",
     "in": "query",
@@ -219,8 +226,9 @@ SPEC = {
         },
         "/api/v1/clients/{client_id}/explanation": {
             "get": _op(
-                "SHAP contributions (log-odds) and reasons in words",
-                [_ID, _q("top", {"type": "integer", "minimum": 1, "maximum": 50}), _LANG],
+                "SHAP contributions (log-odds) and reasons in words (customers: you; managers: the client); "
+                + _UNITS_DOC,
+                [_ID, _q("top", {"type": "integer", "minimum": 1, "maximum": 50}), _LANG, _UNITS_PARAM],
             )
         },
         "/api/v1/clients/{client_id}/what-if": {
@@ -305,8 +313,8 @@ SPEC = {
             "post": _op(
                 "Score and decide a new applicant (nothing stored): PD, grade, SHAP and the decision object under "
                 "`decision`; 200 for every valid applicant, a technical refusal (outcome technical_refusal, its "
-                "{code, field, message} list) with pd, grade and contributions absent or null",
-                [_LANG],
+                "{code, field, message} list) with pd, grade and contributions absent or null; " + _UNITS_DOC,
+                [_LANG, _UNITS_PARAM],
                 body=_APPLICANT,
                 roles="manager, service",
             )
@@ -314,7 +322,7 @@ SPEC = {
         "/api/v1/score/batch": {
             "post": _op(
                 "Score and decide up to 1,000 applicants, all or nothing (each result as POST /score)",
-                [_LANG],
+                [_LANG, _UNITS_PARAM],
                 roles="manager, service",
                 body={
                     "type": "object",

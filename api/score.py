@@ -25,7 +25,7 @@ log = logging.getLogger("api")
 MAX_BATCH = 1000
 
 
-def _score_many(applicants: list[tuple[dict, dict]], top: int, lang: str) -> list[dict]:
+def _score_many(applicants: list[tuple[dict, dict]], top: int, lang: str, units: str = "log-odds") -> list[dict]:
     """Score, explain and decide; a technical refusal gets its decision and no PD, grade or contributions."""
     bundle = current_app.config["BUNDLE"]
     try:
@@ -54,7 +54,11 @@ def _score_many(applicants: list[tuple[dict, dict]], top: int, lang: str) -> lis
         shap = dict(zip(names, contrib[row][shown].tolist(), strict=True))
         values = features.iloc[row][names].to_dict()
         total = float(contrib[row].sum(dtype="float64"))
-        out.append(explanation.payload(base, shap, values, total, len(bundle.feature_names), lang, score))
+        out.append(
+            explanation.payload(
+                base, shap, values, total, len(bundle.feature_names), lang, score, None, units, explanation.audience()
+            )
+        )
         metrics.count_score(s["decision"], s["grade"])
     return out
 
@@ -62,12 +66,12 @@ def _score_many(applicants: list[tuple[dict, dict]], top: int, lang: str) -> lis
 @bp.post("/api/v1/score")
 @require("manager", "service")
 def score_one():
-    lang = lang_arg()
+    lang, units = lang_arg(), explanation.units_arg()
     try:
         applicant = validate_applicant(json_body())
     except ApplicantError as exc:
         raise ApiError(422, "invalid_applicant", "the applicant has invalid fields", exc.problems) from None
-    result = _score_many([applicant], top=10, lang=lang)[0]
+    result = _score_many([applicant], top=10, lang=lang, units=units)[0]
     audit(None, f"scored {result['decision']['outcome']}")
     return jsonify(result)
 
@@ -75,7 +79,7 @@ def score_one():
 @bp.post("/api/v1/score/batch")
 @require("manager", "service")
 def score_batch():
-    lang = lang_arg()
+    lang, units = lang_arg(), explanation.units_arg()
     body = json_body()
     items = body.get("applicants") if isinstance(body, dict) else None
     if not isinstance(items, list) or not items or len(body) > 1:
@@ -102,6 +106,6 @@ def score_batch():
             problems += [{**p, "field": f"applicants.{i}.{p['field']}"} for p in exc.problems]
     if problems:  # all or nothing: one invalid applicant and none is scored
         raise ApiError(422, "invalid_applicant", f"{len(problems)} invalid field(s); nothing was scored", problems)
-    results = _score_many(applicants, top=5, lang=lang)
+    results = _score_many(applicants, top=5, lang=lang, units=units)
     audit(None, f"batch scored {len(results)}")
     return jsonify({"count": len(results), "results": results})
