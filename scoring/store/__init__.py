@@ -7,15 +7,32 @@ names below and never a backend module, so a second backend is a new module, not
 from __future__ import annotations
 
 from scoring.store.build import build_store, explain_all
-from scoring.store.interface import AggregatesMissing, ClientStore, DecisionsMissing, NotReleased
+from scoring.store.interface import (
+    REVIEW_OUTCOMES,
+    REVIEW_REASON_PATTERN,
+    REVIEW_RESULTS,
+    REVIEW_TEXT_MAX,
+    REVIEW_TEXT_PATTERN,
+    AggregatesMissing,
+    ClientStore,
+    DecisionsMissing,
+    NotReleased,
+    ReviewConflict,
+)
 from scoring.store.location import sqlite_file
 from scoring.store.offers import save_offers
 
 __all__ = [
+    "REVIEW_OUTCOMES",
+    "REVIEW_REASON_PATTERN",
+    "REVIEW_RESULTS",
+    "REVIEW_TEXT_MAX",
+    "REVIEW_TEXT_PATTERN",
     "AggregatesMissing",
     "ClientStore",
     "DecisionsMissing",
     "NotReleased",
+    "ReviewConflict",
     "build_store",
     "explain_all",
     "open_store",

@@ -24,8 +24,28 @@ class DecisionsMissing(RuntimeError):
     tables; explain-all re-decides a store that has them)."""
 
 
+# Human review requests: their texts (a customer's comment, a reviewer's reason) and outcomes, for every backend
+# and for the API's checks. The patterns read the same in Python and in JSON Schema: no control character but tab,
+# newline and carriage return; a reason also needs one character that is not blank.
+REVIEW_TEXT_MAX = 2000
+REVIEW_RESULTS = ("upheld", "changed")
+REVIEW_OUTCOMES = ("approve", "counter_offer", "refer", "decline")
+_CONTROL = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f"
+REVIEW_TEXT_PATTERN = rf"^[^{_CONTROL}]*$"
+REVIEW_REASON_PATTERN = rf"^[^{_CONTROL}]*[^\s{_CONTROL}][^{_CONTROL}]*$"
+
+
+class ReviewConflict(RuntimeError):
+    """The review request cannot change that way: the client already has an open one, or it is already closed."""
+
+    def __init__(self, message: str, review: dict):
+        super().__init__(message)
+        self.review = review  # the open review in the way, or the closed one
+
+
 class ClientStore(ABC):
-    """Read-only point lookups and population statistics over one store generation at a time."""
+    """Read-only point lookups and population statistics over one store generation at a time; the human review
+    requests, which live across generations, are also written through it."""
 
     # --- meta and point lookups ---------------------------------------------------------------------------------
     @abstractmethod
@@ -139,3 +159,36 @@ class ClientStore(ABC):
     @abstractmethod
     def aggregation(self) -> dict:
         """How customers' aggregates were released (min_group, mechanism, epsilon, grid_features ...); {} if none."""
+
+    # --- human review requests (Consumer Credit Directive 2023/2225, Art. 18): kept across rebuilds -------------
+    # A review: {id, client_id, requested_by, requested_at, comment, decision_outcome, model_version,
+    # policy_version, status (open/closed), reviewer, reviewed_at, result (upheld/changed), new_outcome, reason}.
+    # Texts are at most REVIEW_TEXT_MAX characters, without control characters but newline and tab (ValueError).
+    @abstractmethod
+    def request_review(self, client_id, requested_by: str, comment: str) -> dict | None:
+        """File an open review of the client's stored decision (its outcome, model and policy versions recorded
+        with it); None for an unknown client, ReviewConflict while the client has an open one."""
+
+    @abstractmethod
+    def client_reviews(self, client_id) -> list[dict]:
+        """The client's reviews, newest first ([] for an unknown id)."""
+
+    @abstractmethod
+    def list_reviews(self, status=None, limit: int = 20, offset: int = 0) -> dict:
+        """{total, items}: open reviews oldest first (the queue), closed ones newest first, all oldest first when
+        status is None; ValueError for another status, `limit` held to 0..1000."""
+
+    @abstractmethod
+    def get_review(self, review_id) -> dict | None:
+        """One review; None for an unknown or malformed id."""
+
+    @abstractmethod
+    def close_review(self, review_id, reviewer: str, result: str, reason: str, new_outcome=None) -> dict | None:
+        """Record the outcome of an open review: upheld, or changed to `new_outcome` (approve, counter_offer,
+        refer or decline, not the outcome reviewed); the closed review, None for an unknown id, ReviewConflict
+        when already closed."""
+
+    @abstractmethod
+    def review_stats(self) -> dict:
+        """{open, closed, upheld, changed, override_rate (changed / closed, None before the first), months:
+        [{month (YYYY-MM of the outcome), closed, upheld, changed, override_rate}] oldest first}."""

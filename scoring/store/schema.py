@@ -29,6 +29,7 @@ class Column:
 class Index:
     name: str
     columns: tuple[str, ...]
+    unique: bool = False
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,35 @@ SIGNIN_ATTEMPTS = Table(
     kept=True,
 )
 
+REVIEWS = Table(  # human review requests (Consumer Credit Directive 2023/2225, Art. 18): scoring.store.reviews
+    "reviews",
+    (
+        Column("id", "integer"),
+        Column("client_id", "integer", not_null=True),
+        Column("requested_by", "text", not_null=True),
+        Column("requested_at", "text", not_null=True),
+        Column("comment", "text", not_null=True),
+        # what was reviewed: the stored decision when the request was made (NULL on a store without decisions)
+        Column("decision_outcome", "text"),
+        Column("model_version", "text"),
+        Column("policy_version", "text"),
+        Column("status", "text", not_null=True, check="status IN ('open', 'closed')"),
+        Column("open_client", "integer"),  # client_id while open, NULL once closed: unique, one open per client
+        Column("reviewer", "text"),
+        Column("reviewed_at", "text"),
+        Column("result", "text", check="result IS NULL OR result IN ('upheld', 'changed')"),
+        Column("new_outcome", "text"),  # when changed
+        Column("reason", "text"),
+    ),
+    primary_key=("id",),
+    indexes=(
+        Index("reviews_open_client", ("open_client",), unique=True),
+        Index("reviews_client", ("client_id", "id")),
+        Index("reviews_status", ("status", "id")),
+    ),
+    kept=True,
+)
+
 TABLES = (
     META,
     CLIENTS,
@@ -221,6 +251,7 @@ TABLES = (
     USERS,
     AUDIT,
     SIGNIN_ATTEMPTS,
+    REVIEWS,
 )
 KEPT = tuple(t for t in TABLES if t.kept)
 REBUILT = tuple(t for t in TABLES if not t.kept)  # written anew by every build
@@ -257,7 +288,10 @@ def _sqlite_table(table: Table) -> list[str]:
 
 def _sqlite_indexes(table: Table) -> list[str]:
     """The table's indexes: a build creates them after the bulk insert, which is faster than keeping them updated."""
-    return [f"CREATE INDEX IF NOT EXISTS {i.name} ON {table.name} ({', '.join(i.columns)})" for i in table.indexes]
+    return [
+        f"CREATE {'UNIQUE ' if i.unique else ''}INDEX IF NOT EXISTS {i.name} ON {table.name} ({', '.join(i.columns)})"
+        for i in table.indexes
+    ]
 
 
 def create_tables(con: sqlite3.Connection, tables) -> None:

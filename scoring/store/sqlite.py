@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from scoring.reasons import top_indices
-from scoring.store import offers, population, statistics
+from scoring.store import offers, population, reviews, statistics
 from scoring.store.blobs import sample_column, unpack, unpack_json
 from scoring.store.connection import connect
 from scoring.store.interface import ClientStore, DecisionsMissing
@@ -285,6 +285,30 @@ class SQLiteStore(ClientStore):
     def get_offer(self, client_id) -> dict | None:
         cid = _stored_id(client_id)
         return None if cid is None else offers.get_offer(self._con(), cid)
+
+    # --- human review requests: scoring.store.reviews -------------------------------------------------------
+    def request_review(self, client_id, requested_by: str, comment: str) -> dict | None:
+        cid = _stored_id(client_id)
+        reviewed = None if cid is None else reviews.reviewed_decision(self, cid)
+        return None if reviewed is None else reviews.request_review(self.path, cid, requested_by, comment, reviewed)
+
+    def client_reviews(self, client_id) -> list[dict]:
+        cid = _stored_id(client_id)
+        return [] if cid is None else reviews.client_reviews(self._con(), cid)
+
+    def list_reviews(self, status=None, limit: int = 20, offset: int = 0) -> dict:
+        return reviews.list_reviews(self._con(), status, limit, offset)
+
+    def get_review(self, review_id) -> dict | None:
+        rid = _stored_id(review_id)
+        return None if rid is None else reviews.get_review(self._con(), rid)
+
+    def close_review(self, review_id, reviewer: str, result: str, reason: str, new_outcome=None) -> dict | None:
+        rid = _stored_id(review_id)
+        return None if rid is None else reviews.close_review(self.path, rid, reviewer, result, reason, new_outcome)
+
+    def review_stats(self) -> dict:
+        return reviews.review_stats(self._con())
 
     def _prefix_ranges(self, prefix: str) -> list[tuple[int, int]]:
         """Id ranges whose decimal form starts with `prefix`: 12 -> [12,12], [120,129], [1200,1299], ..."""
