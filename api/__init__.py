@@ -66,6 +66,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         metrics,
         model,
         openapi,
+        reviews,
         score,
         verify,
     )
@@ -119,6 +120,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         campaign.bp,
         score.bp,
         verify.bp,
+        reviews.bp,
         openapi.bp,
     ):
         app.register_blueprint(blueprint)

@@ -7,6 +7,7 @@ import html
 from flask import Blueprint, Response, jsonify
 
 from scoring.applicant_schema import applicant_spec
+from scoring.store import REVIEW_OUTCOMES, REVIEW_REASON_PATTERN, REVIEW_TEXT_MAX, REVIEW_TEXT_PATTERN
 
 bp = Blueprint("openapi", __name__)
 
@@ -68,6 +69,41 @@ def _op(summary, params=(), body=None, auth=True, roles="manager, customer"):
     if body:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
     return op
+
+
+_REVIEW_ID = {
+    "name": "review_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+}
+_REASON = {"type": "string", "maxLength": REVIEW_TEXT_MAX, "pattern": REVIEW_REASON_PATTERN}
+_REVIEW_OUTCOME = {  # api/reviews.py also refuses a "change" to the outcome that was reviewed
+    "oneOf": [
+        {
+            "type": "object",
+            "required": ["result", "reason"],
+            "additionalProperties": False,
+            "properties": {"result": {"type": "string", "enum": ["upheld"]}, "reason": _REASON},
+        },
+        {
+            "type": "object",
+            "required": ["result", "reason", "new_outcome"],
+            "additionalProperties": False,
+            "properties": {
+                "result": {"type": "string", "enum": ["changed"]},
+                "reason": _REASON,
+                "new_outcome": {"type": "string", "enum": list(REVIEW_OUTCOMES)},
+            },
+        },
+    ]
+}
+
+
+def _created(op: dict) -> dict:
+    """An operation answering 201 Created."""
+    responses = {("201" if status == "200" else status): answer for status, answer in op["responses"].items()}
+    return {**op, "responses": responses}
 
 
 _APPLICANT = applicant_spec()  # the same rules as scoring.applicant_schema validates
@@ -286,6 +322,53 @@ SPEC = {
                 "The client's pre-approved offer and its message in the language asked (managers; a customer, own "
                 "id only); 404 when the client has none",
                 [_ID, _LANG],
+            )
+        },
+        "/api/v1/clients/{client_id}/reviews": {
+            "post": _created(
+                _op(
+                    "Ask for a human review of the client's decision, with a comment (a customer for their own id, a "
+                    "manager on their behalf); 409 review_open while one is open",
+                    [_ID],
+                    body={
+                        "type": "object",
+                        "required": ["comment"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "comment": {"type": "string", "maxLength": REVIEW_TEXT_MAX, "pattern": REVIEW_TEXT_PATTERN}
+                        },
+                    },
+                )
+            ),
+            "get": _op("The client's review requests, newest first (a customer, own id only)", [_ID]),
+        },
+        "/api/v1/reviews": {
+            "get": _op(
+                "The review queue: open requests oldest first, or closed ones newest first",
+                [
+                    _q("status", {"type": "string", "enum": ["open", "closed"]}),
+                    _q("limit", {"type": "integer", "minimum": 1, "maximum": 200}),
+                    _OFFSET,
+                ],
+                roles="manager",
+            )
+        },
+        "/api/v1/reviews/stats": {
+            "get": _op(
+                "Reviews open, closed, upheld and changed, and the override rate (changed / closed), also by month",
+                roles="manager",
+            )
+        },
+        "/api/v1/reviews/{review_id}": {
+            "get": _op("One review request (a customer: their own, without who reviewed it)", [_REVIEW_ID])
+        },
+        "/api/v1/reviews/{review_id}/outcome": {
+            "post": _op(
+                "Record the outcome of an open review: upheld, or changed to a new outcome, with the reason; "
+                "409 review_closed when it has one",
+                [_REVIEW_ID],
+                body=_REVIEW_OUTCOME,
+                roles="manager",
             )
         },
         "/api/v1/verify": {
