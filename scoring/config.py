@@ -242,6 +242,15 @@ SETTINGS: tuple[Setting, ...] = (
         _path,
     ),
     Setting(
+        "letter_path",
+        "SCORING_LETTER",
+        "policies/letter.yaml",
+        "API",
+        "the lender's details printed on decision letters (name, address, where and within how many days a "
+        "customer asks for a human review); the default is an example for the lender to set",
+        _path,
+    ),
+    Setting(
         "features_memory",
         "SCORING_FEATURES_MEMORY",
         "4GB",
@@ -317,6 +326,7 @@ class Settings:
     min_group: int
     grade_bounds: tuple[float, ...]
     policy_path: Path
+    letter_path: Path
     features_memory: str
     features_threads: int
     header_timeout: int
