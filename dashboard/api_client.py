@@ -56,6 +56,10 @@ def client_what_if_path(client_id) -> str:
     return _path("clients", client_id, "what-if")
 
 
+def client_counterfactuals_path(client_id) -> str:
+    return _path("clients", client_id, "counterfactuals")
+
+
 def client_decision_path(client_id) -> str:
     return _path("clients", client_id, "decision")
 

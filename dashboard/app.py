@@ -16,7 +16,7 @@ from flask import make_response, redirect, request, session
 
 from dashboard import api_client, settings
 from dashboard import session as user_session
-from dashboard.components import campaign, client_view, compare, search, whatif
+from dashboard.components import campaign, client_view, compare, explanation_cards, search, whatif
 from dashboard.components.common import expired_marker
 from dashboard.i18n import LANGS, t
 
@@ -197,8 +197,18 @@ def create_app(config: Mapping[str, str] | None = None) -> Dash:
     )
     app.layout = serve_layout
     app.callback(Output("main", "children"), Input("url", "pathname"))(_route)
-    for component in (search, client_view, whatif, compare, campaign):
+    for component in (search, client_view, whatif, compare, campaign, explanation_cards):
         component.register(app)
+
+    @server.before_request
+    def _own_client_url():
+        """A customer who edits the URL to another client's id is sent to their own: never another id's URL."""
+        user = user_session.user()
+        if request.method == "GET" and user and user["role"] == "customer" and request.path.startswith("/client/"):
+            own = f"/client/{user['client_id']}"
+            if request.path != own:
+                return redirect(own)
+        return None
 
     @server.post("/auth/login")
     def _login():

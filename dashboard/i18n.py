@@ -64,10 +64,7 @@ STRINGS = {
     },
     "model_version": {"en": "Model version", "fr": "Version du modèle"},
     "why_title": {"en": "Why this decision", "fr": "Pourquoi cette décision"},
-    "waterfall_title": {
-        "en": "What moved the score (SHAP, log-odds)",
-        "fr": "Ce qui a fait bouger le score (SHAP, log-odds)",
-    },
+    "waterfall_title": {"en": "What moved the score (SHAP)", "fr": "Ce qui a fait bouger le score (SHAP)"},
     "waterfall_axis": {"en": "Contribution to the score (log-odds)", "fr": "Contribution au score (log-odds)"},
     "base": {"en": "Average client", "fr": "Client moyen"},
     "others": {"en": "All other factors", "fr": "Tous les autres facteurs"},
@@ -76,6 +73,33 @@ STRINGS = {
         "en": "Starting from the average client ({base}), the largest effects are: {items}.",
         "fr": "En partant du client moyen ({base}), les effets les plus forts sont : {items}.",
     },
+    "waterfall_summary_pd": {
+        "en": "Starting from the average client ({base}), the largest effects are: {items}.",
+        "fr": "En partant du client moyen ({base}), les effets les plus forts sont : {items}.",
+    },
+    "waterfall_axis_pd": {"en": "Probability of default (%)", "fr": "Probabilité de défaut (%)"},
+    "points_unit": {"en": "pts", "fr": "pts"},
+    "waterfall_pd_label_you": {
+        "en": "In percentage points of probability of default, from the average client's {base} to your {final}.",
+        "fr": "En points de pourcentage de probabilité de défaut, de {base} pour le client moyen à {final} pour vous.",
+    },
+    "waterfall_pd_label": {
+        "en": "In percentage points of probability of default, from the average client's {base} to the client's "
+        "{final}.",
+        "fr": "En points de pourcentage de probabilité de défaut, de {base} pour le client moyen à {final} pour "
+        "le client.",
+    },
+    "waterfall_pd_note": {
+        "en": "The average client is the probability of default at the model's average score (SHAP's base value), "
+        "not the average of all clients' probabilities. Each bar is the probability after that factor minus the "
+        "probability before it, in the order shown, so the bars add up to the whole difference.",
+        "fr": "Le client moyen est la probabilité de défaut au score moyen du modèle (la valeur de base de SHAP), "
+        "pas la moyenne des probabilités de tous les clients. Chaque barre est la probabilité après ce facteur "
+        "moins celle d'avant, dans l'ordre affiché : les barres s'additionnent jusqu'à l'écart total.",
+    },
+    "units_legend": {"en": "Units", "fr": "Unités"},
+    "units_log_odds": {"en": "Log-odds (exact SHAP)", "fr": "Log-odds (SHAP exact)"},
+    "units_pd": {"en": "Percentage points of probability of default", "fr": "Points de probabilité de défaut"},
     "raises": {"en": "raises risk", "fr": "augmente le risque"},
     "lowers": {"en": "lowers risk", "fr": "diminue le risque"},
     "importance_title": {"en": "What matters overall", "fr": "Ce qui compte en général"},
@@ -131,6 +155,20 @@ STRINGS = {
     "simulated": {"en": "Simulated", "fr": "Simulé"},
     "invalid": {"en": "Check the values: {msg}", "fr": "Vérifiez les valeurs : {msg}"},
     "not_found": {"en": "No such client.", "fr": "Client introuvable."},
+    # the counterfactual card
+    "cf_title": {"en": "What would change the decision", "fr": "Ce qui changerait la décision"},
+    "cf_option": {"en": "Option {rank}", "fr": "Option {rank}"},
+    "cf_result": {
+        "en": "New probability of default {pd}, grade {grade}:",
+        "fr": "Nouvelle probabilité de défaut {pd}, classe {grade} :",
+    },
+    "cf_load": {"en": "Load into the what-if", "fr": "Charger dans la simulation"},
+    "cf_blocking": {"en": "What no change of the loan can fix", "fr": "Ce qu'aucun changement du prêt ne corrige"},
+    "cf_unavailable": {
+        "en": "No options can be worked out for this file.",
+        "fr": "Aucune option ne peut être calculée pour ce dossier.",
+    },
+    "cf_loaded": {"en": "Loaded option {rank}:", "fr": "Option {rank} chargée :"},
     # the Decision card
     "decision_title": {"en": "Credit decision", "fr": "Décision de crédit"},
     "counter_offer": {"en": "Counter-offer", "fr": "Contre-proposition"},

@@ -14,6 +14,7 @@ from dashboard.components import (
     charts,
     client_view,
     compare,
+    counterfactual_card,
     decision_card,
     explanation_cards,
     file_card,
@@ -141,17 +142,17 @@ def test_gauge_summary_says_pd_threshold_grade_and_decision_in_each_language():
 def test_waterfall_bars_go_from_the_average_client_to_this_score():
     bars = charts.waterfall(EXPLANATION, "en").data[0]
     assert list(bars.measure) == ["absolute", "relative", "relative", "relative", "total"]
-    assert list(bars.y) == [
+    assert list(bars.y) == [  # the path as walked, drawn top to bottom
         "Average client",
-        "All other factors (3)",
-        "Age = 40 years",
         "Income = €10,000",
+        "Age = 40 years",
+        "All other factors (3)",
         "This client",
     ]
     assert bars.x[0] == -2.0 and bars.x[-1] == -1.2
     assert sum(bars.x[:-1]) == pytest.approx(bars.x[-1])  # the steps add up to the client's log-odds
-    assert list(bars.text) == ["−2.00", "+0.10", "+0.20", "+0.50", "−1.20"]
-    assert charts.waterfall(EXPLANATION, "fr").data[0].text[3] == "+0,50"
+    assert list(bars.text) == ["−2.00", "+0.50", "+0.20", "+0.10", "−1.20"]
+    assert charts.waterfall(EXPLANATION, "fr").data[0].text[1] == "+0,50"
     alone = charts.waterfall({**EXPLANATION, "others": {"count": 0, "shap": 0.0}}, "en").data[0]
     assert "All other factors" not in " ".join(alone.y) and len(alone.x) == 4
 
@@ -257,7 +258,8 @@ def test_reasons_card_lists_each_sentence_with_its_direction():
 
 
 def test_waterfall_and_importance_cards_pair_each_figure_with_its_text():
-    graph, summary = explanation_cards.WATERFALL.render({"explanation": EXPLANATION}, "en", "manager")
+    _, _, view = explanation_cards.WATERFALL.render({"explanation": EXPLANATION}, "en", "manager")
+    graph, summary = view.children
     assert graph.id == "waterfall" and graph.figure.data[0].x[-1] == -1.2
     assert summary.children == charts.waterfall_summary(EXPLANATION, "en")
     graph, summary = importance_card.CARD.render({"importance": IMPORTANCE}, "en", "manager")
@@ -284,7 +286,7 @@ def test_a_card_whose_call_failed_says_so_instead_of_rendering():
 
 def test_cards_asking_the_same_call_share_one_request():
     calls = calls_of([explanation_cards.REASONS, explanation_cards.WATERFALL], CID, "fr")
-    assert list(calls.values()) == [(f"/api/v1/clients/{CID}/explanation", {"top": 8, "lang": "fr"})]
+    assert list(calls.values()) == [(f"/api/v1/clients/{CID}/explanation", {"top": 8, "lang": "fr", "units": "pd"})]
     # score, explanation, decision, offer, file, importance, model: one round trip
     assert len(client_view._calls(CID, "en")) == 7
     other = Card(
@@ -537,3 +539,142 @@ def test_the_campaign_notice_says_synthetic_and_which_campaign():
 def test_the_campaign_filters_become_the_apis_query():
     assert campaign.filters("", None, None) == {"grade": None, "min_amount": None, "max_amount": None}
     assert campaign.filters("G2", 1000, 5e5) == {"grade": "G2", "min_amount": 1000, "max_amount": 5e5}
+
+
+# ---------------------------------------------------------------- PD points, the counterfactual card (#12)
+
+PD_EXPLANATION = {
+    **EXPLANATION,
+    "units": "pd",
+    "base_pd": 0.08,
+    "final_pd": 0.123,
+    "contributions": [
+        {**EXPLANATION["contributions"][0], "pd_points": 0.03},
+        {**EXPLANATION["contributions"][1], "pd_points": 0.0125},
+    ],
+    "others": {"count": 3, "shap": 0.1, "pd_points": 0.0005},
+}
+
+
+def test_the_pd_waterfall_walks_the_same_path_in_percentage_points():
+    bars = charts.waterfall(PD_EXPLANATION, "en", "pd").data[0]
+    assert list(bars.y) == list(charts.waterfall(PD_EXPLANATION, "en").data[0].y)  # the log-odds path's steps
+    assert list(bars.x) == pytest.approx([8.0, 3.0, 1.25, 0.05, 12.3])
+    assert sum(bars.x[:-1]) == pytest.approx(bars.x[-1])  # from the average client's PD to this one
+    assert list(bars.text) == [f"8.0{NBSP}%", f"+3.0{NBSP}pts", f"+1.2{NBSP}pts", f"+0.05{NBSP}pts", f"12.3{NBSP}%"]
+    assert charts.waterfall(PD_EXPLANATION, "fr", "pd").data[0].text[1] == f"+3,0{NBSP}pts"
+    assert "Probability of default (%)" in str(charts.waterfall(PD_EXPLANATION, "en", "pd").layout.xaxis.title.text)
+    assert charts.waterfall_label(PD_EXPLANATION, "en", "customer") == (
+        f"In percentage points of probability of default, from the average client's 8.0{NBSP}% to your 12.3{NBSP}%."
+    )
+    assert "to the client's 12.3" in charts.waterfall_label(PD_EXPLANATION, "en", "manager")
+    assert f"à 12,3{NBSP}% pour vous" in charts.waterfall_label(PD_EXPLANATION, "fr", "customer")
+    assert charts.waterfall_summary(PD_EXPLANATION, "en", "pd") == (
+        f"Starting from the average client (8.0{NBSP}%), the largest effects are: Income (€10,000): raises risk "
+        f"+3.0{NBSP}pts; Age (40 years): raises risk +1.2{NBSP}pts."
+    )
+
+
+def test_a_customer_reads_pd_points_and_a_manager_can_switch_units():
+    view = explanation_cards.WATERFALL.render({"explanation": PD_EXPLANATION}, "fr", "customer")
+    assert view.id == "waterfall-view"
+    assert _by_id(view, "waterfall").figure.data[0].x[0] == pytest.approx(8.0)
+    assert "pour vous" in _text(_by_id(view, "waterfall-label")) and "valeur de base de SHAP" in _text(view)
+    switch, store, shown = explanation_cards.WATERFALL.render({"explanation": PD_EXPLANATION}, "en", "manager")
+    radio = _all(switch, dcc.RadioItems)[0]
+    assert radio.id == "waterfall-units" and radio.value == "log-odds"
+    assert [o["value"] for o in radio.options] == ["log-odds", "pd"] and _text(switch.children[0]) == "Units"
+    assert store.data == PD_EXPLANATION and _by_id(shown, "waterfall").figure.data[0].x[0] == -2.0
+    in_pd = explanation_cards.chart(PD_EXPLANATION, "en", "manager", "pd")
+    assert "the client's 12.3" in _text(in_pd[0]) and in_pd[1].figure.data[0].x[-1] == pytest.approx(12.3)
+    # an answer without the PD path is drawn in log-odds, never with invented points
+    assert explanation_cards.chart(EXPLANATION, "en", "customer", "pd")[0].figure.data[0].x[0] == -2.0
+
+
+def _counterfactuals(status="options", **extra):
+    option = {
+        "rank": 1,
+        "kind": "smaller_loan",
+        "summary": "Borrow €150,000 instead of €250,000.",
+        "changes": [{"field": "AMT_CREDIT", "label": "Amount of the loan", "from": 250000, "to": 150000}],
+        "what_if": {"AMT_CREDIT": 150000, "AMT_ANNUITY": 9000},
+        "size": 0.4,
+        "pd": 0.071,
+        "grade": "G4",
+        "outcome": "approve",
+        "offer": {"amount": 150000, "term_months": 36, "annuity": 5000, "annual_rate": 0.12},
+    }
+    longer = {
+        **option,
+        "rank": 2,
+        "kind": "longer_term",
+        "summary": "Repay over 60 months.",
+        "changes": [{"field": "TERM_MONTHS", "label": "Term (months)", "from": 36, "to": 60}],
+        "what_if": {"TERM_MONTHS": 60},
+        "outcome": "counter_offer",
+        "offer": None,
+    }
+    return {
+        "client_id": CID,
+        "current": {"pd": 0.123, "grade": "G6", "outcome": "decline"},
+        "status": status,
+        "message": "Two changes of the loan would get it approved.",
+        "blocking": [],
+        "options": [option, longer] if status == "options" else [],
+        "model_version": "v7",
+        "policy": {"version": "example-2025.1"},
+        **extra,
+    }
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_counterfactual_card_lists_each_option_and_a_manager_can_load_it(lang):
+    answer = _counterfactuals()
+    panel = counterfactual_card.CARD.render({"counterfactuals": answer}, lang, "manager")
+    assert _text(_by_id(panel, "cf-message")) == answer["message"]
+    items = _by_id(panel, "cf-options").children
+    assert len(items) == 2 and "Borrow €150,000 instead of €250,000." in _text(items[0])
+    assert percent(0.071, lang) in _text(items[0]) and t("approve", lang) in _text(items[0])
+    assert t("counter_offer", lang) in _text(items[1])
+    assert money(150000, lang) in _text(items[0])  # the option's offer
+    buttons = _all(panel, html.Button)
+    assert [b.id for b in buttons] == [{"type": "cf-load", "rank": 1}, {"type": "cf-load", "rank": 2}]
+    assert {_text(b) for b in buttons} == {t("cf_load", lang)}
+    store = _by_id(panel, counterfactual_card.DATA_ID)
+    assert store.data["1"]["what_if"] == {"AMT_CREDIT": 150000, "AMT_ANNUITY": 9000}
+    assert t("cf_title", lang) in _text(counterfactual_card.CARD.layout(lang, "manager"))
+
+
+def test_a_customer_reads_the_options_without_a_button():
+    panel = counterfactual_card.CARD.render({"counterfactuals": _counterfactuals()}, "en", "customer")
+    assert len(_by_id(panel, "cf-options").children) == 2
+    assert not _all(panel, html.Button) and not _all(panel, dcc.Store)
+
+
+def test_the_counterfactual_card_for_an_approved_file_what_blocks_and_no_answer():
+    approved = _counterfactuals("already_approved", message="The loan is already approved.")
+    panel = counterfactual_card.CARD.render({"counterfactuals": approved}, "en", "manager")
+    assert _text(panel) == "The loan is already approved." and not _all(panel, html.Button)
+    blocked = _counterfactuals(
+        "none", message="No change of the loan alone would do.", blocking=[{"code": "AGE", "message": "Too young."}]
+    )
+    panel = counterfactual_card.CARD.render({"counterfactuals": blocked}, "fr", "customer")
+    assert _text(_by_id(panel, "cf-blocking")) == "Too young." and t("cf_blocking", "fr") in _text(panel)
+    refused = counterfactual_card.CARD.panel({"counterfactuals": api_client.ApiRefused(409, "stale")}, "en", "manager")
+    assert _text(refused) == t("cf_unavailable", "en")
+    down = counterfactual_card.CARD.panel({"counterfactuals": api_client.ApiUnavailable("x")}, "en", "manager")
+    assert down.className == "failed"
+    calls = counterfactual_card.CARD.calls(CID, "fr")
+    assert calls == {"counterfactuals": (f"/api/v1/clients/{CID}/counterfactuals", {"lang": "fr"})}
+
+
+def test_a_loaded_option_shows_the_changes_the_form_has_no_field_for():
+    option = _counterfactuals()["options"][1]
+    notice = whatif._loaded(option, {"TERM_MONTHS": 60}, "en")
+    assert _text(notice) == "Loaded option 2: Repay over 60 months.Term (months): 36 → 60"
+    layout = whatif.layout("en", "manager")
+    assert _by_id(layout, "wi-extra").data == {} and _by_id(layout, "wi-loaded").children is None
+    simulated = {"pd": 0.05, "grade": "G4", "decision": "approve", "decision_record": {"outcome": "approve"}}
+    panel = whatif._comparison({"current": SCORE, "simulated": simulated}, "fr")
+    assert _text(_by_id(panel, "wi-simulated-outcome")) == "✔ Accordé"
+    assert "wi-current-outcome" not in str(panel)  # the stored score has no decision record here

@@ -33,7 +33,8 @@ def gauge(score: dict, lang: str) -> go.Figure:
             },
         )
     )
-    fig.update_layout(**figure_layout(height=230, margin={"l": 30, "r": 30, "t": 20, "b": 10}))
+    # the axis labels at both ends stand outside the arc: margins wide enough for "100 %" (the right one was cut)
+    fig.update_layout(**figure_layout(height=230, margin={"l": 55, "r": 55, "t": 20, "b": 10}))
     return fig
 
 
@@ -48,18 +49,40 @@ def gauge_summary(score: dict, lang: str) -> str:
     )
 
 
-def waterfall(exp: dict, lang: str) -> go.Figure:
-    items = list(reversed(exp["contributions"]))
+def _points(share: float, lang: str) -> str:
+    """A difference of PD (0..1) in signed percentage points: +2.3 pts; two decimals under a tenth of a point."""
+    value = 100 * share
+    text = number(abs(value), lang, 2 if abs(value) < 0.095 else 1)
+    return ("+" if value >= 0 else "−") + text + NBSP + t("points_unit", lang)
+
+
+def _path(exp: dict, lang: str, units: str) -> tuple[list, list, list]:
+    """The waterfall as walked, top to bottom: the average client, each contribution in the API's order (largest
+    first), all the others, this client; in log-odds, or in PD (%) with each step's percentage points."""
+    items = exp["contributions"]
     labels = [t("base", lang)] + [f"{c['label']} = {c['display']}" for c in items]
-    values = [exp["base_value"]] + [c["shap"] for c in items]
-    measures = ["absolute"] + ["relative"] * len(items)
+    if units == "pd":
+        values = [100 * exp["base_pd"]] + [100 * c["pd_points"] for c in items]
+        others, final = 100 * exp["others"]["pd_points"], 100 * exp["final_pd"]
+    else:
+        values = [exp["base_value"]] + [c["shap"] for c in items]
+        others, final = exp["others"]["shap"], exp["raw_score"]
     if exp["others"]["count"]:
-        labels.insert(1, f"{t('others', lang)} ({exp['others']['count']})")
-        values.insert(1, exp["others"]["shap"])
-        measures.insert(1, "relative")
-    labels.append(t("final", lang))
-    values.append(exp["raw_score"])
-    measures.append("total")
+        labels.append(f"{t('others', lang)} ({exp['others']['count']})")
+        values.append(others)
+    return labels + [t("final", lang)], values + [final], ["absolute"] + ["relative"] * (len(values) - 1) + ["total"]
+
+
+def waterfall(exp: dict, lang: str, units: str = "log-odds") -> go.Figure:
+    """`units` "pd": the same SHAP path in probability of default (the API's units=pd fields), else log-odds."""
+    labels, values, measures = _path(exp, lang, units)
+    if units == "pd":
+        text = [
+            percent(v / 100, lang) if m != "relative" else _points(v / 100, lang)
+            for v, m in zip(values, measures, strict=True)
+        ]
+    else:
+        text = [_logodds(v, lang, signed=m == "relative") for v, m in zip(values, measures, strict=True)]
     fig = go.Figure(
         go.Waterfall(
             orientation="h",
@@ -67,7 +90,7 @@ def waterfall(exp: dict, lang: str) -> go.Figure:
             x=values,
             measure=measures,
             textposition="outside",
-            text=[_logodds(v, lang, signed=m == "relative") for v, m in zip(values, measures, strict=True)],
+            text=text,
             increasing={"marker": {"color": VERMILION}},
             decreasing={"marker": {"color": BLUE}},
             totals={"marker": {"color": GREY}},
@@ -77,16 +100,29 @@ def waterfall(exp: dict, lang: str) -> go.Figure:
     fig.update_layout(
         **figure_layout(
             height=110 + 34 * len(labels),
-            margin={"l": 10, "r": 40, "t": 10, "b": 50},
-            xaxis_title=t("waterfall_axis", lang),
+            margin={"l": 10, "r": 60, "t": 10, "b": 50},
+            xaxis_title=t("waterfall_axis_pd" if units == "pd" else "waterfall_axis", lang),
             showlegend=False,
         )
     )
-    fig.update_yaxes(automargin=True)
+    fig.update_yaxes(automargin=True, autorange="reversed")  # read top to bottom, as the path is walked
     return fig
 
 
-def waterfall_summary(exp: dict, lang: str) -> str:
+def waterfall_label(exp: dict, lang: str, audience: str) -> str:
+    """What the PD-point bars are, from where to where: the start is the PD at the model's average log-odds."""
+    key = "waterfall_pd_label_you" if audience == "customer" else "waterfall_pd_label"
+    return t(key, lang, base=percent(exp["base_pd"], lang), final=percent(exp["final_pd"], lang))
+
+
+def waterfall_summary(exp: dict, lang: str, units: str = "log-odds") -> str:
+    if units == "pd":
+        parts = [
+            f"{c['label']} ({c['display']}): {t('raises' if c['shap'] > 0 else 'lowers', lang)} "
+            f"{_points(c['pd_points'], lang)}"
+            for c in exp["contributions"][:5]
+        ]
+        return t("waterfall_summary_pd", lang, base=percent(exp["base_pd"], lang), items="; ".join(parts))
     parts = [
         f"{c['label']} ({c['display']}): {t('raises' if c['shap'] > 0 else 'lowers', lang)} "
         f"{_logodds(c['shap'], lang, signed=True)}"

@@ -1,12 +1,17 @@
-"""What-if for managers: change the loan asked and see the simulated PD, grade and decision beside the current ones."""
+"""What-if for managers: change the loan asked and see the simulated PD, grade and decision beside the current ones.
+
+An option of the counterfactual card can be loaded: its changes fill the form (those the form has a field for) or
+are listed under it (the others), and the simulation runs at once with exactly the option's changes.
+"""
 
 from __future__ import annotations
 
-from dash import Dash, Input, Output, State, dcc, html, no_update
+from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 
 from dashboard import api_client, session
+from dashboard.components import counterfactual_card
 from dashboard.components.common import DECISION_STYLE, expired_marker, failed
-from dashboard.i18n import percent, t
+from dashboard.i18n import number, percent, t
 
 _FIELDS = (("AMT_CREDIT", "amount"), ("AMT_ANNUITY", "annuity"), ("AMT_GOODS_PRICE", "goods"))
 
@@ -39,6 +44,8 @@ def layout(lang: str, role: str):
             html.H2(t("whatif_title", lang)),
             html.P(t("whatif_note", lang), className="simulation-note", role="note"),
             html.Div(inputs, className="filters"),
+            html.Div(id="wi-loaded"),
+            dcc.Store(id="wi-extra", data={}),
             html.Button(t("simulate", lang), id="wi-run", className="primary"),
             html.Div(id="wi-result", **{"aria-live": "polite"}),
         ],
@@ -78,17 +85,40 @@ def _side(title: str, score: dict, lang: str, element_id: str):
                 style={"color": colour},
                 className="decision",
             ),
+            _outcome(score.get("decision_record"), lang, element_id),
         ],
         className="side",
     )
 
 
-def _simulate(_, requested, credit, annuity, goods):
-    user, lang = session.user(), session.lang()
+def _outcome(record: dict | None, lang: str, element_id: str):
+    """The lender's decision under its policy (a simulation's decision record), beside the score's own decision."""
+    if not record or record.get("outcome") not in DECISION_STYLE:
+        return None
+    colour, mark = DECISION_STYLE[record["outcome"]]
+    return html.P(
+        [
+            t("decision_title", lang) + ": ",
+            html.Strong(
+                [html.Span(mark, **{"aria-hidden": "true"}), " ", t(record["outcome"], lang)],
+                id=f"{element_id}-outcome",
+                style={"color": colour},
+            ),
+        ]
+    )
+
+
+def _simulate(_, requested, credit, annuity, goods, extra=None):
+    """`extra`: changes of a loaded option the form has no field for; they stay part of the simulation."""
+    user = session.user()
     cid = session.allowed_client(requested)
     if user is None or user["role"] != "manager" or cid is None:
         return no_update
-    changes = {k: v for k, v in (("AMT_CREDIT", credit), ("AMT_ANNUITY", annuity), ("AMT_GOODS_PRICE", goods)) if v}
+    form = {k: v for k, v in (("AMT_CREDIT", credit), ("AMT_ANNUITY", annuity), ("AMT_GOODS_PRICE", goods)) if v}
+    return _run(cid, user, {**(extra or {}), **form}, session.lang())
+
+
+def _run(cid: int, user: dict, changes: dict, lang: str):
     try:
         result = api_client.post(api_client.client_what_if_path(cid), user["token"], {"changes": changes})
     except api_client.AuthExpired:
@@ -113,6 +143,40 @@ def _comparison(result: dict, lang: str):
     )
 
 
+def _shown(value, lang: str) -> str:
+    return number(value, lang, 0 if float(value).is_integer() else 2) if isinstance(value, int | float) else str(value)
+
+
+def _loaded(option: dict, extra: dict, lang: str):
+    """Which option is in the form, and the changes of it the form has no field for."""
+    parts = [html.Strong(t("cf_loaded", lang, rank=option["rank"])), " ", option["summary"]]
+    labels = {c["field"]: c for c in option.get("changes") or []}
+    others = [
+        html.Li(f"{labels.get(f, {}).get('label', f)}: {_shown(labels[f]['from'], lang)} → {_shown(v, lang)}")
+        if f in labels and labels[f].get("from") is not None
+        else html.Li(f"{labels.get(f, {}).get('label', f)}: {_shown(v, lang)}")
+        for f, v in extra.items()
+    ]
+    return html.Div([html.P(parts), html.Ul(others) if others else None], className="notice", id="wi-loaded-option")
+
+
+def _load_option(clicks, options, requested):
+    """A counterfactual option's changes into the form, and its simulation run as the API offered it."""
+    user, lang = session.user(), session.lang()
+    cid = session.allowed_client(requested)
+    trigger = ctx.triggered_id
+    nothing = (no_update,) * 6
+    if user is None or user["role"] != "manager" or cid is None or not isinstance(trigger, dict):
+        return nothing
+    if not any(clicks or []) or str(trigger.get("rank")) not in (options or {}):
+        return nothing  # the buttons were drawn, not clicked
+    option = options[str(trigger["rank"])]
+    changes = dict(option["what_if"])
+    form = [changes.get(field, no_update) for field, _ in _FIELDS]
+    extra = {k: v for k, v in changes.items() if k not in dict(_FIELDS)}
+    return (*form, extra, _loaded(option, extra, lang), _run(cid, user, changes, lang))
+
+
 def register(app: Dash) -> None:
     """The what-if callbacks on `app`: prefill from the file once it is shown, annuity from a term, simulate."""
     app.callback(
@@ -135,5 +199,16 @@ def register(app: Dash) -> None:
         State("wi-AMT_CREDIT", "value"),
         State("wi-AMT_ANNUITY", "value"),
         State("wi-AMT_GOODS_PRICE", "value"),
+        State("wi-extra", "data"),
         prevent_initial_call=True,
     )(_simulate)
+    app.callback(
+        *[Output(f"wi-{field}", "value", allow_duplicate=True) for field, _ in _FIELDS],
+        Output("wi-extra", "data"),
+        Output("wi-loaded", "children"),
+        Output("wi-result", "children", allow_duplicate=True),
+        Input({"type": counterfactual_card.LOAD_TYPE, "rank": ALL}, "n_clicks"),
+        State(counterfactual_card.DATA_ID, "data"),
+        State("client-id", "data"),
+        prevent_initial_call=True,
+    )(_load_option)
