@@ -68,6 +68,22 @@ def client_offer_path(client_id) -> str:
     return _path("clients", client_id, "offer")
 
 
+def client_reviews_path(client_id) -> str:
+    return _path("clients", client_id, "reviews")
+
+
+def reviews_path() -> str:
+    return _path("reviews")
+
+
+def review_stats_path() -> str:
+    return _path("reviews", "stats")
+
+
+def review_outcome_path(review_id) -> str:
+    return _path("reviews", review_id, "outcome")
+
+
 def campaign_offers_path() -> str:
     return _path("campaign", "offers")
 

@@ -16,7 +16,16 @@ from flask import make_response, redirect, request, session
 
 from dashboard import api_client, settings
 from dashboard import session as user_session
-from dashboard.components import campaign, client_view, compare, explanation_cards, search, whatif
+from dashboard.components import (
+    campaign,
+    client_view,
+    compare,
+    explanation_cards,
+    review_queue,
+    reviews,
+    search,
+    whatif,
+)
 from dashboard.components.common import expired_marker
 from dashboard.i18n import LANGS, t
 
@@ -118,6 +127,7 @@ def _header(user: dict, lang: str):
             html.Span(t("title", lang), className="brand"),
             html.Nav(
                 [
+                    *_manager_links(user, lang),
                     html.A(t("language", lang), href=f"/lang/{other}", id="lang-switch", lang=other, hrefLang=other),
                     html.Span(user["username"], className="muted"),
                     html.A(t("sign_out", lang), href="/logout", id="sign-out"),
@@ -126,6 +136,13 @@ def _header(user: dict, lang: str):
         ],
         className="header",
     )
+
+
+def _manager_links(user: dict, lang: str) -> list:
+    """The review queue, one click from every manager's page."""
+    if user["role"] != "manager":
+        return []
+    return [dcc.Link(t("reviews_link", lang), href=review_queue.PATH, id="reviews-link")]
 
 
 def serve_layout():
@@ -165,6 +182,8 @@ def _route(pathname):
         return html.P(t("not_found", lang), role="alert")
     if pathname == campaign.PATH:
         return campaign.layout(lang)
+    if pathname == review_queue.PATH:
+        return review_queue.layout(lang)
     if pathname and pathname.startswith("/client/"):
         try:
             return client_view.layout(int(pathname.rsplit("/", 1)[-1]), lang, "manager")
@@ -197,7 +216,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Dash:
     )
     app.layout = serve_layout
     app.callback(Output("main", "children"), Input("url", "pathname"))(_route)
-    for component in (search, client_view, whatif, compare, campaign, explanation_cards):
+    for component in (search, client_view, whatif, compare, campaign, explanation_cards, reviews, review_queue):
         component.register(app)
 
     @server.before_request

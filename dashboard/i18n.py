@@ -267,6 +267,72 @@ STRINGS = {
     "amount_col": {"en": "Amount", "fr": "Montant"},
     "monthly_col": {"en": "A month", "fr": "Par mois"},
     "months_col": {"en": "Months", "fr": "Mois"},
+    # human review (Consumer Credit Directive, Art. 18): the client's card and the managers' page
+    "review_title": {"en": "Human review", "fr": "Réexamen par une personne"},
+    "review_right_customer": {
+        "en": "Your application was assessed automatically: you may give your view and ask a person to review the "
+        "decision.",
+        "fr": "Votre demande a été évaluée automatiquement : vous pouvez donner votre avis et demander qu'une "
+        "personne réexamine la décision.",
+    },
+    "review_right_manager": {
+        "en": "The customer may ask a person to review this automated decision; record the outcome and its reason "
+        "here: the customer reads them.",
+        "fr": "Le client peut demander qu'une personne réexamine cette décision automatisée ; enregistrez ici le "
+        "résultat et son motif : le client les lira.",
+    },
+    "review_comment_label": {
+        "en": "Your view: what should the reviewer know?",
+        "fr": "Votre avis : que doit savoir la personne qui réexamine ?",
+    },
+    "review_send": {"en": "Ask for a human review", "fr": "Demander un réexamen"},
+    "review_pending": {
+        "en": "Your request of {date} is being reviewed by a person.",
+        "fr": "Votre demande du {date} est en cours de réexamen par une personne.",
+    },
+    "review_open_manager": {
+        "en": "Open request of {date}, filed by {by}, on the decision: {outcome}.",
+        "fr": "Demande ouverte du {date}, déposée par {by}, sur la décision : {outcome}.",
+    },
+    "review_no_comment": {"en": "(no comment)", "fr": "(sans commentaire)"},
+    "review_none_open": {"en": "No open review request.", "fr": "Aucune demande de réexamen ouverte."},
+    "review_result_legend": {"en": "Outcome of the review", "fr": "Résultat du réexamen"},
+    "review_upheld": {"en": "Upheld", "fr": "Maintenue"},
+    "review_changed": {"en": "Changed", "fr": "Modifiée"},
+    "review_new_outcome_legend": {"en": "New decision, when changed", "fr": "Nouvelle décision, si modifiée"},
+    "review_reason_label": {"en": "Reason (the customer reads it)", "fr": "Motif (le client le lira)"},
+    "review_record": {"en": "Record the outcome", "fr": "Enregistrer le résultat"},
+    "review_saved": {"en": "Sent.", "fr": "Envoyé."},
+    "review_answer_upheld": {
+        "en": "Reviewed on {date}: the decision is upheld.",
+        "fr": "Réexaminée le {date} : la décision est maintenue.",
+    },
+    "review_answer_changed": {
+        "en": "Reviewed on {date}: the decision is changed to: {outcome}.",
+        "fr": "Réexaminée le {date} : la décision devient : {outcome}.",
+    },
+    "review_reason": {"en": "Reason", "fr": "Motif"},
+    "review_comment": {"en": "Comment", "fr": "Commentaire"},
+    "review_by": {"en": "Reviewed by {by}.", "fr": "Réexaminée par {by}."},
+    "review_history": {"en": "Past reviews", "fr": "Réexamens passés"},
+    "reviews_link": {"en": "Human reviews", "fr": "Réexamens"},
+    "queue_title": {"en": "Human review requests", "fr": "Demandes de réexamen"},
+    "queue_open": {"en": "Open requests, oldest first", "fr": "Demandes ouvertes, les plus anciennes d'abord"},
+    "queue_empty": {"en": "No open request.", "fr": "Aucune demande ouverte."},
+    "queue_results": {
+        "en": "{total} open requests, {start}–{end} shown",
+        "fr": "{total} demandes ouvertes, {start}–{end} affichées",
+    },
+    "queue_requested": {"en": "Asked on", "fr": "Demandée le"},
+    "queue_decision": {"en": "Decision reviewed", "fr": "Décision réexaminée"},
+    "queue_stats": {
+        "en": "{open} open, {closed} answered: {upheld} upheld, {changed} changed. Override rate: {rate}.",
+        "fr": "{open} ouvertes, {closed} traitées : {upheld} maintenues, {changed} modifiées. "
+        "Taux de modification : {rate}.",
+    },
+    "stats_month": {"en": "Month", "fr": "Mois"},
+    "stats_answered": {"en": "Answered", "fr": "Traitées"},
+    "override_rate": {"en": "Override rate", "fr": "Taux de modification"},
     "language": {"en": "Français", "fr": "English"},
     "skip": {"en": "Skip to content", "fr": "Aller au contenu"},
 }

@@ -11,6 +11,7 @@ from dashboard.components import (
     explanation_cards,
     file_card,
     importance_card,
+    reviews,
     score_card,
     whatif,
 )
@@ -22,6 +23,7 @@ from dashboard.i18n import t
 PAGE = (
     Row((score_card.CARD, explanation_cards.REASONS)),
     decision_card.CARD,  # right under the score and its reasons: the lender's decision built on them
+    reviews.CARD,  # the right to a human review of that decision, and its answer
     explanation_cards.WATERFALL,
     whatif,
     compare,
