@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 from flask import Blueprint, current_app, jsonify, request
 
 from api import explanation, metrics
@@ -119,52 +120,36 @@ def explain(client_id):
     )
 
 
-WHAT_IF_FIELDS = ("AMT_CREDIT", "AMT_ANNUITY", "AMT_GOODS_PRICE")
-
-
 @bp.post("/api/v1/clients/<client_id>/what-if")
 @require("manager")
 def what_if(client_id):
-    """Simulation: the client's PD and decision if the loan asked changed; the history (and so the stored policy
-    inputs) and the stored score are untouched."""
-    import pandas as pd
-
+    """Simulation: the client's PD and decision after changes in the vocabulary of scoring.counterfactuals (the
+    loan asked, its term, a down payment, paying down bureau debt), applied by the engine's one function; the
+    store is untouched."""
     from api.io import json_body
-    from scoring.features import features_with_new_application
+    from scoring.counterfactuals import Client, apply_changes, check_changes
 
     cid = check_client_access(client_id)
     body = json_body()
     changes = body.get("changes") if isinstance(body, dict) else None
     if not isinstance(changes, dict) or not changes:
-        raise ApiError(
-            422,
-            "invalid_body",
-            'body must be {"changes": {field: value}}',
-            [{"field": "changes", "message": f"required object with some of {', '.join(WHAT_IF_FIELDS)}"}],
-        )
-    problems = []
-    for field, value in changes.items():
-        if field not in WHAT_IF_FIELDS:
-            problems.append(
-                {"field": f"changes.{field}", "message": f"not changeable; expected {', '.join(WHAT_IF_FIELDS)}"}
-            )
-        elif isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 1e10:
-            problems.append({"field": f"changes.{field}", "message": "must be a positive number below 10 billion"})
-    if problems:
-        raise ApiError(422, "invalid_what_if", "the simulation has invalid fields", problems)
+        raise ApiError(422, "invalid_body", 'body must be {"changes": {field: value}}', check_changes(None, {}, 0))
     client = _store().get_client(cid)
     if client is None:
         raise not_found()
-    bundle = current_app.config["BUNDLE"]
-    application = {**client["application"], **{k: float(v) for k, v in changes.items()}, "SK_ID_CURR": cid}
-    app_frame = pd.DataFrame([application])
-    stored = pd.DataFrame([client["features"]], index=pd.Index([cid], name="SK_ID_CURR"))
-    features = features_with_new_application(app_frame, stored)
-    policy_inputs = _stored_policy_inputs(cid, features.index)
-    if policy_inputs is None:
+    bundle, policy = current_app.config["BUNDLE"], current_app.config["POLICY"]
+    stored = _stored_policy_inputs(cid)
+    engine = Client(client["application"], client["features"], stored or {})
+    current = {"AMT_CREDIT": engine.number("AMT_CREDIT"), "BUREAU_ACTIVE_DEBT": engine.number("BUREAU_ACTIVE_DEBT")}
+    problems = check_changes(changes, current, int(policy.technical.term_months_max))
+    if problems:
+        raise ApiError(422, "invalid_what_if", "the simulation has invalid fields", problems)
+    rate, index = policy.affordability.annual_rate, pd.Index([cid], name="SK_ID_CURR")
+    features, policy_inputs = apply_changes(engine, [changes], rate, index=index)
+    if stored is None:
         simulated, record = bundle.score(features).iloc[0], None
     else:
-        decided = decide_features(bundle, current_app.config["POLICY"], features, policy_inputs)
+        decided = decide_features(bundle, policy, features, policy_inputs)
         simulated, record = decided.scores.iloc[0], decided.decisions.decision(0).to_dict()
     audit(cid, "what-if")
     return jsonify(
@@ -184,12 +169,10 @@ def what_if(client_id):
     )
 
 
-def _stored_policy_inputs(cid: int, index):
+def _stored_policy_inputs(cid: int) -> dict | None:
     """The client's stored policy inputs (the history does not change in a what-if); None on a store without."""
-    import pandas as pd
-
     try:
         stored = _store().get_decision(cid)
     except DecisionsMissing:
         return None
-    return None if stored is None else pd.DataFrame([stored["policy_inputs"]], index=index)
+    return None if stored is None else stored["policy_inputs"]

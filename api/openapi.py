@@ -269,7 +269,9 @@ SPEC = {
         },
         "/api/v1/clients/{client_id}/what-if": {
             "post": _op(
-                "Simulation: PD if the loan asked changed; nothing stored",
+                "Simulation: PD and decision after changes in the counterfactuals' vocabulary (amount, annuity, goods "
+                "price; TERM_MONTHS: the annuity follows at the product's rate; DOWN_PAYMENT: the credit falls by it; "
+                "BUREAU_DEBT_PAYDOWN: paid off the active bureau debt, at most that debt); nothing stored",
                 [_ID],
                 roles="manager",
                 body={
@@ -288,11 +290,22 @@ SPEC = {
                                     "maximum": 1e10,
                                     "exclusiveMaximum": True,
                                 }
-                                for f in ("AMT_CREDIT", "AMT_ANNUITY", "AMT_GOODS_PRICE")
-                            },
+                                for f in ("AMT_CREDIT", "AMT_ANNUITY", "AMT_GOODS_PRICE", "DOWN_PAYMENT")
+                                + ("BUREAU_DEBT_PAYDOWN",)
+                            }
+                            | {"TERM_MONTHS": {"type": "integer", "minimum": 1, "maximum": 120}},
                         }
                     },
                 },
+            )
+        },
+        "/api/v1/clients/{client_id}/counterfactuals": {
+            "get": _op(
+                "Counterfactuals: the smallest changes the client can act on (amount, term, down payment, paying "
+                "down current debts) that would make the outcome approve, each re-scored (PD, grade, outcome, "
+                "offer), ranked by size; status already_approved, options or none with the blocking reasons "
+                "(managers; a customer, own id only, in their words)",
+                [_ID, _LANG],
             )
         },
         "/api/v1/campaign/offers": {
@@ -398,6 +411,15 @@ SPEC = {
                 "`decision`; 200 for every valid applicant, a technical refusal (outcome technical_refusal, its "
                 "{code, field, message} list) with pd, grade and contributions absent or null; " + _UNITS_DOC,
                 [_LANG, _UNITS_PARAM],
+                body=_APPLICANT,
+                roles="manager, service",
+            )
+        },
+        "/api/v1/score/counterfactuals": {
+            "post": _op(
+                "Counterfactuals of a new applicant (body as POST /score; nothing stored), answered as for a stored "
+                "client with client_id null",
+                [_LANG],
                 body=_APPLICANT,
                 roles="manager, service",
             )
