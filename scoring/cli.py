@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from scoring import progress
 from scoring.config import settings
 
 
@@ -29,6 +30,12 @@ def _add_store(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_quiet(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--quiet", action="store_true", help="no progress on stderr (default: $SCORING_PROGRESS, a bar on a terminal)"
+    )
+
+
 def _paths(args: argparse.Namespace) -> argparse.Namespace:
     s = settings()
     for name, default in (("data", s.data_dir), ("models", s.models_dir), ("store", s.store_path)):
@@ -48,7 +55,8 @@ def _cmd_synth(args):
 def _cmd_check(args):
     from scoring.tables import check_schema, data_source
 
-    problems = check_schema(args.data)
+    with progress.step("checking tables"):
+        problems = check_schema(args.data)
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
@@ -60,7 +68,8 @@ def _cmd_check(args):
 def _cmd_features(args):
     from scoring.features import build_features
 
-    features = build_features(args.data)
+    with progress.step("features"):
+        features = build_features(args.data)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     features.to_parquet(args.out)
     print(f"{len(features):,} clients x {features.shape[1]} features -> {args.out}")
@@ -124,8 +133,10 @@ def _cmd_campaign(args):
 
     campaign = run_campaign(args.data, args.models, load_policy(args.policy), all_clients=args.all)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    campaign.offers.to_csv(args.out, index=False)
-    save_offers(args.store, campaign.offers, campaign.meta())
+    with progress.step("writing the offers", total=len(campaign.offers), unit="offers") as done:
+        campaign.offers.to_csv(args.out, index=False)
+        save_offers(args.store, campaign.offers, campaign.meta())
+        done.update(len(campaign.offers))
     left = ", ".join(f"{outcome} {n:,}" for outcome, n in sorted(campaign.not_offered.items())) or "none"
     print(
         f"{len(campaign.offers):,} pre-approved offers out of {campaign.clients_scored:,} clients "
@@ -226,15 +237,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("data/raw"))
     p.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    _add_quiet(p)
     p.set_defaults(func=_cmd_synth)
 
     p = sub.add_parser("check", help="check the raw tables against the Kaggle schema")
     _add_data(p)
+    _add_quiet(p)
     p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("features", help="build the feature table from the raw tables")
     _add_data(p)
     p.add_argument("--out", type=Path, default=Path("data/processed/features.parquet"))
+    _add_quiet(p)
     p.set_defaults(func=_cmd_features)
 
     p = sub.add_parser("train", help="train, calibrate and package the model")
@@ -248,6 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="cost of a missed default relative to a wrongly declined good client",
     )
     p.add_argument("--seed", type=int, default=0)
+    _add_quiet(p)
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("tune", help="Optuna search; writes models/params.json used by train")
@@ -256,6 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trials", type=int, default=30)
     p.add_argument("--folds", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
+    _add_quiet(p)
     p.set_defaults(func=_cmd_tune)
 
     p = sub.add_parser("predict", help="score application rows (CSV or Parquet) into PD, grade, decision")
@@ -263,6 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", type=Path, required=True)
     _add_data(p)
     _add_models(p)
+    _add_quiet(p)
     p.set_defaults(func=_cmd_predict)
 
     p = sub.add_parser(
@@ -276,17 +293,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", type=Path, required=True)
     _add_data(p)
     _add_models(p)
+    _add_quiet(p)
     p.set_defaults(func=_cmd_verify)
 
     p = sub.add_parser("build-store", help="build the SQLite client store with precomputed scores and explanations")
     _add_data(p)
     _add_models(p)
     _add_store(p)
+    _add_quiet(p)
     p.set_defaults(func=_cmd_build_store)
 
     p = sub.add_parser("explain-all", help="recompute every stored client's PD, grade and SHAP values")
     _add_models(p)
     _add_store(p)
+    _add_quiet(p)
     p.set_defaults(func=_cmd_explain_all)
 
     p = sub.add_parser("campaign", help="pre-approved offers to clients who have not asked; CSV and the store")
@@ -296,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("offers.csv"), help="ranked offers as CSV (default offers.csv)")
     p.add_argument("--all", action="store_true", help="every client, not only the test split (no current application)")
     p.add_argument("--policy", type=Path, default=None, help="the policy file (default: $SCORING_POLICY)")
+    _add_quiet(p)
     p.set_defaults(func=_cmd_campaign)
 
     p = sub.add_parser("users", help="manage API users")
@@ -338,7 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _paths(build_parser().parse_args(argv))
     try:
-        code = args.func(args)
+        with progress.session("off" if getattr(args, "quiet", False) else settings().progress):
+            code = args.func(args)
     except (ValueError, FileNotFoundError, PermissionError) as exc:
         # expected, user-facing failures (schema problems, bad paths, tampered model): a message, not a traceback
         print(f"error: {exc}", file=sys.stderr)

@@ -290,6 +290,15 @@ SETTINGS: tuple[Setting, ...] = (
         _number(int),
     ),
     Setting(
+        "progress",
+        "SCORING_PROGRESS",
+        "auto",
+        "CLI",
+        "progress of the long commands on stderr: `auto` (a bar on a terminal, else a plain line every few "
+        "seconds), `bar`, `lines` or `off` (as `--quiet`)",
+        _choice("AUTO", "BAR", "LINES", "OFF"),
+    ),
+    Setting(
         "log_level",
         "LOG_LEVEL",
         "INFO",
@@ -332,6 +341,7 @@ class Settings:
     header_timeout: int
     worker_connections: int
     worker_timeout: int
+    progress: str
     log_level: str
 
     @property

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from scoring import progress
 from scoring.bundle import ModelBundle
 from scoring.tables import SCHEMAS, find_table, read_table
 
@@ -44,6 +45,15 @@ def _chunks(path: Path, chunk_rows: int):
         cols = [c for c in pf.schema_arrow.names if c in _APP]
         for batch in pf.iter_batches(batch_size=chunk_rows, columns=cols):
             yield batch.to_pandas()
+
+
+def _rows_known(path: Path) -> int | None:
+    """Rows of a Parquet input from its footer; None for CSV (counting would read the file twice)."""
+    if _kind(path) != "parquet":
+        return None
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path).metadata.num_rows
 
 
 def _check_header(path: Path, columns) -> None:
@@ -157,26 +167,28 @@ def predict_file(
     writer = _Writer(dst)
     rows, ok = 0, False
     try:
-        for chunk in _chunks(src, chunk_rows):
-            chunk = _clean(chunk, src, rows)
-            ids = chunk["SK_ID_CURR"].to_numpy()
-            decided = decide_records(bundle, policy, chunk, history_frames(data_dir, ids))
-            scored, lender = decided.scores, decided.decisions.summary()
-            writer.write(
-                pd.DataFrame(
-                    {
-                        "SK_ID_CURR": ids,
-                        "pd": scored["pd"].to_numpy(),
-                        "grade": scored["grade"].to_numpy(),
-                        "decision": scored["decision"].to_numpy(),
-                        "outcome": lender["outcome"].to_numpy(),
-                        "offer_amount": lender["offer_amount"].to_numpy(dtype="float64"),
-                        "offer_annuity": lender["offer_annuity"].to_numpy(dtype="float64"),
-                        "fired": lender["fired"].to_numpy(),
-                    }
+        with progress.step("scoring and deciding", total=_rows_known(src), unit="rows") as done:
+            for chunk in _chunks(src, chunk_rows):
+                chunk = _clean(chunk, src, rows)
+                ids = chunk["SK_ID_CURR"].to_numpy()
+                decided = decide_records(bundle, policy, chunk, history_frames(data_dir, ids))
+                scored, lender = decided.scores, decided.decisions.summary()
+                writer.write(
+                    pd.DataFrame(
+                        {
+                            "SK_ID_CURR": ids,
+                            "pd": scored["pd"].to_numpy(),
+                            "grade": scored["grade"].to_numpy(),
+                            "decision": scored["decision"].to_numpy(),
+                            "outcome": lender["outcome"].to_numpy(),
+                            "offer_amount": lender["offer_amount"].to_numpy(dtype="float64"),
+                            "offer_annuity": lender["offer_annuity"].to_numpy(dtype="float64"),
+                            "fired": lender["fired"].to_numpy(),
+                        }
+                    )
                 )
-            )
-            rows += len(chunk)
+                rows += len(chunk)
+                done.update(len(chunk))
         ok = True
     finally:
         writer.close(ok)

@@ -18,6 +18,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from scipy.special import expit, ndtr
 
+from scoring import progress
 from scoring.tables import NO_DATE_DAYS, SCHEMAS, SYNTHETIC_MARKER, TABLES
 
 TEST_FRACTION = 48_744 / 356_255
@@ -389,27 +390,29 @@ def generate(
     writer = _Writer(out_dir, fmt)
     next_bureau, next_prev = 5_000_000, 1_000_000
     try:
-        for chunk, start in enumerate(range(0, n_clients, chunk_clients)):
-            rng = np.random.default_rng([seed, chunk])
-            ids = 100_002 + np.arange(start, min(start + chunk_clients, n_clients), dtype=np.int64)
-            apps, state = _applications(rng, ids, profile, np.random.default_rng([seed, chunk, 1]))
-            is_test = rng.random(len(ids)) < test_fraction
-            table = apps.to_arrow()
-            writer.write("application_train", table.filter(pa.array(~is_test)))
-            writer.write("application_test", table.filter(pa.array(is_test)).drop_columns(["TARGET"]))
-            bureau, balance = _bureau(rng, ids, state["h"], profile, next_bureau)
-            next_bureau += bureau.n
-            writer.write("bureau", bureau.to_arrow())
-            writer.write("bureau_balance", balance.to_arrow())
-            prev, prev_state = _previous(rng, ids, state["h"], profile, next_prev)
-            next_prev += prev.n
-            writer.write("previous_application", prev.to_arrow())
-            pos, inst = _pos_and_instalments(rng, ids, prev_state, profile)
-            writer.write("POS_CASH_balance", pos.to_arrow())
-            writer.write("installments_payments", inst.to_arrow())
-            cards, n_cards = _credit_cards(rng, ids, state["h"], profile, next_prev)
-            next_prev += n_cards
-            writer.write("credit_card_balance", cards.to_arrow())
+        with progress.step("writing tables", total=n_clients, unit="clients") as done:
+            for chunk, start in enumerate(range(0, n_clients, chunk_clients)):
+                rng = np.random.default_rng([seed, chunk])
+                ids = 100_002 + np.arange(start, min(start + chunk_clients, n_clients), dtype=np.int64)
+                apps, state = _applications(rng, ids, profile, np.random.default_rng([seed, chunk, 1]))
+                is_test = rng.random(len(ids)) < test_fraction
+                table = apps.to_arrow()
+                writer.write("application_train", table.filter(pa.array(~is_test)))
+                writer.write("application_test", table.filter(pa.array(is_test)).drop_columns(["TARGET"]))
+                bureau, balance = _bureau(rng, ids, state["h"], profile, next_bureau)
+                next_bureau += bureau.n
+                writer.write("bureau", bureau.to_arrow())
+                writer.write("bureau_balance", balance.to_arrow())
+                prev, prev_state = _previous(rng, ids, state["h"], profile, next_prev)
+                next_prev += prev.n
+                writer.write("previous_application", prev.to_arrow())
+                pos, inst = _pos_and_instalments(rng, ids, prev_state, profile)
+                writer.write("POS_CASH_balance", pos.to_arrow())
+                writer.write("installments_payments", inst.to_arrow())
+                cards, n_cards = _credit_cards(rng, ids, state["h"], profile, next_prev)
+                next_prev += n_cards
+                writer.write("credit_card_balance", cards.to_arrow())
+                done.update(len(ids))
     finally:
         writer.close()
     marker = {

@@ -13,6 +13,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
+from scoring import progress
 from scoring.bundle import ModelBundle, PlattCalibrator
 from scoring.encoding import FeatureEncoder
 from scoring.model_card import build_card
@@ -104,18 +105,25 @@ def cross_validate(
     rounds = max_rounds or MAX_ROUNDS
     oof_raw = np.zeros(len(y))
     fold_aucs, fold_iters = [], []
-    for tr, va in StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(M, y):
-        booster = lgb.train(
-            {**p, "metric": "auc"},
-            _dataset(M[tr], y[tr], names, categorical),
-            rounds,
-            valid_sets=[_dataset(M[va], y[va], names, categorical)],
-            callbacks=[lgb.early_stopping(min(EARLY_STOP, max(10, rounds // 5)), verbose=False)],
-        )
-        best = booster.best_iteration or rounds
-        oof_raw[va] = booster.predict(M[va], num_iteration=best, raw_score=True)
-        fold_aucs.append(float(roc_auc_score(y[va], oof_raw[va])))
-        fold_iters.append(int(best))
+    folds = StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(M, y)
+    with progress.step("training folds", total=n_folds, unit="folds") as done:
+        for fold, (tr, va) in enumerate(folds, start=1):
+            with progress.step(f"fold {fold}/{n_folds} boosting", unit="rounds") as boosting:
+                booster = lgb.train(
+                    {**p, "metric": "auc"},
+                    _dataset(M[tr], y[tr], names, categorical),
+                    rounds,
+                    valid_sets=[_dataset(M[va], y[va], names, categorical)],
+                    callbacks=[
+                        lgb.early_stopping(min(EARLY_STOP, max(10, rounds // 5)), verbose=False),
+                        progress.lightgbm_callback(boosting),
+                    ],
+                )
+            best = booster.best_iteration or rounds
+            oof_raw[va] = booster.predict(M[va], num_iteration=best, raw_score=True)
+            fold_aucs.append(float(roc_auc_score(y[va], oof_raw[va])))
+            fold_iters.append(int(best))
+            done.update()
     return oof_raw, fold_aucs, fold_iters
 
 
@@ -157,14 +165,20 @@ def fit_bundle(
     )
 
     n_rounds = max(1, int(round(np.mean(fold_iters))))
-    final = LightGBMKind(lgb.train(p, _dataset(M, yv, names, categorical), n_rounds))
-    calibrator = PlattCalibrator.fit(oof_raw, yv)
-    oof_pd = calibrator(oof_raw)
-    threshold, cost = cost_optimal_threshold(yv, oof_pd, cost_fn=cost_fn)
+    with progress.step("final model", total=n_rounds, unit="rounds") as boosting:
+        final = LightGBMKind(
+            lgb.train(
+                p, _dataset(M, yv, names, categorical), n_rounds, callbacks=[progress.lightgbm_callback(boosting)]
+            )
+        )
+    with progress.step("calibration, threshold, importance"):
+        calibrator = PlattCalibrator.fit(oof_raw, yv)
+        oof_pd = calibrator(oof_raw)
+        threshold, cost = cost_optimal_threshold(yv, oof_pd, cost_fn=cost_fn)
 
-    sample = np.random.default_rng(seed).permutation(len(M))[:IMPORTANCE_ROWS]
-    contrib = final.contributions(M[sample])[:, :-1]
-    mean_abs = np.abs(contrib).mean(axis=0)
+        sample = np.random.default_rng(seed).permutation(len(M))[:IMPORTANCE_ROWS]
+        contrib = final.contributions(M[sample])[:, :-1]
+        mean_abs = np.abs(contrib).mean(axis=0)
     order = np.argsort(-mean_abs)[:TOP_IMPORTANCE]
     importance = [{"feature": names[i], "mean_abs_shap": float(mean_abs[i])} for i in order]
 
@@ -256,7 +270,8 @@ def train_model(
     if params is None:
         params = load_params(models_dir)
         source = f"{Path(models_dir) / PARAMS_FILE} (Optuna search by `tune`)" if params else "defaults (scoring.train)"
-    X, y, groups = training_frame(data_dir)
+    with progress.step("features"):
+        X, y, groups = training_frame(data_dir)
     bundle = fit_bundle(
         X,
         y,
@@ -270,5 +285,6 @@ def train_model(
         params_source=source,
         decision_policy=decision_policy,
     )
-    bundle.save(models_dir)
+    with progress.step("writing the model bundle"):
+        bundle.save(models_dir)
     return bundle

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from scoring import progress
 from scoring.encoding import FeatureEncoder
 from scoring.train import DEFAULT_PARAMS, PARAMS_FILE, cross_validate, training_frame
 
@@ -37,7 +38,8 @@ def tune(
 
     if n_trials < 1:
         raise ValueError("n_trials must be at least 1")
-    X, y, _ = training_frame(data_dir)
+    with progress.step("features"):
+        X, y, _ = training_frame(data_dir)
     encoder = FeatureEncoder.fit(X)
     M = encoder.matrix(X)
     yv = y.to_numpy().astype(int)
@@ -53,7 +55,8 @@ def tune(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
     study.enqueue_trial({k: v for k, v in DEFAULT_PARAMS.items() if k not in ("bagging_freq", "max_cat_to_onehot")})
-    study.optimize(objective, n_trials=n_trials)
+    with progress.step("trials", total=n_trials, unit="trials") as done:
+        study.optimize(objective, n_trials=n_trials, callbacks=[lambda study, trial: done.update()])
     best = {**study.best_trial.params, "bagging_freq": 1, "max_cat_to_onehot": 4}
     result = {
         "params": best,

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
+from scoring import progress
 from scoring.decision import affordability as afford
 from scoring.decision import record
 from scoring.decision.engine import decide_many
@@ -120,11 +121,15 @@ def run_campaign(data_dir, models_dir, policy: Policy, *, all_clients: bool = Fa
     from scoring.features import build_features_and_policy_inputs
 
     bundle = ModelBundle.load(models_dir)
-    features, policy_inputs = build_features_and_policy_inputs(data_dir)
+    with progress.step("features and policy inputs"):
+        features, policy_inputs = build_features_and_policy_inputs(data_dir)
     if not all_clients:
         chosen = features.index.isin(ids_of_test_split(data_dir))
         features, policy_inputs = features[chosen], policy_inputs[chosen]
-    return campaign_offers(features, policy_inputs, bundle, policy)
+    with progress.step("scores, decisions, ranking", total=len(features), unit="clients") as done:
+        campaign = campaign_offers(features, policy_inputs, bundle, policy)
+        done.update(len(features))
+    return campaign
 
 
 def ids_of_test_split(data_dir) -> np.ndarray:

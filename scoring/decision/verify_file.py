@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from scoring import progress
 from scoring.applicant_schema import ApplicantError, validate_applicant
 from scoring.decision.verify import TheirsError, parse_theirs, summary, verify_applicants
 
@@ -161,7 +162,7 @@ def verify_file(input, output, data_dir=None, models_dir="models", policy_path=N
     dst.parent.mkdir(parents=True, exist_ok=True)
     partial, seen = dst.with_name(dst.name + ".partial"), []
     try:  # chunk by chunk into `partial`, renamed only when every application passed: never a half report
-        with partial.open("w", encoding="utf-8") as out:
+        with partial.open("w", encoding="utf-8") as out, progress.step("verifying", unit="applications") as done:
             for n, chunk in enumerate(_chunks(_items(src, data_dir), CHUNK)):
                 reports = verify_applicants(bundle, policy, [a for _, a, _ in chunk], [t for *_, t in chunk])
                 seen += [{"status": r["status"], "discrepancies": r["discrepancies"]} for r in reports]
@@ -171,6 +172,7 @@ def verify_file(input, output, data_dir=None, models_dir="models", policy_path=N
                     rows.to_csv(out, index=False, header=n == 0)
                 else:
                     out.writelines(json.dumps({"id": k, **r}) + "\n" for k, r in zip(keys, reports, strict=True))
+                done.update(len(chunk))
         partial.replace(dst)
     finally:
         partial.unlink(missing_ok=True)

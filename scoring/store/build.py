@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from scoring import progress
 from scoring.store import population, rows, schema
 from scoring.store.blobs import pack, unpack
 from scoring.store.location import sqlite_file
@@ -60,28 +61,34 @@ def build_store(
         schema.create_tables(con, schema.REBUILT)  # indexes after the bulk insert: faster than keeping them updated
         schema.ensure_kept(con)
         with tempfile.TemporaryDirectory(prefix="store-", dir=path.parent) as work:
-            feats_file, inputs_file, apps_file = rows.raw_frames(data_dir, Path(work))
+            with progress.step("features and policy inputs"):
+                feats_file, inputs_file, apps_file = rows.raw_frames(data_dir, Path(work))
             n, sample, chunk = 0, None, None
-            for feats, policy_inputs, apps in rows.chunks(feats_file, inputs_file, apps_file, chunk_size):
-                if sample is None:
-                    features = list(feats.columns)
-                    categorical = [c for c in features if c in CATEGORICAL_FEATURES]
-                    numeric = [c for c in features if c not in categorical]
-                    sample = rows.Sample(target, sample_size, numeric, categorical)
-                decided = decide_features(bundle, policy, feats, policy_inputs, explain=True)
-                chunk = rows.ScoredChunk(decided, apps, numeric, categorical)
-                con.executemany("INSERT INTO clients VALUES (?, ?, ?, ?, ?, ?)", chunk.client_rows())
-                con.executemany("INSERT INTO scores VALUES (?, ?, ?, ?, ?)", chunk.score_rows())
-                con.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?)", chunk.decision_rows())
-                sample.add(chunk)
-                n += len(chunk.ids)
-                con.commit()
+            total = _parquet_rows(apps_file)
+            with progress.step("scoring, explaining, deciding, writing", total=total, unit="clients") as done:
+                for feats, policy_inputs, apps in rows.chunks(feats_file, inputs_file, apps_file, chunk_size):
+                    if sample is None:
+                        features = list(feats.columns)
+                        categorical = [c for c in features if c in CATEGORICAL_FEATURES]
+                        numeric = [c for c in features if c not in categorical]
+                        sample = rows.Sample(target, sample_size, numeric, categorical)
+                    decided = decide_features(bundle, policy, feats, policy_inputs, explain=True)
+                    chunk = rows.ScoredChunk(decided, apps, numeric, categorical)
+                    con.executemany("INSERT INTO clients VALUES (?, ?, ?, ?, ?, ?)", chunk.client_rows())
+                    con.executemany("INSERT INTO scores VALUES (?, ?, ?, ?, ?)", chunk.score_rows())
+                    con.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?)", chunk.decision_rows())
+                    sample.add(chunk)
+                    n += len(chunk.ids)
+                    con.commit()
+                    done.update(len(chunk.ids))
             if n == 0:
                 raise ValueError(f"{data_dir}: no application rows to store")
-            schema.create_indexes(con, schema.REBUILT)
-            con.executemany("INSERT INTO quantiles VALUES (?, ?, ?)", rows.quantile_rows(feats_file, numeric))
-        con.executemany("INSERT INTO sample VALUES (?, ?, ?, ?)", sample.rows())
-        population.release(con, bundle.importance)  # customers' aggregates, noised once for this generation
+            with progress.step("indexes, quantiles"):
+                schema.create_indexes(con, schema.REBUILT)
+                con.executemany("INSERT INTO quantiles VALUES (?, ?, ?)", rows.quantile_rows(feats_file, numeric))
+        with progress.step("sample, population aggregates"):
+            con.executemany("INSERT INTO sample VALUES (?, ?, ?, ?)", sample.rows())
+            population.release(con, bundle.importance)  # customers' aggregates, noised once for this generation
         meta = rows.build_meta(
             bundle,
             data_dir,
@@ -96,7 +103,8 @@ def build_store(
         )
         con.executemany("INSERT INTO meta VALUES (?, ?)", rows.meta_rows(meta))
         con.commit()
-        _copy_kept(con, path)
+        with progress.step("users, audit log and sign-ins from the old store"):
+            _copy_kept(con, path)
         con.execute("PRAGMA journal_mode=WAL")
         con.close()
     except BaseException:
@@ -105,6 +113,13 @@ def build_store(
         raise
     _replace_file(tmp, path)
     return n
+
+
+def _parquet_rows(path: Path) -> int:
+    """Rows of a Parquet file, from its footer (no data read)."""
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path).metadata.num_rows
 
 
 def _copy_kept(con: sqlite3.Connection, old: Path) -> None:
@@ -167,39 +182,42 @@ def explain_all(store_path, models_dir, *, chunk_size: int = rows.CHUNK_CLIENTS,
         input_names = meta.get("policy_input_names") if decided else None
         con.execute("BEGIN IMMEDIATE")
         last, n, base = -1, 0, meta.get("base_value", 0.0)
-        while True:
-            stored = con.execute(
-                "SELECT client_id, num, cat FROM clients WHERE client_id > ? ORDER BY client_id LIMIT ?",
-                (last, chunk_size),
-            ).fetchall()
-            if not stored:
-                break
-            ids = [r[0] for r in stored]
-            frame = rows.stored_features(ids, [r[1] for r in stored], [r[2] for r in stored], numeric, categorical)
-            if input_names:
-                blobs = con.execute(
-                    "SELECT policy_inputs FROM decisions WHERE client_id IN (SELECT value FROM json_each(?)) "
-                    "ORDER BY client_id",
-                    (json.dumps(ids),),
+        explaining = progress.step("re-scoring, explaining, deciding", total=meta.get("n_clients"), unit="clients")
+        with explaining as done:
+            while True:
+                stored = con.execute(
+                    "SELECT client_id, num, cat FROM clients WHERE client_id > ? ORDER BY client_id LIMIT ?",
+                    (last, chunk_size),
                 ).fetchall()
-                inputs = rows.stored_policy_inputs(ids, [b[0] for b in blobs], input_names)
-                outcome = decide_features(bundle, policy, frame, inputs, explain=True)
-                scores, base, contrib = outcome.scores, outcome.base, outcome.contributions
+                if not stored:
+                    break
+                ids = [r[0] for r in stored]
+                frame = rows.stored_features(ids, [r[1] for r in stored], [r[2] for r in stored], numeric, categorical)
+                if input_names:
+                    blobs = con.execute(
+                        "SELECT policy_inputs FROM decisions WHERE client_id IN (SELECT value FROM json_each(?)) "
+                        "ORDER BY client_id",
+                        (json.dumps(ids),),
+                    ).fetchall()
+                    inputs = rows.stored_policy_inputs(ids, [b[0] for b in blobs], input_names)
+                    outcome = decide_features(bundle, policy, frame, inputs, explain=True)
+                    scores, base, contrib = outcome.scores, outcome.base, outcome.contributions
+                    con.executemany(
+                        "UPDATE decisions SET outcome = ?, offer_amount = ?, offer_annuity = ?, fired = ? "
+                        "WHERE client_id = ?",
+                        (row[1:5] + row[:1] for row in rows.decision_rows(np.asarray(ids), outcome.decisions, inputs)),
+                    )
+                else:
+                    scores, base, contrib = bundle.score_and_explain(frame)
                 con.executemany(
-                    "UPDATE decisions SET outcome = ?, offer_amount = ?, offer_annuity = ?, fired = ? "
-                    "WHERE client_id = ?",
-                    (row[1:5] + row[:1] for row in rows.decision_rows(np.asarray(ids), outcome.decisions, inputs)),
+                    "UPDATE clients SET shap = ? WHERE client_id = ?", zip(rows.shap_blobs(contrib), ids, strict=True)
                 )
-            else:
-                scores, base, contrib = bundle.score_and_explain(frame)
-            con.executemany(
-                "UPDATE clients SET shap = ? WHERE client_id = ?", zip(rows.shap_blobs(contrib), ids, strict=True)
-            )
-            con.executemany(
-                "UPDATE scores SET pd = ?, grade = ?, decision = ?, raw_score = ? WHERE client_id = ?",
-                zip(*rows.score_columns(scores), ids, strict=True),
-            )
-            last, n = ids[-1], n + len(ids)
+                con.executemany(
+                    "UPDATE scores SET pd = ?, grade = ?, decision = ?, raw_score = ? WHERE client_id = ?",
+                    zip(*rows.score_columns(scores), ids, strict=True),
+                )
+                last, n = ids[-1], n + len(ids)
+                done.update(len(ids))
         sample_ids = unpack(con.execute("SELECT data FROM sample WHERE name = '__client_id__'").fetchone()[0], "int64")
         pd_by_id = dict(
             con.execute(
