@@ -126,6 +126,9 @@ def request_review(client_id):
 def client_reviews(client_id):
     cid = check_client_access(client_id)
     items = _store().client_reviews(cid)
+    if not items and _store().get_score(cid) is None:  # as every client route: an unknown client is a 404
+        audit(cid, "not_found")
+        raise not_found()
     audit(cid, f"read {len(items)} reviews")
     return jsonify({"client_id": cid, "items": [_shown(r) for r in items]})
 

@@ -109,6 +109,7 @@ def test_a_manager_files_on_behalf_of_a_client_and_the_queue_is_oldest_first_and
     bruno = _get(api, f"/api/v1/clients/{api['other']}/reviews", "bruno").json["items"]
     assert [r["comment"] for r in bruno] == ["Asked by phone."] and "requested_by" not in bruno[0]
     assert_error(_ask(api, "manager", 1), 404, "not_found")  # no such client
+    assert_error(_get(api, "/api/v1/clients/1/reviews", "manager"), 404, "not_found")
 
 
 def test_a_customer_reaching_for_another_clients_review_gets_the_unknown_ids_404_and_is_audited(api):
