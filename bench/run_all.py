@@ -1,8 +1,8 @@
 """Run every benchmark at full scale in order, each printing its own figures (about 45 min on 2 cores).
 
 The chain: synthetic portfolio (356k clients) -> feature build -> training -> batch PD + SHAP -> client store ->
-campaign of pre-approved offers -> API under load -> dashboard in Chromium. Everything is written under --work
-(default /tmp/scoring-bench).
+campaign of pre-approved offers -> counterfactuals -> API under load -> dashboard in Chromium. Everything is written
+under --work (default /tmp/scoring-bench).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ def main() -> None:
     _run(ROOT / "batch_scoring.py", "--data", data, "--models", models)
     _run(ROOT / "store.py", "--data", data, "--models", models, "--store", store)
     _run(ROOT / "campaign.py", "--data", data, "--models", models, "--store", store)
+    _run(ROOT / "counterfactuals.py", "--models", models, "--store", store)
     _run(ROOT / "api.py", "--store", store, "--models", models)
     _run(ROOT / "dashboard.py", "--store", store, "--models", models)
 
