@@ -86,3 +86,24 @@ def test_bad_input_is_a_4xx_json_error(api_client, api_heads, api_env):
     assert_error(api_client.post(url, json={"application": {}}, headers=service), 422)
     assert_error(api_client.post(url, json=[], headers=manager), 422)
     assert_error(api_client.post(url, json={"application": {"AMT_CREDIT": 1.0}}, headers=api_heads["customer"]), 403)
+
+
+def test_a_posted_applicant_gets_the_same_answer_shape_and_an_unliftable_stop_factor_says_so(api_client, api_heads):
+    from tests.decision_fixtures import BASE
+
+    application = {k: v for k, v in BASE.items() if k != "SK_ID_CURR"}
+    url, service = "/api/v1/score/counterfactuals", api_heads["service"]
+    plain = api_client.post(url, json={"application": application}, headers=service)
+    assert plain.status_code == 200, plain.json
+    assert set(plain.json) == KEYS and plain.json["client_id"] is None
+    assert plain.json["status"] in ("already_approved", "options", "none")
+    late = {
+        "bureau": [{"SK_ID_BUREAU": 5, "CREDIT_ACTIVE": "Active", "AMT_CREDIT_SUM": 90000.0, "DAYS_CREDIT": -300}],
+        "bureau_balance": [{"SK_ID_BUREAU": 5, "MONTHS_BALANCE": -2, "STATUS": "5"}],
+    }
+    blocked = api_client.post(url + "?lang=fr", json={"application": application, "history": late}, headers=service)
+    assert blocked.status_code == 200, blocked.json
+    out = blocked.json
+    assert out["status"] == "none" and out["options"] == [] and out["current"]["outcome"] == "decline"
+    assert "BUREAU_90_DAYS_LATE_12M" in [b["code"] for b in out["blocking"]]
+    assert "client" in out["message"] and "Aucun" in out["message"]
