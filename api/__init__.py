@@ -64,6 +64,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         features,
         health,
         io,
+        letter,
         metrics,
         model,
         openapi,
@@ -122,6 +123,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         counterfactuals.bp,
         score.bp,
         verify.bp,
+        letter.bp,
         reviews.bp,
         openapi.bp,
     ):

@@ -337,6 +337,22 @@ SPEC = {
                 [_ID, _LANG],
             )
         },
+        "/api/v1/clients/{client_id}/letter": {
+            "get": {
+                **_op(
+                    "The decision letter of a declined or counter-offered client as print-ready HTML (A4, no script): "
+                    "decision and date, score and grade range, principal reasons, rules that applied, what could "
+                    "change, how to ask for a human review (managers; a customer, own id only); 409 no_letter for "
+                    "another outcome, decisions_missing or decisions_stale as the decision route",
+                    [_ID, _LANG],
+                ),
+                "responses": {
+                    "200": {"description": "HTML letter", "content": {"text/html": {"schema": {"type": "string"}}}},
+                    "4XX": _CLIENT_ERROR,
+                    "503": _UNAVAILABLE,
+                },
+            }
+        },
         "/api/v1/clients/{client_id}/reviews": {
             "post": _created(
                 _op(

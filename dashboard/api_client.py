@@ -68,6 +68,10 @@ def client_offer_path(client_id) -> str:
     return _path("clients", client_id, "offer")
 
 
+def client_letter_path(client_id) -> str:
+    return _path("clients", client_id, "letter")
+
+
 def client_reviews_path(client_id) -> str:
     return _path("clients", client_id, "reviews")
 

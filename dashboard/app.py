@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 from dash import Dash, Input, Output, dcc, html
 from flask import make_response, redirect, request, session
 
-from dashboard import api_client, settings
+from dashboard import api_client, letter, settings
 from dashboard import session as user_session
 from dashboard.components import (
     campaign,
@@ -218,6 +218,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Dash:
     app.callback(Output("main", "children"), Input("url", "pathname"))(_route)
     for component in (search, client_view, whatif, compare, campaign, explanation_cards, reviews, review_queue):
         component.register(app)
+    letter.register(server)  # /letter/<client id>: the decision letter, a page of its own
 
     @server.before_request
     def _own_client_url():
@@ -280,7 +281,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Dash:
     def _headers(response):
         if not csp:
             csp.append(_content_security_policy(app))
-        response.headers["Content-Security-Policy"] = csp[0]
+        response.headers.setdefault("Content-Security-Policy", csp[0])  # the letter's page sets a stricter one
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Referrer-Policy"] = "same-origin"

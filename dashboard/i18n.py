@@ -246,6 +246,16 @@ STRINGS = {
         "fr": "Rang {rank} sur {total} dans la campagne du {date}.",
     },
     "policy_version": {"en": "Policy version", "fr": "Version de la politique"},
+    # the decision letter (dashboard/letter.py)
+    "letter_link": {
+        "en": "Decision letter (printable, opens in a new tab)",
+        "fr": "Lettre de décision (à imprimer, s'ouvre dans un nouvel onglet)",
+    },
+    "letter_none": {
+        "en": "There is no decision letter for this application: it was not declined or counter-offered.",
+        "fr": "Il n'y a pas de lettre de décision pour cette demande : elle n'a été ni refusée ni contre-proposée.",
+    },
+    "letter_back": {"en": "Back to the dashboard", "fr": "Retour au tableau de bord"},
     # the campaign page
     "campaign_link": {"en": "Pre-approved offers", "fr": "Offres pré-accordées"},
     "campaign_title": {"en": "Pre-approved offers", "fr": "Offres pré-accordées"},

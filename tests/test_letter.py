@@ -42,7 +42,7 @@ WORDS = {  # a sentence of each part, by language, as the reader sees it
         "reasons": "Les principales raisons",
         "changes": "Ce que vous pourriez changer",
         "review": "Votre droit à un réexamen humain",
-        "online": "utilisez la carte « Réexamen humain »",
+        "online": "utilisez la carte « Réexamen par une personne »",
         "days": "dans les 30 jours suivant la réception de cette lettre",
         "range": "Les classes vont de G1, risque le plus faible, à G8, risque le plus élevé.",
         "synthetic": "Données de démonstration synthétiques",
@@ -77,7 +77,22 @@ def portfolio(store_path, trained_models):
         "counter_offer": first(lambda r: r["outcome"] == "counter_offer"),
         "approve": first(lambda r: r["outcome"] == "approve"),
     }
-    return {"store": store, "bundle": bundle, "lender": load_lender(LETTER_FILE), "records": records, **cases}
+    lender = load_lender(LETTER_FILE)
+    return {"store": store, "bundle": bundle, "policy": policy, "lender": lender, "records": records, **cases}
+
+
+def _counterfactuals(portfolio, cid: int, lang: str) -> dict:
+    """The counterfactual search's answer for the stored client, worded for the customer (as the API passes it)."""
+    from scoring.counterfactuals import Client, body, search
+
+    store = portfolio["store"]
+    client, stored = store.get_client(cid), store.get_decision(cid)
+    found = search(
+        portfolio["bundle"],
+        portfolio["policy"],
+        Client(client["application"], client["features"], stored["policy_inputs"]),
+    )
+    return body(found, lang, "customer", cid)
 
 
 def _html(portfolio, cid: int, lang: str, counterfactuals=None) -> str:
@@ -158,7 +173,8 @@ pytestmark_chromium = pytest.mark.skipif(not shutil.which("chromium"), reason="c
 def test_the_printed_letter_says_everything_in_the_readers_language(portfolio, case, lang, tmp_path):
     cid = portfolio[case]
     record = portfolio["records"][cid]
-    html = _html(portfolio, cid, lang)
+    changes = _counterfactuals(portfolio, cid, lang)
+    html = _html(portfolio, cid, lang, counterfactuals=changes)
     reader = _pdf(html, tmp_path)
     assert 1 <= len(reader.pages) <= 2
     for page in reader.pages:  # A4: 210 x 297 mm in points
@@ -183,6 +199,12 @@ def test_the_printed_letter_says_everything_in_the_readers_language(portfolio, c
     else:
         offer = record["offer"]
         assert _plain(_money(offer["amount"], lang)) in text and _plain(_money(offer["annuity"], lang)) in text
+    assert _plain(changes["message"]) in text
+    summaries = [_plain(option["summary"]) for option in changes["options"]]
+    assert [summary in text for summary in summaries] == [True] * min(3, len(summaries)) + [False] * (
+        len(summaries) - 3
+    )
+    assert all(_plain(b["message"]) in text for b in changes["blocking"])
     for part in ("changes", "review", "online", "days", "synthetic"):
         assert _plain(words[part]) in text, part
     assert _plain(portfolio["lender"].review_email) in text

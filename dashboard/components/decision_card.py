@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dash import html
 
-from dashboard import api_client
+from dashboard import api_client, letter
 from dashboard.components.card import Card
 from dashboard.components.common import DECISION_STYLE
 from dashboard.i18n import money, number, percent, t
@@ -179,10 +179,25 @@ def _versions(decision: dict, lang: str):
     )
 
 
+def _letter_link(client_id: int, decision: dict, lang: str):
+    """A declined or counter-offered application's printable letter (dashboard/letter.py), in a new tab."""
+    if decision["outcome"] not in letter.OUTCOMES:
+        return None
+    link = html.A(
+        t("letter_link", lang),
+        href=letter.href(client_id, lang),
+        target="_blank",
+        rel="noopener noreferrer",
+        id="decision-letter",
+    )
+    return html.P(link, className="letter-link")
+
+
 def render(answers: dict, lang: str, role: str):
     decision = answers["decision"]["decision"]
     parts = [
         _outcome(decision, lang, role),
+        _letter_link(answers["decision"]["client_id"], decision, lang),
         _reasons(decision, lang),
         _fired_rules(decision, lang) if role == "manager" else None,
         _technical(decision, lang),
