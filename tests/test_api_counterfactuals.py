@@ -107,3 +107,31 @@ def test_a_posted_applicant_gets_the_same_answer_shape_and_an_unliftable_stop_fa
     assert out["status"] == "none" and out["options"] == [] and out["current"]["outcome"] == "decline"
     assert "BUREAU_90_DAYS_LATE_12M" in [b["code"] for b in out["blocking"]]
     assert "client" in out["message"] and "Aucun" in out["message"]
+
+
+def test_the_what_if_takes_the_new_changes_and_refuses_bad_ones(api_client, api_heads, api_app, api_env):
+    manager, cid = api_heads["manager"], api_env["other"]
+    url = f"/api/v1/clients/{cid}/what-if"
+    stored = api_app.config["STORE"]
+    credit = stored.get_client(cid)["application"]["AMT_CREDIT"]
+    debt = stored.get_client(cid)["features"].get("BUREAU_ACTIVE_DEBT") or 0.0
+    for changes in ({"TERM_MONTHS": 24}, {"DOWN_PAYMENT": credit / 2, "TERM_MONTHS": 36}, {"AMT_CREDIT": credit}):
+        answer = api_client.post(url, json={"changes": changes}, headers=manager)
+        assert answer.status_code == 200, answer.json
+        assert answer.json["changes"] == changes and answer.json["simulated"]["decision_record"]["outcome"]
+    longer = api_client.post(url, json={"changes": {"TERM_MONTHS": 120}}, headers=manager).json["simulated"]
+    assert longer["decision_record"]["affordability"]["term_months"] == 120
+    bad = [
+        {"TERM_MONTHS": 0},
+        {"TERM_MONTHS": 12.5},
+        {"TERM_MONTHS": 24, "AMT_ANNUITY": 1000.0},
+        {"DOWN_PAYMENT": credit},
+        {"DOWN_PAYMENT": 100.0, "AMT_CREDIT": 1000.0},
+        {"BUREAU_DEBT_PAYDOWN": debt + 1000.0},
+        {"DAYS_BIRTH": -20000},
+        {"EXT_SOURCE_2": 0.9},
+    ]
+    for changes in bad:
+        answer = api_client.post(url, json={"changes": changes}, headers=manager)
+        assert_error(answer, 422, "invalid_what_if")
+        assert answer.json["error"]["fields"][0]["field"].startswith("changes."), changes

@@ -220,3 +220,18 @@ def test_the_fast_search_rows_equal_the_real_path_for_many_candidates(engine):
     real, _ = apply_changes(client, sets, RATE, exact=True)
     for i in range(len(sets)):
         _assert_same(fast.iloc[i], real.iloc[i])
+
+
+def test_the_fast_scorer_gives_the_real_paths_pd_and_outcome(engine):
+    from scoring.counterfactuals.search import _encoded, _exact, _Fast
+
+    bundle, policy, store = engine
+    for cid in _not_approved(store, 3):
+        client = _client(store, cid)
+        features, _ = apply_changes(client, [{}], RATE)
+        np.testing.assert_array_equal(_encoded(bundle, client), bundle.matrix(features)[0])
+        credit = client.number("AMT_CREDIT")
+        sets = [{}, {"TERM_MONTHS": 60}, {"AMT_CREDIT": round(credit * 0.6), "TERM_MONTHS": 24}]
+        fast, real = _Fast(bundle, policy, client).decisions(sets), _exact(bundle, policy, client, sets)
+        np.testing.assert_allclose(fast.pd, real.pd, rtol=1e-12)
+        assert list(fast.outcome) == list(real.outcome)

@@ -112,18 +112,21 @@ def resolve(client: Client, change_sets: list[dict], annual_rate: float) -> dict
 
 
 def _application_frame(client: Client, raw: dict[str, np.ndarray]) -> pd.DataFrame:
-    """The changed application rows, typed as the feature SQL loads them (ids 1..n: the rows never mix)."""
+    """The changed application rows, typed as the feature SQL loads them (ids 1..n: the rows never mix). A field
+    the application leaves missing is left out: the SQL reads an absent column as NULL, and a narrow frame costs
+    DuckDB less to load."""
     n, app = len(raw["AMT_CREDIT"]), client.application
-    cols = {}
+    cols = {"SK_ID_CURR": np.arange(1, n + 1, dtype="int64")}
     for col, kind in _APP_SCHEMA.items():
+        value = app.get(col)
         if col in raw:
             cols[col] = raw[col]
+        elif col == "SK_ID_CURR" or value is None or (not isinstance(value, str) and math.isnan(value)):
+            continue
         elif kind == "str":
-            value = app.get(col)
-            cols[col] = np.full(n, np.nan if value is None else value, dtype=object)
+            cols[col] = np.full(n, value, dtype=object)
         else:
-            cols[col] = np.full(n, _float(app.get(col)))
-    cols["SK_ID_CURR"] = np.arange(1, n + 1, dtype="int64")
+            cols[col] = np.full(n, float(value))
     return pd.DataFrame(cols)
 
 

@@ -28,6 +28,7 @@ GRID = 32  # candidates per line in the first batch
 GRID_2D = 12  # per line of the two-way actions (several lines each)
 REFINE = 24  # candidates per refinement, two refinements
 LINES_2D = 4  # terms (or pay-down levels) tried by a two-way action
+MAX_VALUES = 20_000  # admissible values per line (amounts in steps of the policy's round_to)
 
 
 @dataclass(frozen=True)
@@ -64,9 +65,13 @@ class _Line:
 
 
 def _multiples(low: float, high: float, step: float) -> np.ndarray:
-    """Multiples of `step` from `low` to `high` (both rounded inwards)."""
+    """Multiples of `step` from `low` to `high` (both rounded inwards), at most MAX_VALUES of them (a coarser
+    multiple of `step` for a huge range)."""
     first, last = math.ceil(low / step), math.floor(high / step)
-    return np.arange(first, last + 1, dtype=float) * step if last >= first else np.empty(0)
+    if last < first:
+        return np.empty(0)
+    stride = max(1, math.ceil((last - first + 1) / MAX_VALUES))
+    return np.arange(first, last + 1, stride, dtype=float) * step
 
 
 def _lines(client: Client, policy) -> list[_Line]:
@@ -88,7 +93,7 @@ def _lines(client: Client, policy) -> list[_Line]:
         def build(credit_new):
             changes = {**(extra or {}), "AMT_CREDIT": float(credit_new), "TERM_MONTHS": months}
             if goods > 0:
-                changes["AMT_GOODS_PRICE"] = float(round(goods * credit_new / credit))
+                changes["AMT_GOODS_PRICE"] = float(max(1, round(goods * credit_new / credit)))
             return changes
 
         return build
@@ -130,6 +135,21 @@ def _spread(lo: int, hi: int, k: int) -> np.ndarray:
     return np.unique(np.round(np.linspace(lo, hi, k)).astype(int))
 
 
+def _encoded(bundle, client: Client) -> np.ndarray:
+    """The client's model row as the bundle's encoder codes it (numbers as floats, a category as its level's
+    index, NaN when missing or unseen), without building a frame (tests hold it to bundle.matrix)."""
+    row = np.empty(len(bundle.feature_names))
+    categories = bundle.encoder.categories
+    for j, name in enumerate(bundle.feature_names):
+        value = client.features.get(name)
+        if name in categories:
+            levels = categories[name]
+            row[j] = levels.index(value) if isinstance(value, str) and value in levels else np.nan
+        else:
+            row[j] = np.nan if value is None else float(value)
+    return row
+
+
 class _Fast:
     """The search's scorer: the client's own model row encoded once, only the moved columns changing per
     candidate; then the model and the policy as decide_features runs them (same PD, same outcome)."""
@@ -139,8 +159,7 @@ class _Fast:
         self.rate = policy.affordability.annual_rate
         wanted = {n for rule in policy.rules for n in rule.inputs} | set(DECISION_VALUES)
         self.names = sorted(wanted - set(DERIVED_INPUTS) - set(POLICY_INPUTS))
-        one, _ = apply_changes(client, [{}], self.rate, exact=False)
-        self.row = bundle.matrix(one)[0]
+        self.row = _encoded(bundle, client)
         self.positions = {n: j for j, n in enumerate(bundle.feature_names) if n in MOVED_FEATURES}
 
     def decisions(self, change_sets: list[dict]):

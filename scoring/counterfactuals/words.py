@@ -23,10 +23,16 @@ _MESSAGES = {
         ("fr", "manager"): "La demande du client est déjà acceptée : rien ne doit changer.",
     },
     "options": {
-        ("en", "customer"): "{n} change(s) you can make would get your application approved.",
-        ("en", "manager"): "{n} change(s) the client can make would get the application approved.",
-        ("fr", "customer"): "{n} changement(s) à votre portée permettrai(en)t d'accepter votre demande.",
-        ("fr", "manager"): "{n} changement(s) à la portée du client permettrai(en)t d'accepter sa demande.",
+        ("en", "customer"): "{n} changes you can make would each get your application approved.",
+        ("en", "manager"): "{n} changes the client can make would each get the application approved.",
+        ("fr", "customer"): "{n} changements à votre portée permettraient chacun d'accepter votre demande.",
+        ("fr", "manager"): "{n} changements à la portée du client permettraient chacun d'accepter sa demande.",
+    },
+    "option": {
+        ("en", "customer"): "One change you can make would get your application approved.",
+        ("en", "manager"): "One change the client can make would get the application approved.",
+        ("fr", "customer"): "Un changement à votre portée permettrait d'accepter votre demande.",
+        ("fr", "manager"): "Un changement à la portée du client permettrait d'accepter sa demande.",
     },
     "stop_factor": {
         ("en", "customer"): "No change you can make would get this application approved: what stops it is in your "
@@ -172,6 +178,8 @@ def _number(value: float):
 def body(found: Counterfactuals, lang: str, audience: str, client_id: int | None) -> dict:
     """The API's answer (names kept stable: the dashboard card and the decision letter read them)."""
     key = found.reason if found.status == "none" else found.status
+    if key == "options" and len(found.options) == 1:
+        key = "option"
     message = _MESSAGES[key][(lang, audience)].format(n=len(found.options))
     options = []
     for rank, option in enumerate(found.options, start=1):
