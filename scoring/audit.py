@@ -20,7 +20,7 @@ from pathlib import Path
 import orjson
 
 from scoring.config import secret_key, settings
-from scoring.store.connection import connect, retry
+from scoring.store.connection import connect, kept_write, retry
 from scoring.store.schema import AUDIT
 from scoring.users import _now
 
@@ -122,8 +122,9 @@ def append_audit(
         clean(outcome, _LIMITS["outcome"]) or "",
         clean(model_version, _LIMITS["model_version"]),
     )
-    con, key = connect(store), _key(store)
-    retry(lambda: _append(con, key, fields))
+    key = _key(store)
+    with kept_write(store) as con:
+        retry(lambda: _append(con, key, fields))
 
 
 def _rows(store, limit: int | None = None):

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 
 from scoring.config import settings
-from scoring.store.connection import connect, execute
+from scoring.store.connection import connect, execute, kept_write
 
 
 @dataclass(frozen=True)
@@ -76,46 +76,47 @@ def retry_after(store, username: str, address: str, now: float | None = None) ->
 def record_failure(store, username: str, address: str, now: float | None = None) -> None:
     """Count a wrong password (or unknown user) against both the username and the address."""
     lim, now = limits(), time.time() if now is None else now
-    con = connect(store)
-    horizon = now - max(lim.window, lim.max_backoff)
-    execute(con, "BEGIN IMMEDIATE")
-    try:
-        # forget what has expired, a few rows per failure: the table stays as small as what is live, even under
-        # a spray of made-up usernames from many addresses
-        con.execute(
-            "DELETE FROM signin_attempts WHERE rowid IN (SELECT rowid FROM signin_attempts WHERE at < ? "
-            "AND scope != 'known' LIMIT 10)",
-            (horizon,),
-        )
-        con.execute(
-            "DELETE FROM signin_attempts WHERE rowid IN (SELECT rowid FROM signin_attempts WHERE at < ? "
-            "AND scope = 'known' LIMIT 10)",
-            (now - lim.known_seconds,),
-        )
-        con.executemany(
-            "INSERT INTO signin_attempts (scope, key, at) VALUES (?, ?, ?)",
-            [("user", username, now), ("address", address, now)],
-        )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    with kept_write(store) as con:
+        horizon = now - max(lim.window, lim.max_backoff)
+        execute(con, "BEGIN IMMEDIATE")
+        try:
+            # forget what has expired, a few rows per failure: the table stays as small as what is live, even under
+            # a spray of made-up usernames from many addresses
+            con.execute(
+                "DELETE FROM signin_attempts WHERE rowid IN (SELECT rowid FROM signin_attempts WHERE at < ? "
+                "AND scope != 'known' LIMIT 10)",
+                (horizon,),
+            )
+            con.execute(
+                "DELETE FROM signin_attempts WHERE rowid IN (SELECT rowid FROM signin_attempts WHERE at < ? "
+                "AND scope = 'known' LIMIT 10)",
+                (now - lim.known_seconds,),
+            )
+            con.executemany(
+                "INSERT INTO signin_attempts (scope, key, at) VALUES (?, ?, ?)",
+                [("user", username, now), ("address", address, now)],
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
 
 
 def record_success(store, username: str, address: str, now: float | None = None) -> None:
     """Reset the username's failures and remember the address as one the user signs in from."""
     now = time.time() if now is None else now
-    con = connect(store)
-    execute(con, "BEGIN IMMEDIATE")
-    try:
-        con.execute(
-            "DELETE FROM signin_attempts WHERE (scope = 'user' AND key = ?) OR (scope = 'known' AND key = ?)",
-            (username, _known_key(username, address)),
-        )
-        con.execute(
-            "INSERT INTO signin_attempts (scope, key, at) VALUES ('known', ?, ?)", (_known_key(username, address), now)
-        )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    with kept_write(store) as con:
+        execute(con, "BEGIN IMMEDIATE")
+        try:
+            con.execute(
+                "DELETE FROM signin_attempts WHERE (scope = 'user' AND key = ?) OR (scope = 'known' AND key = ?)",
+                (username, _known_key(username, address)),
+            )
+            con.execute(
+                "INSERT INTO signin_attempts (scope, key, at) VALUES ('known', ?, ?)",
+                (_known_key(username, address), now),
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise

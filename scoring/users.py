@@ -11,7 +11,7 @@ import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
 
-from scoring.store.connection import connect, execute
+from scoring.store.connection import connect, execute, kept_write
 
 ROLES = ("manager", "customer", "service")
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
@@ -115,12 +115,13 @@ def add_user(store, username: str, password: str, role: str, client_id: int | No
     elif client_id is not None:
         raise ValueError(f"only customers are bound to a client id; a {role} must not have one")
     try:
-        execute(
-            con,
-            "INSERT INTO users (username, password_hash, role, client_id, created_at, token_epoch) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (username, _encode(password), role, client_id, _now(), _new_epoch()),
-        )
+        with kept_write(store) as con:
+            execute(
+                con,
+                "INSERT INTO users (username, password_hash, role, client_id, created_at, token_epoch) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (username, _encode(password), role, client_id, _now(), _new_epoch()),
+            )
     except sqlite3.IntegrityError:
         raise ValueError(f"user {username!r} already exists; remove it first to change it") from None
     return {"username": username, "role": role, "client_id": client_id}
@@ -130,23 +131,26 @@ def set_password(store, username: str, password: str) -> None:
     """Change a password (same policy as add_user); every token issued before stops working at once."""
     _check_username(username)
     check_password(username, password)
-    cur = execute(
-        connect(store),
-        "UPDATE users SET password_hash = ?, token_epoch = ? WHERE username = ?",
-        (_encode(password), _new_epoch(), username),
-    )
+    with kept_write(store) as con:
+        cur = execute(
+            con,
+            "UPDATE users SET password_hash = ?, token_epoch = ? WHERE username = ?",
+            (_encode(password), _new_epoch(), username),
+        )
     if cur.rowcount == 0:
         raise ValueError(f"no user named {username!r}")
 
 
 def revoke_tokens(store, username: str) -> None:
     """Sign the user out everywhere: tokens carry the epoch, and every worker reads it with the user row."""
-    execute(connect(store), "UPDATE users SET token_epoch = ? WHERE username = ?", (_new_epoch(), username))
+    with kept_write(store) as con:
+        execute(con, "UPDATE users SET token_epoch = ? WHERE username = ?", (_new_epoch(), username))
 
 
 def remove_user(store, username: str) -> None:
     _check_username(username)
-    cur = execute(connect(store), "DELETE FROM users WHERE username = ?", (username,))
+    with kept_write(store) as con:
+        cur = execute(con, "DELETE FROM users WHERE username = ?", (username,))
     if cur.rowcount == 0:
         raise ValueError(f"no user named {username!r}")
 

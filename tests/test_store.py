@@ -281,6 +281,38 @@ def test_rebuild_keeps_users_and_a_failed_build_leaves_the_store_untouched(synth
     assert not (tmp_path / "store.sqlite.tmp").exists()
 
 
+def test_a_write_during_a_rebuild_lands_in_the_new_file(synth_dir, trained_models, tmp_path, monkeypatch):
+    """An audit entry appended while the rebuild copies the kept tables waits for the swap, then lands in the new
+    file: without the rebuild lock it would go into the replaced file and be lost."""
+    from scoring.store import build as store_build
+
+    path = tmp_path / "store.sqlite"
+    build_store(synth_dir, trained_models, path, sample_size=100)
+    audit.append_audit(path, user="ann", role="manager", client_id=None, route="/a", outcome="ok", model_version="v")
+    copy_kept, writers = store_build._copy_kept, []
+
+    def copy_then_write(con, old):
+        copy_kept(con, old)
+        writer = threading.Thread(
+            target=audit.append_audit,
+            args=(path,),
+            kwargs=dict(user="ann", role="manager", client_id=None, route="/b", outcome="ok", model_version="v"),
+        )
+        writer.start()
+        writer.join(timeout=1.0)
+        writers.append((writer, writer.is_alive()))  # still waiting: the lock held it back
+
+    monkeypatch.setattr(store_build, "_copy_kept", copy_then_write)
+    build_store(synth_dir, trained_models, path, sample_size=100)
+    writer, waited = writers[0]
+    writer.join(timeout=30)
+    assert waited and not writer.is_alive()
+    con = sqlite3.connect(path)
+    assert [r for (r,) in con.execute("SELECT route FROM audit ORDER BY id")] == ["/a", "/b"]
+    con.close()
+    assert audit.verify_audit(path)["chained"] == 2
+
+
 def test_explain_all_restores_scores_and_shap(store_path, trained_models, tmp_path):
     path = tmp_path / "store.sqlite"
     shutil.copy(store_path, path)

@@ -1,8 +1,9 @@
 """Building and re-scoring the SQLite store: rows from scoring.store.rows, written into a file swapped in whole.
 
 A build writes `<path>.tmp` chunk by chunk without a journal, copies the kept tables (users, audit log, sign-in
-attempts) from the store it replaces, then renames it into place: readers follow the new file, a failed build
-leaves the old one untouched. explain-all re-scores in place in one transaction.
+attempts, reviews) from the store it replaces under the rebuild lock their writers share, then renames it into
+place: readers follow the new file, a failed build leaves the old one untouched. explain-all re-scores in place in
+one transaction.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 from scoring import progress
 from scoring.store import population, rows, schema
 from scoring.store.blobs import pack, unpack
+from scoring.store.connection import rebuild_lock
 from scoring.store.location import sqlite_file
 
 
@@ -103,15 +105,22 @@ def build_store(
         )
         con.executemany("INSERT INTO meta VALUES (?, ?)", rows.meta_rows(meta))
         con.commit()
-        with progress.step("users, audit log and sign-ins from the old store"):
-            _copy_kept(con, path)
-        con.execute("PRAGMA journal_mode=WAL")
-        con.close()
     except BaseException:
         con.close()
         tmp.unlink(missing_ok=True)
         raise
-    _replace_file(tmp, path)
+    # from the copy of the kept tables to the swap, no write to them: one landing in the old file would be lost
+    with rebuild_lock(path):
+        try:
+            with progress.step("users, audit log, sign-ins and reviews from the old store"):
+                _copy_kept(con, path)
+            con.execute("PRAGMA journal_mode=WAL")
+            con.close()
+        except BaseException:
+            con.close()
+            tmp.unlink(missing_ok=True)
+            raise
+        _replace_file(tmp, path)
     return n
 
 

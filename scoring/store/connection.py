@@ -7,6 +7,8 @@ the sign-in limits, and makes sure their tables exist (schema.ensure_kept).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import sqlite3
 import threading
@@ -45,6 +47,35 @@ def connect(store, *, readonly: bool = False) -> sqlite3.Connection:
         con = _open_readonly(key) if readonly else _open_readwrite(key)
         cache[(key, readonly)] = (con, inode)
     return con
+
+
+@contextlib.contextmanager
+def kept_write(store):
+    """This thread's read-write connection with the store's rebuild lock held shared, for a write to a kept table
+    (users, audit, sign-ins, reviews). A rebuild holds the lock exclusively while it copies those tables and swaps the
+    new file in (rebuild_lock), so a write lands before the copy or in the new file, never in a replaced one."""
+    connect(store)  # a missing store is FileNotFoundError, before any lock file is made beside it
+    fd = os.open(_lock_path(store), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+        yield connect(store)  # after the lock: follows a file a rebuild has just swapped in
+    finally:
+        os.close(fd)  # releases the lock
+
+
+@contextlib.contextmanager
+def rebuild_lock(store):
+    """The store's rebuild lock, exclusive: held by build_store from copying the kept tables to the swap."""
+    fd = os.open(_lock_path(store), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _lock_path(store) -> str:
+    return str(getattr(store, "path", store)) + ".lock"
 
 
 def _open_readonly(path: str) -> sqlite3.Connection:

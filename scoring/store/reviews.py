@@ -12,7 +12,7 @@ import sqlite3
 from datetime import datetime, timezone
 
 from scoring.store import schema
-from scoring.store.connection import connect, retry
+from scoring.store.connection import connect, kept_write, retry
 from scoring.store.interface import (
     REVIEW_OUTCOMES,
     REVIEW_REASON_PATTERN,
@@ -52,9 +52,8 @@ def _row(values) -> dict:
 
 def _write(path, action):
     """`action(con)` in one immediate transaction (busy retried before anything was read), committed or undone."""
-    con = connect(path)
 
-    def run():
+    def run(con):
         con.execute("BEGIN IMMEDIATE")
         try:
             out = action(con)
@@ -65,7 +64,8 @@ def _write(path, action):
                 con.execute("ROLLBACK")
             raise
 
-    return retry(run)
+    with kept_write(path) as con:
+        return retry(lambda: run(con))
 
 
 def _open_of(con, client_id: int) -> dict | None:
