@@ -25,6 +25,11 @@ max-examples = 30
 include-path = "/api/v1/score"
 generation.max-examples = 10
 
+# the counterfactual search carries the same applicant (lightened alike)
+[[operations]]
+include-path = "/api/v1/score/counterfactuals"
+generation.max-examples = 10
+
 # its coverage cases are arrays of 1,000 applicants and of 1,001 (a minute here); the applicant's own boundaries are
 # covered on /api/v1/score, the array's (empty: 422, 1,001: 413) in tests/test_api_score.py
 [[operations]]
@@ -103,6 +108,9 @@ def _lighter_applicants(spec: dict) -> dict:
                 k: v for i, (k, v) in enumerate(fields.items()) if i < 4 or k.startswith(("DAYS_", "MONTHS_"))
             }
     body("/api/v1/score/batch")["properties"]["applicants"]["items"] = applicant
+    spec["paths"]["/api/v1/score/counterfactuals"]["post"]["requestBody"]["content"]["application/json"]["schema"] = (
+        applicant
+    )
     body("/api/v1/verify/batch")["properties"]["items"]["items"] = verification
     return spec
 
