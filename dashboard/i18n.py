@@ -157,7 +157,6 @@ STRINGS = {
     "not_found": {"en": "No such client.", "fr": "Client introuvable."},
     # the counterfactual card
     "cf_title": {"en": "What would change the decision", "fr": "Ce qui changerait la décision"},
-    "cf_option": {"en": "Option {rank}", "fr": "Option {rank}"},
     "cf_result": {
         "en": "New probability of default {pd}, grade {grade}:",
         "fr": "Nouvelle probabilité de défaut {pd}, classe {grade} :",
@@ -169,6 +168,9 @@ STRINGS = {
         "fr": "Aucune option ne peut être calculée pour ce dossier.",
     },
     "cf_loaded": {"en": "Loaded option {rank}:", "fr": "Option {rank} chargée :"},
+    "cf_term": {"en": "Term (months)", "fr": "Durée (mois)"},
+    "cf_down_payment": {"en": "Down payment", "fr": "Apport"},
+    "cf_paydown": {"en": "Debt paid down at the bureau", "fr": "Dette remboursée (bureau de crédit)"},
     # the Decision card
     "decision_title": {"en": "Credit decision", "fr": "Décision de crédit"},
     "counter_offer": {"en": "Counter-offer", "fr": "Contre-proposition"},

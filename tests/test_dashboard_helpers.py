@@ -92,6 +92,7 @@ def _results(lang: str = "en", **failures) -> dict:
         api_client.client_decision_path(CID): ("decision", _decision_answer("approve", lang, "customer")),
         api_client.client_offer_path(CID): ("offer", api_client.ApiRefused(404, "offer not found")),
         api_client.client_reviews_path(CID): ("reviews", {"client_id": CID, "items": []}),
+        api_client.client_counterfactuals_path(CID): ("counterfactuals", _counterfactuals()),
     }
     results = {}
     for key, (path, _) in client_view._calls(CID, lang).items():
@@ -288,8 +289,8 @@ def test_a_card_whose_call_failed_says_so_instead_of_rendering():
 def test_cards_asking_the_same_call_share_one_request():
     calls = calls_of([explanation_cards.REASONS, explanation_cards.WATERFALL], CID, "fr")
     assert list(calls.values()) == [(f"/api/v1/clients/{CID}/explanation", {"top": 8, "lang": "fr", "units": "pd"})]
-    # score, explanation, decision, offer, reviews, file, importance, model: one round trip
-    assert len(client_view._calls(CID, "en")) == 8
+    # score, explanation, decision, offer, counterfactuals, reviews, file, importance, model: one round trip
+    assert len(client_view._calls(CID, "en")) == 9
     other = Card(
         id="x",
         title="score_title",

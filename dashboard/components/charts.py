@@ -33,8 +33,8 @@ def gauge(score: dict, lang: str) -> go.Figure:
             },
         )
     )
-    # the axis labels at both ends stand outside the arc: margins wide enough for "100 %" (the right one was cut)
-    fig.update_layout(**figure_layout(height=230, margin={"l": 55, "r": 55, "t": 20, "b": 10}))
+    # the axis labels stand outside the arc: margins wide enough for "100 %" at the ends and the top label
+    fig.update_layout(**figure_layout(height=230, margin={"l": 55, "r": 55, "t": 35, "b": 10}))
     return fig
 
 
@@ -89,7 +89,10 @@ def waterfall(exp: dict, lang: str, units: str = "log-odds") -> go.Figure:
             y=labels,
             x=values,
             measure=measures,
-            textposition="outside",
+            # the start and the end inside their bars (they reach the axis's edge), each step beside its bar
+            textposition=["outside" if m == "relative" else "inside" for m in measures],
+            insidetextanchor="middle",
+            cliponaxis=False,  # a label beyond the last bar draws into the margin, not cut at the axis
             text=text,
             increasing={"marker": {"color": VERMILION}},
             decreasing={"marker": {"color": BLUE}},
@@ -100,7 +103,7 @@ def waterfall(exp: dict, lang: str, units: str = "log-odds") -> go.Figure:
     fig.update_layout(
         **figure_layout(
             height=110 + 34 * len(labels),
-            margin={"l": 10, "r": 60, "t": 10, "b": 50},
+            margin={"l": 10, "r": 70, "t": 10, "b": 50},
             xaxis_title=t("waterfall_axis_pd" if units == "pd" else "waterfall_axis", lang),
             showlegend=False,
         )

@@ -7,6 +7,7 @@ from dash import Dash, Input, Output, dcc, html
 from dashboard import api_client, session
 from dashboard.components import (
     compare,
+    counterfactual_card,
     decision_card,
     explanation_cards,
     file_card,
@@ -23,6 +24,7 @@ from dashboard.i18n import t
 PAGE = (
     Row((score_card.CARD, explanation_cards.REASONS)),
     decision_card.CARD,  # right under the score and its reasons: the lender's decision built on them
+    counterfactual_card.CARD,  # what would change that decision
     reviews.CARD,  # the right to a human review of that decision, and its answer
     explanation_cards.WATERFALL,
     whatif,

@@ -45,7 +45,7 @@ def _option(option: dict, lang: str, role: str):
     rank = option["rank"]
     result = t("cf_result", lang, pd=percent(option["pd"], lang), grade=option["grade"])
     parts = [
-        html.P(html.Strong(option["summary"])),
+        html.P(html.Strong(option["summary"]), id=f"cf-option-{rank}"),
         html.P([result, " ", _outcome(option["outcome"], lang)], className="cf-result"),
         _offer(option.get("offer"), lang),
     ]
@@ -58,7 +58,7 @@ def _option(option: dict, lang: str, role: str):
                 **{"aria-describedby": f"cf-option-{rank}"},
             )
         )
-    return html.Li([html.Span(t("cf_option", lang, rank=rank), id=f"cf-option-{rank}", className="muted"), *parts])
+    return html.Li(parts, className="cf-option")
 
 
 def render(answers: dict, lang: str, role: str):

@@ -14,6 +14,10 @@ from dashboard.components.common import DECISION_STYLE, expired_marker, failed
 from dashboard.i18n import number, percent, t
 
 _FIELDS = (("AMT_CREDIT", "amount"), ("AMT_ANNUITY", "annuity"), ("AMT_GOODS_PRICE", "goods"))
+# what an option may change besides the form's fields, named when its own list of changes does not
+_EXTRA_LABELS = {"TERM_MONTHS": "cf_term", "DOWN_PAYMENT": "cf_down_payment", "BUREAU_DEBT_PAYDOWN": "cf_paydown"}
+# a form field that follows an option's change the form has no field for: the API takes one or the other
+_FOLLOWS = {"AMT_ANNUITY": "TERM_MONTHS", "AMT_CREDIT": "DOWN_PAYMENT"}
 
 
 def layout(lang: str, role: str):
@@ -114,8 +118,10 @@ def _simulate(_, requested, credit, annuity, goods, extra=None):
     cid = session.allowed_client(requested)
     if user is None or user["role"] != "manager" or cid is None:
         return no_update
+    extra = extra or {}
     form = {k: v for k, v in (("AMT_CREDIT", credit), ("AMT_ANNUITY", annuity), ("AMT_GOODS_PRICE", goods)) if v}
-    return _run(cid, user, {**(extra or {}), **form}, session.lang())
+    form = {k: v for k, v in form.items() if _FOLLOWS.get(k) not in extra}
+    return _run(cid, user, {**extra, **form}, session.lang())
 
 
 def _run(cid: int, user: dict, changes: dict, lang: str):
@@ -151,12 +157,13 @@ def _loaded(option: dict, extra: dict, lang: str):
     """Which option is in the form, and the changes of it the form has no field for."""
     parts = [html.Strong(t("cf_loaded", lang, rank=option["rank"])), " ", option["summary"]]
     labels = {c["field"]: c for c in option.get("changes") or []}
-    others = [
-        html.Li(f"{labels.get(f, {}).get('label', f)}: {_shown(labels[f]['from'], lang)} → {_shown(v, lang)}")
-        if f in labels and labels[f].get("from") is not None
-        else html.Li(f"{labels.get(f, {}).get('label', f)}: {_shown(v, lang)}")
-        for f, v in extra.items()
-    ]
+    others = []
+    for field, value in extra.items():
+        change = labels.get(field, {})
+        label = change.get("label") or t(_EXTRA_LABELS.get(field, "field"), lang)
+        before = change.get("from")
+        moved = f"{_shown(before, lang)} → {_shown(value, lang)}" if before is not None else _shown(value, lang)
+        others.append(html.Li(f"{label}: {moved}"))
     return html.Div([html.P(parts), html.Ul(others) if others else None], className="notice", id="wi-loaded-option")
 
 
@@ -172,7 +179,8 @@ def _load_option(clicks, options, requested):
         return nothing  # the buttons were drawn, not clicked
     option = options[str(trigger["rank"])]
     changes = dict(option["what_if"])
-    form = [changes.get(field, no_update) for field, _ in _FIELDS]
+    # a field the option sets shows its value; one that follows the option's term or down payment is emptied
+    form = [changes.get(field, None if _FOLLOWS.get(field) in changes else no_update) for field, _ in _FIELDS]
     extra = {k: v for k, v in changes.items() if k not in dict(_FIELDS)}
     return (*form, extra, _loaded(option, extra, lang), _run(cid, user, changes, lang))
 
