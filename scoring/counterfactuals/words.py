@@ -149,9 +149,11 @@ _SUMMARIES["lower_amount_shorter_term"] = _SUMMARIES["lower_amount_longer_term"]
 _INSTALMENT = {"en": " (monthly instalment {to_annuity})", "fr": " (mensualité de {to_annuity})"}
 
 
-def money(value: float) -> str:
-    """120000.0 -> "120 000" (whole units, groups of three)."""
-    return f"{value:,.0f}".replace(",", " ")
+def money(value: float, lang: str = "en") -> str:
+    """120000.0 -> "120,000" in English, "120 000" in French (whole units, groups of three; a narrow no-break space,
+    as the dashboard and the letter write amounts)."""
+    grouped = f"{value:,.0f}"
+    return grouped if lang == "en" else grouped.replace(",", "\u202f")
 
 
 def _summary(option: Option, lang: str, audience: str) -> str:
@@ -159,11 +161,11 @@ def _summary(option: Option, lang: str, audience: str) -> str:
     values = {}
     for name, key in (("AMT_CREDIT", "credit"), ("AMT_ANNUITY", "annuity"), ("BUREAU_ACTIVE_DEBT", "debt")):
         if name in moved:
-            values[f"from_{key}"], values[f"to_{key}"] = (money(v) for v in moved[name])
+            values[f"from_{key}"], values[f"to_{key}"] = (money(v, lang) for v in moved[name])
     if "TERM_MONTHS" in moved:
         values["from_term"], values["to_term"] = (f"{v:.0f}" for v in moved["TERM_MONTHS"])
-    values["down"] = money(option.changes.get("DOWN_PAYMENT", 0.0))
-    values["paid"] = money(option.changes.get("BUREAU_DEBT_PAYDOWN", 0.0))
+    values["down"] = money(option.changes.get("DOWN_PAYMENT", 0.0), lang)
+    values["paid"] = money(option.changes.get("BUREAU_DEBT_PAYDOWN", 0.0), lang)
     customer, manager = _SUMMARIES[option.kind][lang]
     text = (customer if audience == "customer" else manager).format(**values)
     if "to_annuity" in values and option.kind not in ("pay_down_debt",):
