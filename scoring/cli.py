@@ -76,12 +76,13 @@ def _cmd_features(args):
 
 
 def _cmd_train(args):
-    from scoring.train import train_model
+    from scoring.train import DEFAULT_KIND, train_model
 
-    bundle = train_model(args.data, args.models, n_folds=args.folds, cost_fn=args.cost_fn, seed=args.seed)
+    kind = args.kind or DEFAULT_KIND
+    bundle = train_model(args.data, args.models, n_folds=args.folds, cost_fn=args.cost_fn, seed=args.seed, kind=kind)
     card = bundle.card
     print(
-        f"model {bundle.version}: CV AUC {card['metrics']['cv_auc']:.4f}, "
+        f"model {bundle.version} ({bundle.model.kind}): CV AUC {card['metrics']['cv_auc']:.4f}, "
         f"threshold {bundle.threshold:.4f} -> {args.models}"
     )
 
@@ -262,6 +263,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="cost of a missed default relative to a wrongly declined good client",
     )
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--kind",
+        choices=("lightgbm", "scorecard", "blend"),
+        default=None,
+        help="model kind: LightGBM, a WoE scorecard, or their log-odds blend (default: scoring.train.DEFAULT_KIND)",
+    )
     _add_quiet(p)
     p.set_defaults(func=_cmd_train)
 

@@ -10,7 +10,9 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 AGE_BANDS = [(18, 30), (30, 40), (40, 50), (50, 60), (60, 120)]
-_LIBS = ("lightgbm", "numpy", "pandas", "duckdb", "shap", "scikit-learn", "optuna")
+_LIBS = ("lightgbm", "optbinning", "numpy", "pandas", "duckdb", "shap", "scikit-learn", "optuna")
+_LIBRARY = {"lightgbm": "LightGBM", "scorecard": "optbinning + scikit-learn", "blend": "LightGBM + optbinning"}
+SCORECARD_ROWS = 400  # the Markdown card shows at most this many bins; model_card.json holds them all
 
 
 def library_versions() -> dict:
@@ -51,6 +53,12 @@ def calibration_table(y, p, bins: int = 10) -> list[dict]:
             }
         )
     return rows
+
+
+def expected_calibration_error(y, p, bins: int = 10) -> float:
+    """Mean |mean PD - observed default rate| over the PD deciles of calibration_table, weighted by clients."""
+    rows = calibration_table(y, p, bins)
+    return float(sum(r["n"] * abs(r["mean_pd"] - r["observed_rate"]) for r in rows) / sum(r["n"] for r in rows))
 
 
 def confusion(y, p, threshold: float) -> dict:
@@ -141,10 +149,12 @@ def build_card(
     importance,
     imbalance,
     decision_policy=None,
+    details: dict | None = None,
 ) -> dict:
     """Every figure a reviewer needs, computed on out-of-fold predictions (never on the rows a model saw).
 
-    `decision_policy`: the lender's policy (scoring.decision) in force at training, recorded by version and hash."""
+    `decision_policy`: the lender's policy (scoring.decision) in force at training, recorded by version and hash.
+    `details`: what the kind adds to the model section (a scorecard's table of points, a blend's weight)."""
     y = np.asarray(y)
     uncal = 1.0 / (1.0 + np.exp(-np.asarray(oof_raw)))
     conf = confusion(y, oof_pd, threshold)
@@ -162,13 +172,16 @@ def build_card(
         "default_rate": float(y.mean()),
         "model": {
             "kind": kind,
-            "library": "LightGBM",
+            "library": _LIBRARY.get(kind, kind),
             "objective": "binary",
             "n_rounds": int(n_rounds),
             "params": params,
             "params_source": params_source,
             "class_imbalance": imbalance,
-            "final_model": "one booster refit on all rows with the mean of the folds' best iterations",
+            "final_model": "one booster refit on all rows with the mean of the folds' best iterations"
+            if kind == "lightgbm"
+            else "refit on all rows with the settings the folds validated",
+            **(details or {}),
         },
         "metrics": {
             "cv_auc": float(np.mean(fold_aucs)),
@@ -178,6 +191,7 @@ def build_card(
             "oof_auc": _auc(y, oof_pd),
             "brier_uncalibrated": brier(y, uncal),
             "brier_calibrated": brier(y, oof_pd),
+            "ece_calibrated": expected_calibration_error(y, oof_pd),
             "brier_base_rate": brier(y, np.full(len(y), y.mean())),
         },
         "calibration": {
@@ -217,6 +231,51 @@ def _table(headers: list[str], rows: list[list]) -> list[str]:
     return lines + [""]
 
 
+def _categorical_handling(kind: str) -> str:
+    return {"scorecard": "levels grouped into WoE bins", "blend": "native LightGBM handling and WoE bins"}.get(
+        kind, "native LightGBM handling"
+    )
+
+
+def _model_size(model: dict) -> str:
+    kind, trees = model.get("kind", "lightgbm"), f"{model.get('n_rounds')} trees"
+    table = model.get("scorecard", {}).get("table", [])
+    chars = f"{len({r['characteristic'] for r in table})} characteristics"
+    if kind == "scorecard":
+        return f"{model.get('library')}, logistic scorecard on WoE bins, {chars}"
+    if kind == "blend":
+        w = model.get("blend", {}).get("lightgbm_weight")
+        return f"{model.get('library')}, log-odds blend: {_num(w, '.2f')} x LightGBM ({trees}) + the rest x scorecard"
+    return f"LightGBM, {trees}"
+
+
+def _scorecard_section(model: dict) -> list[str]:
+    """The points per attribute: what a scorecard is read by."""
+    sc = model.get("scorecard")
+    if not sc:
+        return []
+    rows = sc.get("table", [])
+    out = [
+        "## Scorecard (points per attribute)",
+        "",
+        f"{sc.get('base_points'):g} points at good:bad odds of {sc.get('base_odds'):g}:1, {sc.get('pdo'):g} more "
+        "points double the odds; a client's score is the sum of the points of their bins. WoE = ln(share of "
+        f"repaid / share of defaults) in the bin; scorecard CV AUC {_num(sc.get('cv_auc'))}.",
+        "",
+    ]
+    out += _table(
+        ["characteristic", "bin", "clients", "default rate", "WoE", "points"],
+        [
+            [r["characteristic"], r["bin"].replace("|", "/"), r["n"], _pct(r["event_rate"]), _num(r["woe"], ".3f")]
+            + [_num(r["points"], ".1f")]
+            for r in rows[:SCORECARD_ROWS]
+        ],
+    )
+    if len(rows) > SCORECARD_ROWS:
+        out += [f"({len(rows) - SCORECARD_ROWS} more bins in model_card.json.)", ""]
+    return out
+
+
 def render_markdown(card: dict) -> str:
     """Human-readable card; synthetic data is announced first, in bold."""
     m, pol, model = card.get("metrics", {}), card.get("policy", {}), card.get("model", {})
@@ -230,10 +289,9 @@ def render_markdown(card: dict) -> str:
     out += [
         f"- Data source: **{card.get('data_source')}**; {card.get('n_rows', 0):,} training clients, "
         f"default rate {_pct(card.get('default_rate'))}; {card.get('n_features')} features "
-        f"({card.get('n_categorical')} categorical, native LightGBM handling)",
+        f"({card.get('n_categorical')} categorical, {_categorical_handling(model.get('kind', 'lightgbm'))})",
         f"- Created: {card.get('created_at')}; training-data fingerprint `{card.get('fingerprint', '')[:16]}…`",
-        f"- Model: kind `{model.get('kind', 'lightgbm')}` (LightGBM, {model.get('n_rounds')} trees); "
-        f"{model.get('final_model')}",
+        f"- Model: kind `{model.get('kind', 'lightgbm')}` ({_model_size(model)}); {model.get('final_model')}",
         f"- Parameters from: {model.get('params_source')}",
         f"- Class imbalance: {model.get('class_imbalance')}",
         "",
@@ -248,6 +306,7 @@ def render_markdown(card: dict) -> str:
             ["Brier score before calibration", _num(m.get("brier_uncalibrated"))],
             ["Brier score after calibration", _num(m.get("brier_calibrated"))],
             ["Brier score of the base rate alone", _num(m.get("brier_base_rate"))],
+            ["Expected calibration error (PD deciles)", _num(m.get("ece_calibrated"))],
         ],
     )
     cal = card.get("calibration", {})
@@ -315,6 +374,7 @@ def render_markdown(card: dict) -> str:
         ["rank", "feature", "mean absolute SHAP (log-odds)"],
         [[i + 1, r["feature"], _num(r["mean_abs_shap"])] for i, r in enumerate(top)],
     )
+    out += _scorecard_section(model)
     out += ["## Parameters", ""]
     out += _table(["parameter", "value"], [[k, v] for k, v in sorted(model.get("params", {}).items())])
     out += ["## Libraries", ""]

@@ -38,14 +38,17 @@ def _sign_with_state(models, state) -> None:
     (models / SIGNATURE).write_text(signing.sign(signing.load_or_create_signing_key(), manifest.encode()))
 
 
-def test_registry_finds_lightgbm_by_name():
+def test_registry_finds_each_kind_by_name():
     assert kind_class("lightgbm") is LightGBMKind
+    assert set(KINDS) == {"lightgbm", "scorecard", "blend"}
+    contract = ("raw_score", "contributions", "to_state", "from_state")
+    assert all(callable(getattr(cls, name, None)) for cls in KINDS.values() for name in contract)
     assert all(cls.kind == name for name, cls in KINDS.items())
 
 
 @pytest.mark.parametrize("name", ["scorecard-v0", "LightGBM", None])
 def test_unknown_kind_is_named_with_the_known_ones(name):
-    with pytest.raises(ValueError, match=rf"unknown model kind {name!r}; known kinds: lightgbm"):
+    with pytest.raises(ValueError, match=rf"unknown model kind {name!r}; known kinds: blend, lightgbm, scorecard"):
         kind_class(name)
 
 
@@ -66,7 +69,9 @@ def test_signed_bundle_of_an_unknown_kind_is_refused_at_load(saved):
     state = joblib.load(saved / MODEL_FILE)
     state["kind"] = "no-such-kind"
     _sign_with_state(saved, state)
-    with pytest.raises(ModelIntegrityError, match="unknown model kind 'no-such-kind'; known kinds: lightgbm"):
+    with pytest.raises(
+        ModelIntegrityError, match="unknown model kind 'no-such-kind'; known kinds: blend, lightgbm, scorecard"
+    ):
         ModelBundle.load(saved)
 
 

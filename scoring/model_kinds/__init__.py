@@ -1,8 +1,8 @@
 """Model kinds: the model inside a bundle, looked up by the kind name saved with it.
 
 The bundle encodes inputs, calibrates and decides; its kind only turns the float matrix into log-odds and
-their contributions. A scorecard or a blend is one new module here whose class meets `ModelKind`, added to
-`KINDS`; nothing else changes.
+their contributions. Kinds: a LightGBM booster, a WoE scorecard, a blend of the two in log-odds; a new one is a
+module here whose class meets `ModelKind`, added to `KINDS`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from typing import ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
+from scoring.model_kinds.blend import BlendKind
 from scoring.model_kinds.lightgbm import LightGBMKind
+from scoring.model_kinds.scorecard import ScorecardKind
 
 
 @runtime_checkable
@@ -39,7 +41,7 @@ class ModelKind(Protocol):
     def from_state(cls, state) -> ModelKind: ...
 
 
-KINDS: dict[str, type[ModelKind]] = {cls.kind: cls for cls in (LightGBMKind,)}
+KINDS: dict[str, type[ModelKind]] = {cls.kind: cls for cls in (LightGBMKind, ScorecardKind, BlendKind)}
 
 
 def kind_class(name) -> type[ModelKind]:
