@@ -141,3 +141,18 @@ def fresh_api_app(fresh_api_env):
 @pytest.fixture()
 def fresh_api_client(fresh_api_app):
     return fresh_api_app.test_client()
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """A throwaway PostgreSQL server for the session (tests/postgres.py); skipped, with the reason, without one."""
+    from tests.postgres import Cluster, unavailable
+
+    reason = unavailable()
+    if reason:
+        pytest.skip(reason)
+    cluster = Cluster().start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
