@@ -332,14 +332,14 @@ STRINGS = {
     "queue_open": {"en": "Open requests, oldest first", "fr": "Demandes ouvertes, les plus anciennes d'abord"},
     "queue_empty": {"en": "No open request.", "fr": "Aucune demande ouverte."},
     "queue_results": {
-        "en": "{total} open requests, {start}–{end} shown",
-        "fr": "{total} demandes ouvertes, {start}–{end} affichées",
+        "en": "Open requests: {total}; {start}–{end} shown",
+        "fr": "Demandes ouvertes : {total} ; {start}–{end} affichées",
     },
     "queue_requested": {"en": "Asked on", "fr": "Demandée le"},
     "queue_decision": {"en": "Decision reviewed", "fr": "Décision réexaminée"},
     "queue_stats": {
-        "en": "{open} open, {closed} answered: {upheld} upheld, {changed} changed. Override rate: {rate}.",
-        "fr": "{open} ouvertes, {closed} traitées : {upheld} maintenues, {changed} modifiées. "
+        "en": "Open: {open}. Answered: {closed} (upheld: {upheld}, changed: {changed}). Override rate: {rate}.",
+        "fr": "Ouvertes : {open}. Traitées : {closed} (maintenues : {upheld}, modifiées : {changed}). "
         "Taux de modification : {rate}.",
     },
     "stats_month": {"en": "Month", "fr": "Mois"},

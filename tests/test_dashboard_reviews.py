@@ -135,7 +135,7 @@ def test_a_manager_on_a_file_without_an_open_request_is_told_so():
 def test_the_queue_links_each_request_and_the_page_says_the_override_rate():
     page = {"total": 41, "items": [OPEN], "limit": 20, "offset": 20}
     count, table = review_queue.table(page, 20, "en")
-    assert count.children == "41 open requests, 21–21 shown"
+    assert count.children == "Open requests: 41; 21–21 shown"
     (link,) = _all(table, dcc.Link)
     assert link.href == f"/client/{CID}" and link.children == str(CID)
     assert [_text(td) for td in _all(table, html.Td)[1:]] == ["2026-11-21", "Declined", "My income rose in October."]
@@ -149,7 +149,9 @@ def test_the_queue_links_each_request_and_the_page_says_the_override_rate():
         "months": [{"month": "2026-11", "closed": 4, "upheld": 3, "changed": 1, "override_rate": 0.25}],
     }
     line, months = review_queue.summary(stats, "fr")
-    assert _text(line) == ("3 ouvertes, 4 traitées : 3 maintenues, 1 modifiées. Taux de modification : 25,0\u202f%.")
+    assert _text(line) == (
+        "Ouvertes : 3. Traitées : 4 (maintenues : 3, modifiées : 1). Taux de modification : 25,0\u202f%."
+    )
     assert [_text(td) for td in _all(months, html.Td)] == ["2026-11", "4", "3", "1", "25,0\u202f%"]
     empty = review_queue.summary({**stats, "closed": 0, "override_rate": None, "months": []}, "en")
     assert "Override rate: —." in _text(empty) and len(empty) == 1
@@ -228,7 +230,7 @@ def test_a_customer_asks_a_manager_changes_the_decision_in_french_and_the_custom
     browser.wait_css(driver, "#lang-switch").click()
     browser.wait_css(driver, "#reviews-link", text="Réexamens")
     browser.click_when_settled(driver, By.ID, "reviews-link")
-    browser.wait_css(driver, "#queue-count", timeout=60, text="1 demandes ouvertes")
+    browser.wait_css(driver, "#queue-count", timeout=60, text="Demandes ouvertes : 1 ;")
     row = driver.find_element(By.CSS_SELECTOR, "#queue-table tbody tr").text
     assert str(cid) in row and comment in row
     assert "Taux de modification : —" in driver.find_element(By.ID, "queue-override").text
