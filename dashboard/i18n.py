@@ -355,6 +355,11 @@ def t(key: str, lang: str, **values) -> str:
     return text.format(**values) if values else text
 
 
+def lead(key: str, lang: str) -> str:
+    """A label and its colon as the language writes them: "Reason: " in English, "Motif : " in French."""
+    return t(key, lang) + (f"{NBSP}: " if lang == "fr" else ": ")
+
+
 def number(value, lang: str, decimals: int = 0) -> str:
     if value is None:
         return "—"

@@ -8,7 +8,7 @@ from dash import dcc, html
 from dashboard import api_client
 from dashboard.components.card import Card
 from dashboard.components.common import DECISION_STYLE
-from dashboard.i18n import money, number, percent, t
+from dashboard.i18n import lead, money, number, percent, t
 
 LOAD_TYPE = "cf-load"  # the pattern-matching id of the load buttons: {"type": LOAD_TYPE, "rank": rank}
 DATA_ID = "cf-what-if"  # a Store of each option's what-if changes by rank, for the what-if to load
@@ -38,7 +38,7 @@ def _offer(offer: dict | None, lang: str):
         annuity=money(offer["annuity"], lang),
         rate=percent(offer["annual_rate"], lang),
     )
-    return html.P([t("offer", lang), ": ", terms], className="muted")
+    return html.P([lead("offer", lang), terms], className="muted")
 
 
 def _option(option: dict, lang: str, role: str):

@@ -12,7 +12,7 @@ from dash import html
 from dashboard import api_client, letter
 from dashboard.components.card import Card
 from dashboard.components.common import DECISION_STYLE
-from dashboard.i18n import money, number, percent, t
+from dashboard.i18n import lead, money, number, percent, t
 
 
 def _calls(client_id: int, lang: str):
@@ -173,7 +173,7 @@ def _pre_approved(offer: dict | None, lang: str, role: str):
 def _versions(decision: dict, lang: str):
     policy = decision["policy"]
     return html.P(
-        [t("policy_version", lang), ": ", html.Code(policy["version"]), " · ", t("model_version", lang), ": "]
+        [lead("policy_version", lang), html.Code(policy["version"]), " · ", lead("model_version", lang)]
         + [html.Code(decision["model_version"])],
         className="muted small",
     )

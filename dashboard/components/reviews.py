@@ -13,7 +13,7 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 from dashboard import api_client, session
 from dashboard.components.card import Card
 from dashboard.components.common import expired_marker, failed
-from dashboard.i18n import t
+from dashboard.i18n import lead, t
 
 TEXT_MAX = 2000  # the API's bound on a comment or a reason
 OUTCOMES = ("approve", "counter_offer", "refer", "decline")
@@ -135,8 +135,8 @@ def _past(reviews: list[dict], lang: str, role: str):
     for review in reviews:
         parts = [
             html.Strong(_answer(review, lang)),
-            html.P([t("review_reason", lang), ": ", review["reason"]]),
-            html.P([t("review_comment", lang), ": ", review["comment"] or "—"], className="muted small"),
+            html.P([lead("review_reason", lang), review["reason"]]),
+            html.P([lead("review_comment", lang), review["comment"] or "—"], className="muted small"),
         ]
         if role == "manager":
             parts.append(html.P(t("review_by", lang, by=review["reviewer"]), className="muted small"))

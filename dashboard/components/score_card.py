@@ -8,7 +8,7 @@ from dashboard import api_client
 from dashboard.components import charts
 from dashboard.components.card import Card
 from dashboard.components.common import DECISION_STYLE, GRAPH_CONFIG
-from dashboard.i18n import t
+from dashboard.i18n import lead, t
 
 
 def _calls(client_id: int, lang: str):
@@ -34,7 +34,7 @@ def _render(answers: dict, lang: str, role: str):
             ],
             className="grade-line",
         ),
-        html.P([t("model_version", lang), ": ", html.Code(score["model_version"])], className="muted small"),
+        html.P([lead("model_version", lang), html.Code(score["model_version"])], className="muted small"),
     ]
 
 

@@ -11,7 +11,7 @@ from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
 from dashboard import api_client, session
 from dashboard.components import counterfactual_card
 from dashboard.components.common import DECISION_STYLE, expired_marker, failed
-from dashboard.i18n import number, percent, t
+from dashboard.i18n import lead, number, percent, t
 
 _FIELDS = (("AMT_CREDIT", "amount"), ("AMT_ANNUITY", "annuity"), ("AMT_GOODS_PRICE", "goods"))
 # what an option may change besides the form's fields, named when its own list of changes does not
@@ -82,8 +82,8 @@ def _side(title: str, score: dict, lang: str, element_id: str):
     return html.Div(
         [
             html.H3(title),
-            html.P([t("pd", lang), ": ", html.Strong(percent(score["pd"], lang), id=f"{element_id}-pd")]),
-            html.P([t("grade", lang), ": ", html.Strong(score["grade"])]),
+            html.P([lead("pd", lang), html.Strong(percent(score["pd"], lang), id=f"{element_id}-pd")]),
+            html.P([lead("grade", lang), html.Strong(score["grade"])]),
             html.P(
                 [html.Span(mark, **{"aria-hidden": "true"}), " ", t(score["decision"], lang)],
                 style={"color": colour},
@@ -102,7 +102,7 @@ def _outcome(record: dict | None, lang: str, element_id: str):
     colour, mark = DECISION_STYLE[record["outcome"]]
     return html.P(
         [
-            t("decision_title", lang) + ": ",
+            lead("decision_title", lang),
             html.Strong(
                 [html.Span(mark, **{"aria-hidden": "true"}), " ", t(record["outcome"], lang)],
                 id=f"{element_id}-outcome",
