@@ -1,6 +1,6 @@
 """The client store: one interface (ClientStore), opened by location (open_store), built by build_store.
 
-A file path selects the SQLite backend; a postgresql:// URL will select PostgreSQL (issue #14). Callers use the
+A file path selects the SQLite backend; a postgresql:// URL selects PostgreSQL (issue #14). Callers use the
 names below and never a backend module, so a second backend is a new module, not edits everywhere.
 """
 
@@ -19,7 +19,7 @@ from scoring.store.interface import (
     NotReleased,
     ReviewConflict,
 )
-from scoring.store.location import sqlite_file
+from scoring.store.location import sqlite_file, store_location  # noqa: F401  (sqlite_file: callers of the file backend)
 from scoring.store.offers import save_offers
 
 __all__ = [
@@ -42,6 +42,11 @@ __all__ = [
 
 def open_store(location=None) -> ClientStore:
     """The store at `location` (SCORING_STORE when None), for reading; FileNotFoundError when none is there."""
+    found = store_location(location)
+    if isinstance(found, str):
+        from scoring.store.postgres import PostgresStore
+
+        return PostgresStore(found)
     from scoring.store.sqlite import SQLiteStore
 
-    return SQLiteStore(sqlite_file(location))
+    return SQLiteStore(found)

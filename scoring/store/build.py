@@ -20,7 +20,7 @@ from scoring import progress
 from scoring.store import population, rows, schema
 from scoring.store.blobs import pack, unpack
 from scoring.store.connection import rebuild_lock
-from scoring.store.location import sqlite_file
+from scoring.store.location import postgres_url, sqlite_file
 
 
 def build_store(
@@ -34,22 +34,20 @@ def build_store(
 ) -> int:
     """Build the whole store into `<path>.tmp` chunk by chunk, then rename it into place; returns clients stored.
 
-    Each client's decision is precomputed under the policy at `policy_path` (default SCORING_POLICY)."""
-    from scoring.bundle import ModelBundle
-    from scoring.decision import load_policy
-    from scoring.decision.service import decide_features
-    from scoring.features import CATEGORICAL_FEATURES, load_target
+    Each client's decision is precomputed under the policy at `policy_path` (default SCORING_POLICY). A
+    postgresql:// location is built by scoring.store.postgres_build from the same rows."""
+    url = postgres_url(store_path)
+    if url is not None:
+        from scoring.store.postgres_build import build_postgres
 
+        bundle, policy = _inputs(models_dir, sample_size, policy_path)
+        return build_postgres(url, data_dir, bundle, policy, sample_size=sample_size, chunk_size=chunk_size)
     path = sqlite_file(store_path)
-    if isinstance(sample_size, bool) or not isinstance(sample_size, int) or sample_size < 1:
-        raise ValueError("sample_size must be a positive integer")
-    bundle = ModelBundle.load(models_dir)
-    policy = load_policy(policy_path, grades=bundle.grades)
+    bundle, policy = _inputs(models_dir, sample_size, policy_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(str(path) + ".tmp")
     for suffix in ("", "-journal", "-wal", "-shm"):
         Path(str(tmp) + suffix).unlink(missing_ok=True)
-    target = load_target(data_dir)
 
     # password hashes, client files and the audit log: owner-only from the first byte; SQLite gives its -wal and
     # -shm files the database file's mode
@@ -62,48 +60,15 @@ def build_store(
         con.execute("PRAGMA synchronous=OFF")
         schema.create_tables(con, schema.REBUILT)  # indexes after the bulk insert: faster than keeping them updated
         schema.ensure_kept(con)
-        with tempfile.TemporaryDirectory(prefix="store-", dir=path.parent) as work:
-            with progress.step("features and policy inputs"):
-                feats_file, inputs_file, apps_file = rows.raw_frames(data_dir, Path(work))
-            n, sample, chunk = 0, None, None
-            total = _parquet_rows(apps_file)
-            with progress.step("scoring, explaining, deciding, writing", total=total, unit="clients") as done:
-                for feats, policy_inputs, apps in rows.chunks(feats_file, inputs_file, apps_file, chunk_size):
-                    if sample is None:
-                        features = list(feats.columns)
-                        categorical = [c for c in features if c in CATEGORICAL_FEATURES]
-                        numeric = [c for c in features if c not in categorical]
-                        sample = rows.Sample(target, sample_size, numeric, categorical)
-                    decided = decide_features(bundle, policy, feats, policy_inputs, explain=True)
-                    chunk = rows.ScoredChunk(decided, apps, numeric, categorical)
-                    con.executemany("INSERT INTO clients VALUES (?, ?, ?, ?, ?, ?)", chunk.client_rows())
-                    con.executemany("INSERT INTO scores VALUES (?, ?, ?, ?, ?)", chunk.score_rows())
-                    con.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?)", chunk.decision_rows())
-                    sample.add(chunk)
-                    n += len(chunk.ids)
-                    con.commit()
-                    done.update(len(chunk.ids))
-            if n == 0:
-                raise ValueError(f"{data_dir}: no application rows to store")
-            with progress.step("indexes, quantiles"):
-                schema.create_indexes(con, schema.REBUILT)
-                con.executemany("INSERT INTO quantiles VALUES (?, ?, ?)", rows.quantile_rows(feats_file, numeric))
-        with progress.step("sample, population aggregates"):
-            con.executemany("INSERT INTO sample VALUES (?, ?, ?, ?)", sample.rows())
-            population.release(con, bundle.importance)  # customers' aggregates, noised once for this generation
-        meta = rows.build_meta(
-            bundle,
+        n = write_generation(
+            _SQLiteWriter(con),
             data_dir,
-            n_clients=n,
-            features=features,
-            numeric=numeric,
-            categorical=categorical,
-            base_value=chunk.base,
-            sample_size=len(sample.ids),
-            max_client_id=chunk.ids[-1],
-            policy=policy,
+            bundle,
+            policy,
+            sample_size=sample_size,
+            chunk_size=chunk_size,
+            work=path.parent,
         )
-        con.executemany("INSERT INTO meta VALUES (?, ?)", rows.meta_rows(meta))
         con.commit()
     except BaseException:
         con.close()
@@ -121,6 +86,89 @@ def build_store(
             tmp.unlink(missing_ok=True)
             raise
         _replace_file(tmp, path)
+    return n
+
+
+def _inputs(models_dir, sample_size, policy_path):
+    """The bundle and the policy a build scores and decides with (sample_size checked first)."""
+    from scoring.bundle import ModelBundle
+    from scoring.decision import load_policy
+
+    if isinstance(sample_size, bool) or not isinstance(sample_size, int) or sample_size < 1:
+        raise ValueError("sample_size must be a positive integer")
+    bundle = ModelBundle.load(models_dir)
+    return bundle, load_policy(policy_path, grades=bundle.grades)
+
+
+class _SQLiteWriter:
+    """Where write_generation puts a SQLite build's rows: the new file's tables, a commit per chunk."""
+
+    def __init__(self, con: sqlite3.Connection):
+        self.con = con
+
+    def chunk(self, chunk: rows.ScoredChunk) -> None:
+        self.con.executemany("INSERT INTO clients VALUES (?, ?, ?, ?, ?, ?)", chunk.client_rows())
+        self.con.executemany("INSERT INTO scores VALUES (?, ?, ?, ?, ?)", chunk.score_rows())
+        self.con.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?)", chunk.decision_rows())
+        self.con.commit()
+
+    def indexes(self) -> None:
+        schema.create_indexes(self.con, schema.REBUILT)
+
+    def rows(self, table: schema.Table, values) -> None:
+        self.con.executemany(f"INSERT INTO {table.name} VALUES ({', '.join('?' * len(table.columns))})", values)
+
+    def release(self, importance: list[dict]) -> None:
+        population.release(self.con, importance)  # customers' aggregates, noised once for this generation
+
+
+def write_generation(writer, data_dir, bundle, policy, *, sample_size: int, chunk_size: int, work) -> int:
+    """Every row of a new store generation through `writer` (chunk, indexes, rows, release: _SQLiteWriter, or
+    the PostgreSQL build's), whichever backend it writes to; returns clients written. `work`: where the
+    features' temporary Parquet files go."""
+    from scoring.decision.service import decide_features
+    from scoring.features import CATEGORICAL_FEATURES, load_target
+
+    target = load_target(data_dir)
+    with tempfile.TemporaryDirectory(prefix="store-", dir=work) as folder:
+        with progress.step("features and policy inputs"):
+            feats_file, inputs_file, apps_file = rows.raw_frames(data_dir, Path(folder))
+        n, sample, chunk = 0, None, None
+        total = _parquet_rows(apps_file)
+        with progress.step("scoring, explaining, deciding, writing", total=total, unit="clients") as done:
+            for feats, policy_inputs, apps in rows.chunks(feats_file, inputs_file, apps_file, chunk_size):
+                if sample is None:
+                    features = list(feats.columns)
+                    categorical = [c for c in features if c in CATEGORICAL_FEATURES]
+                    numeric = [c for c in features if c not in categorical]
+                    sample = rows.Sample(target, sample_size, numeric, categorical)
+                decided = decide_features(bundle, policy, feats, policy_inputs, explain=True)
+                chunk = rows.ScoredChunk(decided, apps, numeric, categorical)
+                writer.chunk(chunk)
+                sample.add(chunk)
+                n += len(chunk.ids)
+                done.update(len(chunk.ids))
+        if n == 0:
+            raise ValueError(f"{data_dir}: no application rows to store")
+        with progress.step("indexes, quantiles"):
+            writer.indexes()
+            writer.rows(schema.QUANTILES, rows.quantile_rows(feats_file, numeric))
+    with progress.step("sample, population aggregates"):
+        writer.rows(schema.SAMPLE, sample.rows())
+        writer.release(bundle.importance)
+    meta = rows.build_meta(
+        bundle,
+        data_dir,
+        n_clients=n,
+        features=features,
+        numeric=numeric,
+        categorical=categorical,
+        base_value=chunk.base,
+        sample_size=len(sample.ids),
+        max_client_id=chunk.ids[-1],
+        policy=policy,
+    )
+    writer.rows(schema.META, rows.meta_rows(meta))
     return n
 
 

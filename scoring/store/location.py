@@ -1,4 +1,7 @@
-"""Which backend a store location names: a file path is the SQLite file; a postgresql:// URL is PostgreSQL (#14)."""
+"""Which backend a store location names: a file path is the SQLite file; a postgresql:// URL is PostgreSQL (#14).
+
+A URL is never printed or logged (it may hold a password): `describe` names a location for messages.
+"""
 
 from __future__ import annotations
 
@@ -10,19 +13,43 @@ from pathlib import Path
 _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):/")
 
 
-def sqlite_file(location=None) -> Path:
-    """The SQLite file at `location` (SCORING_STORE when None); ValueError for a URL, rather than a file named so."""
+def store_location(location=None) -> Path | str:
+    """The location as a backend reads it: a postgresql:// URL as text, anything else a Path (SCORING_STORE when
+    None). ValueError for another scheme, or a URL a Path has already folded ("postgresql:/host/db")."""
     if location is None:
         from scoring.config import settings
 
-        location = settings().store_path
+        location = settings().store
     url = _URL.match(str(location))
     if url is None:
         return Path(location)
     scheme = url.group(1).lower()
     if scheme in ("postgresql", "postgres"):  # the URL itself is not repeated: it may hold a password
-        raise ValueError(
-            "a postgresql:// store needs the PostgreSQL backend, which is not available yet (issue #14); "
-            "give the path of a SQLite store file"
-        )
+        if isinstance(location, Path) or not str(location)[url.end() :].startswith("/"):
+            raise ValueError("a postgresql:// store URL was read as a file path, which loses its '//': pass it as text")
+        return str(location)
     raise ValueError(f"unknown store location scheme {scheme!r}: give the path of a SQLite store file")
+
+
+def postgres_url(location=None) -> str | None:
+    """The PostgreSQL URL at `location`, None when it names a SQLite file."""
+    found = store_location(location)
+    return found if isinstance(found, str) else None
+
+
+def sqlite_file(location=None) -> Path:
+    """The SQLite file at `location` (SCORING_STORE when None); ValueError for a URL, rather than a file named so."""
+    found = store_location(location)
+    if isinstance(found, str):
+        raise ValueError("this needs a SQLite store file; the store here is a PostgreSQL database (postgresql://)")
+    return found
+
+
+def describe(location=None) -> str:
+    """The location for a message: the file's path, or which PostgreSQL database (never user, password or host)."""
+    found = store_location(location)
+    if isinstance(found, Path):
+        return str(found)
+    from psycopg.conninfo import conninfo_to_dict
+
+    return f"PostgreSQL database {conninfo_to_dict(found).get('dbname', '(default)')}"

@@ -272,8 +272,8 @@ class SQLiteStore(ClientStore):
                 )
                 all_params += [lo, hi, *params]
             union = " UNION ALL ".join(parts)
-            count_sql, count_params = f"SELECT count(*) FROM ({union})", all_params
-            sql = f"SELECT * FROM ({union}) ORDER BY client_id LIMIT ? OFFSET ?"
+            count_sql, count_params = f"SELECT count(*) FROM ({union}) AS hits", all_params
+            sql = f"SELECT * FROM ({union}) AS hits ORDER BY client_id LIMIT ? OFFSET ?"
             sql_params = [*all_params, limit, offset]
         total = con.execute(count_sql, count_params).fetchone()[0]
         items = [{"client_id": r[0], "pd": r[1], "grade": r[2], "decision": r[3]} for r in con.execute(sql, sql_params)]
