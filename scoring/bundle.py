@@ -199,9 +199,12 @@ class ModelBundle:
     def load(cls, models_dir, verify_key=None) -> "ModelBundle":
         """Check the signature and every hash, then unpickle the verified bytes; ModelIntegrityError otherwise.
 
-        `verify_key`: an Ed25519 public key; default the one in SCORING_VERIFY_KEY.
+        `verify_key`: an Ed25519 public key; default the one in SCORING_VERIFY_KEY. A model registry folder
+        (scoring.registry) loads its champion.
         """
-        base = Path(models_dir)
+        from scoring.registry import bundle_dir
+
+        base = bundle_dir(models_dir)
         blobs = verified_files(base, verify_key)
         state = joblib.load(io.BytesIO(blobs[MODEL_FILE]))  # the bytes that were checked, not a re-read file
         if not isinstance(state, dict) or state.get("format") not in (1, _FORMAT):

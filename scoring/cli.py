@@ -76,15 +76,23 @@ def _cmd_features(args):
 
 
 def _cmd_train(args):
+    from scoring.registry import commands
     from scoring.train import DEFAULT_KIND, train_model
 
     kind = args.kind or DEFAULT_KIND
-    bundle = train_model(args.data, args.models, n_folds=args.folds, cost_fn=args.cost_fn, seed=args.seed, kind=kind)
+    with commands.training_folder(args.models) as out:  # a registry's new version folder, else the folder itself
+        bundle = train_model(args.data, out, n_folds=args.folds, cost_fn=args.cost_fn, seed=args.seed, kind=kind)
     card = bundle.card
     print(
         f"model {bundle.version} ({bundle.model.kind}): CV AUC {card['metrics']['cv_auc']:.4f}, "
         f"threshold {bundle.threshold:.4f} -> {args.models}"
     )
+
+
+def _cmd_models(args):
+    from scoring.registry import commands
+
+    return commands.run(args)
 
 
 def _cmd_tune(args):
@@ -325,6 +333,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--policy", type=Path, default=None, help="the policy file (default: $SCORING_POLICY)")
     _add_quiet(p)
     p.set_defaults(func=_cmd_campaign)
+
+    p = sub.add_parser("models", help="model registry: versions, champion and challenger, promotion, rollback")
+    models_sub = p.add_subparsers(dest="models_command", required=True)
+    for name, text in (
+        ("list", "versions with kind, date, AUC, ECE and aliases"),
+        ("init", "make the models folder a registry (a bundle held directly becomes the champion)"),
+        ("add", "copy a trained bundle folder into the registry as a new version"),
+        ("promote", "re-score the store with VERSION, then make it champion (no API restart)"),
+        ("rollback", "back to the champion the last promotion replaced"),
+        ("challenger", "set (or clear with --none) the challenger compared with the champion"),
+        ("retire", "move a version that is not the champion to models/retired/"),
+    ):
+        m = models_sub.add_parser(name, help=text)
+        if name == "add":
+            m.add_argument("source", type=Path, help="a bundle folder written by train")
+        elif name == "challenger":
+            m.add_argument("version", nargs="?", default=None)
+            m.add_argument("--none", action="store_true", help="no challenger")
+        elif name in ("promote", "retire"):
+            m.add_argument("version")
+        _add_models(m)
+        _add_store(m)
+        _add_quiet(m)
+    p.set_defaults(func=_cmd_models)
 
     p = sub.add_parser("users", help="manage API users")
     users_sub = p.add_subparsers(dest="users_command", required=True)
