@@ -21,12 +21,18 @@ def _add_models(p: argparse.ArgumentParser) -> None:
     p.add_argument("--models", type=Path, default=None, help="model folder (default: $SCORING_MODELS or models)")
 
 
+def _store_location(text: str):
+    from scoring.store import store_location
+
+    return store_location(text)
+
+
 def _add_store(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--store",
-        type=Path,
+        type=_store_location,
         default=None,
-        help="client store file (default: $SCORING_STORE or data/processed/store.sqlite)",
+        help="client store file or postgresql:// URL (default: $SCORING_STORE or data/processed/store.sqlite)",
     )
 
 
@@ -38,7 +44,7 @@ def _add_quiet(p: argparse.ArgumentParser) -> None:
 
 def _paths(args: argparse.Namespace) -> argparse.Namespace:
     s = settings()
-    for name, default in (("data", s.data_dir), ("models", s.models_dir), ("store", s.store_path)):
+    for name, default in (("data", s.data_dir), ("models", s.models_dir), ("store", _store_location(s.store))):
         if hasattr(args, name) and getattr(args, name) is None:
             setattr(args, name, default)
     return args
@@ -122,10 +128,18 @@ def _cmd_verify(args):
 
 
 def _cmd_build_store(args):
-    from scoring.store import build_store
+    from scoring.store import build_store, describe_location
 
     n = build_store(args.data, args.models, args.store)
-    print(f"store {args.store}: {n:,} clients")
+    print(f"store {describe_location(args.store)}: {n:,} clients")  # never a URL: it may hold a password
+
+
+def _cmd_store_migrate(args):
+    from scoring.store import describe_location, migrate_store, store_location
+
+    counts = migrate_store(args.source, store_location(args.to))
+    tables = ", ".join(f"{name} {n:,}" for name, n in counts.items())
+    print(f"{args.source} -> {describe_location(args.to)}: {tables}")
 
 
 def _cmd_explain_all(args):
@@ -311,12 +325,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_quiet(p)
     p.set_defaults(func=_cmd_verify)
 
-    p = sub.add_parser("build-store", help="build the SQLite client store with precomputed scores and explanations")
+    p = sub.add_parser("build-store", help="build the client store (SQLite or PostgreSQL) with scores and explanations")
     _add_data(p)
     _add_models(p)
     _add_store(p)
     _add_quiet(p)
     p.set_defaults(func=_cmd_build_store)
+
+    p = sub.add_parser("store", help="the client store itself: move a SQLite store into PostgreSQL")
+    store_sub = p.add_subparsers(dest="store_command", required=True)
+    s = store_sub.add_parser("migrate", help="copy every table of a SQLite store (users, audit log included)")
+    s.add_argument("--from", dest="source", type=Path, required=True, help="the SQLite store file")
+    s.add_argument("--to", required=True, help="postgresql:// URL of a database without users or audit rows yet")
+    s.set_defaults(func=_cmd_store_migrate)
 
     p = sub.add_parser("explain-all", help="recompute every stored client's PD, grade and SHAP values")
     _add_models(p)

@@ -166,3 +166,13 @@ def test_no_message_repeats_the_url(postgres_cluster):
     assert "s3cret" not in str(err.value)
     with psycopg.connect(postgres_cluster.url()) as con:
         con.execute("SELECT 1")
+
+
+def test_the_cli_migrates_a_store_and_never_prints_the_url(postgres_cluster, source, capsys):
+    from scoring.cli import main
+
+    url = postgres_cluster.database()
+    assert main(["store", "migrate", "--from", str(source), "--to", url]) == 0
+    out = capsys.readouterr().out
+    assert "users 3" in out and "PostgreSQL database scoring_test_" in out and url not in out
+    assert open_store(url).meta() == open_store(source).meta()

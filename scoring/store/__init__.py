@@ -19,7 +19,7 @@ from scoring.store.interface import (
     NotReleased,
     ReviewConflict,
 )
-from scoring.store.location import sqlite_file, store_location  # noqa: F401  (sqlite_file: callers of the file backend)
+from scoring.store.location import describe_location, sqlite_file, store_location  # noqa: F401  (sqlite_file)
 from scoring.store.offers import save_offers
 
 __all__ = [
@@ -34,9 +34,12 @@ __all__ = [
     "NotReleased",
     "ReviewConflict",
     "build_store",
+    "describe_location",
     "explain_all",
+    "migrate_store",
     "open_store",
     "save_offers",
+    "store_location",
 ]
 
 
@@ -50,3 +53,10 @@ def open_store(location=None) -> ClientStore:
     from scoring.store.sqlite import SQLiteStore
 
     return SQLiteStore(found)
+
+
+def migrate_store(source, url: str) -> dict[str, int]:
+    """Copy every table of the SQLite store file `source` into the PostgreSQL store at `url`; rows per table."""
+    from scoring.store.postgres_build import migrate
+
+    return migrate(source, url)

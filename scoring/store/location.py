@@ -1,6 +1,6 @@
 """Which backend a store location names: a file path is the SQLite file; a postgresql:// URL is PostgreSQL (#14).
 
-A URL is never printed or logged (it may hold a password): `describe` names a location for messages.
+A URL is never printed or logged (it may hold a password): `describe_location` names a location for messages.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def sqlite_file(location=None) -> Path:
     return found
 
 
-def describe(location=None) -> str:
+def describe_location(location=None) -> str:
     """The location for a message: the file's path, or which PostgreSQL database (never user, password or host)."""
     found = store_location(location)
     if isinstance(found, Path):
