@@ -12,11 +12,11 @@ from flask import Blueprint, current_app, g, jsonify
 
 from api.audit import audit
 from api.auth import check_client_access, require
+from api.decisions import stored_decision_row
 from api.errors import ApiError, not_found
 from api.io import json_body, lang_arg
 from scoring.applicant_schema import ApplicantError, validate_applicant
 from scoring.counterfactuals import Client, body, search
-from scoring.store import DecisionsMissing
 
 bp = Blueprint("counterfactuals", __name__)
 log = logging.getLogger("api")
@@ -26,21 +26,10 @@ def stored_client(cid: int) -> Client | None:
     """The engine's view of a stored client (application, features, stored policy inputs); None when unknown.
 
     409 on a store without decisions (no policy inputs) or with decisions made under another policy."""
-    store, policy = current_app.config["STORE"], current_app.config["POLICY"]
-    try:
-        decision = store.get_decision(cid)
-    except DecisionsMissing as exc:
-        raise ApiError(409, "decisions_missing", str(exc)) from None
-    client = store.get_client(cid) if decision is not None else None
+    decision = stored_decision_row(cid)
+    client = current_app.config["STORE"].get_client(cid) if decision is not None else None
     if client is None:
         return None
-    if decision["policy"]["sha256"] != policy.sha256:
-        raise ApiError(
-            409,
-            "decisions_stale",
-            f"the store's decisions were made under policy {decision['policy']['version']}, the API serves "
-            f"{policy.version}: run `python -m scoring explain-all` with this policy",
-        )
     return Client(client["application"], client["features"], decision["policy_inputs"])
 
 

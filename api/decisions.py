@@ -15,8 +15,8 @@ from scoring.store import DecisionsMissing
 bp = Blueprint("decisions", __name__)
 
 
-def stored_record(cid: int) -> dict | None:
-    """The stored client's decision record (to_dict), rebuilt under the app's policy; None for an unknown id.
+def stored_decision_row(cid: int) -> dict | None:
+    """What the store keeps of the client's decision (ClientStore.get_decision); None for an unknown id.
 
     409 when the store holds no decisions, or holds those of another policy than the one the app serves."""
     store, policy = current_app.config["STORE"], current_app.config["POLICY"]
@@ -24,9 +24,7 @@ def stored_record(cid: int) -> dict | None:
         stored = store.get_decision(cid)
     except DecisionsMissing as exc:
         raise ApiError(409, "decisions_missing", str(exc)) from None
-    if stored is None:
-        return None
-    if stored["policy"]["sha256"] != policy.sha256:
+    if stored is not None and stored["policy"]["sha256"] != policy.sha256:
         raise ApiError(
             409,
             "decisions_stale",
@@ -34,7 +32,14 @@ def stored_record(cid: int) -> dict | None:
             f"({stored['policy']['sha256'][:12]}), the API serves {policy.version} ({policy.sha256[:12]}): "
             "run `python -m scoring explain-all` with this policy",
         )
-    return stored_decision(stored, policy).to_dict()
+    return stored
+
+
+def stored_record(cid: int) -> dict | None:
+    """The stored client's decision record (to_dict), rebuilt under the app's policy; None for an unknown id (409s
+    as stored_decision_row)."""
+    stored = stored_decision_row(cid)
+    return None if stored is None else stored_decision(stored, current_app.config["POLICY"]).to_dict()
 
 
 @bp.get("/api/v1/clients/<client_id>/decision")

@@ -85,3 +85,14 @@ def gunicorn(
             proc.wait()
         if log_path:
             log.close()
+
+
+@contextlib.contextmanager
+def api_and_dashboard(store: Path, models: Path, work: Path):
+    """The API (one worker) over `store` and `models`, and the dashboard (two workers) in front of it, each logging
+    into `work`; yields {"api": url, "dash": url, "env": the API's environment}. The browser tests' servers."""
+    env = {"SCORING_STORE": str(store), "SCORING_MODELS": str(models), "SCORING_SECRET_KEY": "browser-tests"}
+    with gunicorn("api:create_app()", env, ready_path="/ready", log_path=work / "api.log") as api:
+        dash_env = {"DASHBOARD_API_URL": api, "DASHBOARD_SECRET_KEY": "dash-tests"}
+        with gunicorn("dashboard.app:server", dash_env, workers=2, log_path=work / "dash.log") as dash:
+            yield {"api": api, "dash": dash, "env": env}

@@ -15,7 +15,7 @@ from selenium.webdriver.common.keys import Keys
 
 from scoring import users
 from tests import browser
-from tests.servers import gunicorn
+from tests.servers import api_and_dashboard, gunicorn
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -53,12 +53,9 @@ def stack(store_path, trained_models, tmp_path_factory):
     ids = [c["client_id"] for c in open_store(store).list_clients(limit=5)["items"]]
     users.add_user(store, "manager", PASSWORD, "manager")
     users.add_user(store, "carla", PASSWORD, "customer", client_id=ids[1])
-    env = {"SCORING_STORE": str(store), "SCORING_MODELS": str(trained_models), "SCORING_SECRET_KEY": "browser-tests"}
     ARTIFACTS.mkdir(exist_ok=True)
-    with gunicorn("api:create_app()", env, ready_path="/ready", log_path=work / "api.log") as api:
-        dash_env = {"DASHBOARD_API_URL": api, "DASHBOARD_SECRET_KEY": "dash-tests"}
-        with gunicorn("dashboard.app:server", dash_env, workers=2, log_path=work / "dash.log") as dash:
-            yield {"api": api, "dash": dash, "own": ids[1], "other": ids[2], "store": store, "env": env, "work": work}
+    with api_and_dashboard(store, trained_models, work) as servers:
+        yield {**servers, "own": ids[1], "other": ids[2], "store": store, "work": work}
 
 
 @pytest.fixture()
@@ -82,14 +79,15 @@ def _api_token(api, username):
     }
 
 
-def _axe(driver) -> list[dict]:
+def _axe(driver, impacts=("serious", "critical")) -> list[dict]:
+    """axe-core's violations on the page of these impacts (None: every impact)."""
     driver.execute_script(AXE)
     result = driver.execute_async_script(
         "const done = arguments[arguments.length - 1];"
         "axe.run(document, {resultTypes: ['violations']}).then(r => done(JSON.stringify(r.violations)))"
         ".catch(e => done(JSON.stringify([{id: 'axe-error', impact: 'critical', help: String(e)}])));"
     )
-    return [v for v in json.loads(result) if v.get("impact") in ("serious", "critical")]
+    return [v for v in json.loads(result) if impacts is None or v.get("impact") in impacts]
 
 
 def _shot(driver, name):

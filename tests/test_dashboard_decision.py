@@ -11,7 +11,7 @@ import requests
 from scoring import users
 from tests import browser, test_dashboard
 from tests.api_fixtures import copy_store
-from tests.servers import gunicorn
+from tests.servers import api_and_dashboard
 from tests.test_dashboard import ARTIFACTS, PASSWORD, _api_token
 
 driver = test_dashboard.driver  # a fresh browser per test, failing on any console error
@@ -39,12 +39,15 @@ def stack(store_path, synth_dir, trained_models, tmp_path_factory):
     users.add_user(store, "manager", PASSWORD, "manager")
     users.add_user(store, "olga", PASSWORD, "customer", client_id=with_offer)
     users.add_user(store, "nina", PASSWORD, "customer", client_id=without)
-    env = {"SCORING_STORE": str(store), "SCORING_MODELS": str(trained_models), "SCORING_SECRET_KEY": "browser-tests"}
     ARTIFACTS.mkdir(exist_ok=True)
-    with gunicorn("api:create_app()", env, ready_path="/ready", log_path=work / "api.log") as api:
-        dash_env = {"DASHBOARD_API_URL": api, "DASHBOARD_SECRET_KEY": "dash-tests"}
-        with gunicorn("dashboard.app:server", dash_env, workers=2, log_path=work / "dash.log") as dash:
-            yield {"api": api, "dash": dash, "with_offer": with_offer, "without": without, "work": work}
+    with api_and_dashboard(store, trained_models, work) as servers:
+        yield {
+            "api": servers["api"],
+            "dash": servers["dash"],
+            "with_offer": with_offer,
+            "without": without,
+            "work": work,
+        }
 
 
 def _api(stack, path: str, username: str = "manager", **params):

@@ -15,7 +15,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from scoring import users
 from tests import browser, test_dashboard
 from tests.api_fixtures import copy_store
-from tests.servers import gunicorn
+from tests.servers import api_and_dashboard
 from tests.test_dashboard import ARTIFACTS, PASSWORD, _api_token, _axe, _shot
 
 driver = test_dashboard.driver  # a fresh browser per test, failing on any console error
@@ -35,12 +35,9 @@ def stack(store_path, trained_models, tmp_path_factory):
     ids = [c["client_id"] for c in open_store(store).list_clients(limit=5)["items"]]
     users.add_user(store, "manager", PASSWORD, "manager")
     users.add_user(store, "carla", PASSWORD, "customer", client_id=ids[1])
-    env = {"SCORING_STORE": str(store), "SCORING_MODELS": str(trained_models), "SCORING_SECRET_KEY": "browser-tests"}
     ARTIFACTS.mkdir(exist_ok=True)
-    with gunicorn("api:create_app()", env, ready_path="/ready", log_path=work / "api.log") as api:
-        dash_env = {"DASHBOARD_API_URL": api, "DASHBOARD_SECRET_KEY": "dash-tests"}
-        with gunicorn("dashboard.app:server", dash_env, workers=2, log_path=work / "dash.log") as dash:
-            yield {"api": api, "dash": dash, "own": ids[1], "other": ids[2], "work": work}
+    with api_and_dashboard(store, trained_models, work) as servers:
+        yield {"api": servers["api"], "dash": servers["dash"], "own": ids[1], "other": ids[2], "work": work}
 
 
 def _api(stack, path: str, username: str = "manager", **params):

@@ -4,8 +4,6 @@ customer and a manager opening the letter in a new tab, axe-core clean."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import requests
 from selenium.webdriver.support.ui import WebDriverWait
@@ -17,8 +15,8 @@ from scoring import users
 from scoring.store import open_store
 from tests import browser, test_dashboard
 from tests.api_fixtures import copy_store
-from tests.servers import gunicorn
-from tests.test_dashboard import ARTIFACTS, AXE, PASSWORD, _api_token
+from tests.servers import api_and_dashboard
+from tests.test_dashboard import ARTIFACTS, PASSWORD, _api_token, _axe
 from tests.test_dashboard_helpers import OUTCOMES, _by_id, _decision_answer, _walk_all
 
 driver = test_dashboard.driver  # a fresh browser per test, failing on any console error
@@ -54,12 +52,9 @@ def stack(store_path, trained_models, tmp_path_factory):
     users.add_user(store, "manager", PASSWORD, "manager")
     for name, outcome in (("dora", "decline"), ("cleo", "counter_offer"), ("ann", "approve")):
         users.add_user(store, name, PASSWORD, "customer", client_id=ids[outcome])
-    env = {"SCORING_STORE": str(store), "SCORING_MODELS": str(trained_models), "SCORING_SECRET_KEY": "browser-tests"}
     ARTIFACTS.mkdir(exist_ok=True)
-    with gunicorn("api:create_app()", env, ready_path="/ready", log_path=work / "api.log") as api:
-        dash_env = {"DASHBOARD_API_URL": api, "DASHBOARD_SECRET_KEY": "dash-tests"}
-        with gunicorn("dashboard.app:server", dash_env, workers=2, log_path=work / "dash.log") as dash:
-            yield {"api": api, "dash": dash, **ids}
+    with api_and_dashboard(store, trained_models, work) as servers:
+        yield {"api": servers["api"], "dash": servers["dash"], **ids}
 
 
 def _signed_in(stack, username: str | None):
@@ -123,17 +118,6 @@ def _open_letter(driver) -> str:
     return driver.find_element("tag name", "body").text
 
 
-def _axe_all(driver) -> list[dict]:
-    """Every axe-core violation, whatever its impact."""
-    driver.execute_script(AXE)
-    result = driver.execute_async_script(
-        "const done = arguments[arguments.length - 1];"
-        "axe.run(document, {resultTypes: ['violations']}).then(r => done(JSON.stringify(r.violations)))"
-        ".catch(e => done(JSON.stringify([{id: 'axe-error', impact: 'critical', help: String(e)}])));"
-    )
-    return json.loads(result)
-
-
 @pytest.mark.browser
 @pytest.mark.skipif(not browser.available(), reason="chromium and chromedriver are not installed")
 def test_a_customer_opens_their_letter_in_a_new_tab(stack, driver):
@@ -144,7 +128,7 @@ def test_a_customer_opens_their_letter_in_a_new_tab(stack, driver):
     assert "Your right to a human review" in text and "Synthetic demo data" in text
     assert driver.current_url.endswith(f"/letter/{stack['decline']}?lang=en")
     driver.save_screenshot(str(ARTIFACTS / "letter_customer.png"))
-    assert _axe_all(driver) == [], "letter page"
+    assert _axe(driver, impacts=None) == [], "letter page"
 
 
 @pytest.mark.browser
@@ -159,7 +143,7 @@ def test_a_manager_opens_a_counter_offered_clients_letter_in_french(stack, drive
     text = _open_letter(driver)
     assert "Contre-proposition : un prêt plus petit" in text and "Notre offre" in text
     assert f"Client numéro {stack['counter_offer']}" in text
-    assert _axe_all(driver) == [], "letter page (fr)"
+    assert _axe(driver, impacts=None) == [], "letter page (fr)"
 
 
 @pytest.mark.browser

@@ -14,7 +14,7 @@ from dashboard.components import review_queue, reviews
 from scoring import users
 from tests import browser, test_dashboard
 from tests.api_fixtures import copy_store
-from tests.servers import gunicorn
+from tests.servers import api_and_dashboard
 from tests.test_dashboard import ARTIFACTS, PASSWORD, _api_token, _axe
 
 driver = test_dashboard.driver  # a fresh browser per test, failing on any console error
@@ -169,12 +169,9 @@ def stack(store_path, trained_models, tmp_path_factory):
     cid = open_store(store).list_clients(limit=3)["items"][2]["client_id"]
     users.add_user(store, "manager", PASSWORD, "manager")
     users.add_user(store, "rita", PASSWORD, "customer", client_id=cid)
-    env = {"SCORING_STORE": str(store), "SCORING_MODELS": str(trained_models), "SCORING_SECRET_KEY": "browser-tests"}
     ARTIFACTS.mkdir(exist_ok=True)
-    with gunicorn("api:create_app()", env, ready_path="/ready", log_path=work / "api.log") as api:
-        dash_env = {"DASHBOARD_API_URL": api, "DASHBOARD_SECRET_KEY": "dash-tests"}
-        with gunicorn("dashboard.app:server", dash_env, workers=2, log_path=work / "dash.log") as dash:
-            yield {"api": api, "dash": dash, "cid": cid}
+    with api_and_dashboard(store, trained_models, work) as servers:
+        yield {"api": servers["api"], "dash": servers["dash"], "cid": cid}
 
 
 def _reviews_api(stack, username="manager"):

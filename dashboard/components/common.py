@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dash import dcc, html
 
-from dashboard.i18n import t
+from dashboard.i18n import money, number, percent, t
 
 # Okabe-Ito: distinguishable with every common colour-vision deficiency; decisions also carry text and a symbol
 BLUE, ORANGE, VERMILION, SKY, GREY, INK = "#0072B2", "#E69F00", "#D55E00", "#56B4E9", "#6b6b6b", "#1a1a1a"
@@ -67,3 +67,15 @@ def page_offset(prefix: str, triggered_id, offset, size: int) -> int:
 def client_link(client_id: int, lang: str):
     """A client's id linking to their file (managers' lists)."""
     return dcc.Link(str(client_id), href=f"/client/{client_id}", title=f"{t('open', lang)} {client_id}")
+
+
+def loan_terms(offer: dict, lang: str) -> str:
+    """An offer's amount, term, instalment and rate in one sentence (decision card, counterfactual options)."""
+    return t(
+        "offer_terms",
+        lang,
+        amount=money(offer["amount"], lang),
+        months=number(offer["term_months"], lang),
+        annuity=money(offer["annuity"], lang),
+        rate=percent(offer["annual_rate"], lang),
+    )

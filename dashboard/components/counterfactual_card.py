@@ -7,8 +7,8 @@ from dash import dcc, html
 
 from dashboard import api_client
 from dashboard.components.card import Card
-from dashboard.components.common import DECISION_STYLE
-from dashboard.i18n import lead, money, number, percent, t
+from dashboard.components.common import DECISION_STYLE, loan_terms
+from dashboard.i18n import lead, percent, t
 
 LOAD_TYPE = "cf-load"  # the pattern-matching id of the load buttons: {"type": LOAD_TYPE, "rank": rank}
 DATA_ID = "cf-what-if"  # a Store of each option's what-if changes by rank, for the what-if to load
@@ -30,15 +30,7 @@ def _outcome(outcome: str, lang: str):
 def _offer(offer: dict | None, lang: str):
     if not offer or not {"amount", "term_months", "annuity", "annual_rate"} <= set(offer):
         return None
-    terms = t(
-        "offer_terms",
-        lang,
-        amount=money(offer["amount"], lang),
-        months=number(offer["term_months"], lang),
-        annuity=money(offer["annuity"], lang),
-        rate=percent(offer["annual_rate"], lang),
-    )
-    return html.P([lead("offer", lang), terms], className="muted")
+    return html.P([lead("offer", lang), loan_terms(offer, lang)], className="muted")
 
 
 def _option(option: dict, lang: str, role: str):

@@ -11,7 +11,7 @@ from dash import html
 
 from dashboard import api_client, letter
 from dashboard.components.card import Card
-from dashboard.components.common import DECISION_STYLE
+from dashboard.components.common import DECISION_STYLE, loan_terms
 from dashboard.i18n import lead, money, number, percent, t
 
 
@@ -119,17 +119,6 @@ def _dsti(figures: dict, lang: str) -> str:
     return t("afford_dsti_value", lang, dsti=percent(figures["dsti"], lang), cap=percent(figures["dsti_cap"], lang))
 
 
-def _loan_terms(offer: dict, lang: str) -> str:
-    return t(
-        "offer_terms",
-        lang,
-        amount=money(offer["amount"], lang),
-        months=number(offer["term_months"], lang),
-        annuity=money(offer["annuity"], lang),
-        rate=percent(offer["annual_rate"], lang),
-    )
-
-
 def _offer(decision: dict, lang: str):
     offer = decision["offer"]
     if offer is None:
@@ -142,7 +131,7 @@ def _offer(decision: dict, lang: str):
         if offer["counter_offer"]
         else "offer"
     )
-    body = [html.H3(t(heading, lang)), html.P(_loan_terms(offer, lang))]
+    body = [html.H3(t(heading, lang)), html.P(loan_terms(offer, lang))]
     if offer.get("message"):
         body.append(html.P(_words(offer["message"], lang), className="muted"))
     return html.Div(body, id="decision-offer")
@@ -152,7 +141,7 @@ def _pre_approved(offer: dict | None, lang: str, role: str):
     """The campaign's offer to this client (python -m scoring campaign), when there is one."""
     if offer is None:
         return None
-    body = [html.H3(t("pre_approved", lang)), html.P(_loan_terms(offer, lang)), html.P(offer["message"])]
+    body = [html.H3(t("pre_approved", lang)), html.P(loan_terms(offer, lang)), html.P(offer["message"])]
     if role == "manager":
         campaign = offer["campaign"]
         body.append(
