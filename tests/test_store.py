@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 import pandas as pd
+import psycopg
 import pytest
 
 from scoring import audit, signin_limits, users
@@ -19,9 +20,16 @@ from scoring.store import ClientStore, build_store, explain_all, open_store
 from scoring.tables import read_table
 
 
-@pytest.fixture(scope="module")
-def store(store_path) -> ClientStore:
-    return open_store(store_path)
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def store(request, store_path) -> ClientStore:
+    """The built store on each backend: PostgreSQL's holds the same file moved in (skipped without a server)."""
+    if request.param == "sqlite":
+        return open_store(store_path)
+    from scoring.store import migrate_store
+
+    url = request.getfixturevalue("postgres_cluster").database()
+    migrate_store(store_path, url)
+    return open_store(url)
 
 
 @pytest.fixture(scope="module")
@@ -221,7 +229,7 @@ def test_density_is_aggregate_only(store):
 
 
 def test_client_store_is_read_only_and_thread_safe(store, features):
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises((sqlite3.OperationalError, psycopg.errors.ReadOnlySqlTransaction)):
         store._con().execute("DELETE FROM scores")
     ids = [int(i) for i in features.index[:200]]
     errors = []

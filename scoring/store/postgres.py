@@ -15,11 +15,16 @@ from collections import OrderedDict
 from scoring.store import postgres_schema as pg
 from scoring.store.sqlite import SQLiteStore
 
-_SEARCH_PATH = (
-    "SELECT set_config('search_path', generation_schema || ', ' || %s, true) "
+_SEARCH_PATH = (  # and read-only: a lookup never writes
+    "SELECT set_config('transaction_read_only', 'on', true), "
+    "set_config('search_path', generation_schema || ', ' || %s, true) "
     f"FROM {pg.KEPT_SCHEMA}.{pg.POINTER.name} WHERE id = 1"
 )
 POOL_SIZE = 8  # connections per process at most: a gevent worker's greenlets share them
+_NO_WRITES = (
+    "review requests cannot be written to a PostgreSQL store yet: its kept-table writers (users, audit, sign-ins, "
+    "reviews) are the next step of issue #14"
+)
 _pools: dict = {}
 _pools_lock = threading.Lock()
 
@@ -101,3 +106,10 @@ class PostgresStore(SQLiteStore):
 
     def _con(self):
         return self._reads
+
+    # --- human review requests: read from the kept schema above; their writes move with the kept tables' writers
+    def request_review(self, client_id, requested_by: str, comment: str) -> dict | None:
+        raise RuntimeError(_NO_WRITES)
+
+    def close_review(self, review_id, reviewer: str, result: str, reason: str, new_outcome=None) -> dict | None:
+        raise RuntimeError(_NO_WRITES)
