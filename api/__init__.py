@@ -9,6 +9,7 @@ from flask import Flask
 from flask.sessions import SessionInterface
 
 from api.jsonio import OrjsonProvider
+from api.models_state import ModelsConfig
 from scoring.config import secret_key, settings
 
 
@@ -38,6 +39,7 @@ _lean_lightgbm()
 
 class _ApiFlask(Flask):
     json_provider_class = OrjsonProvider
+    config_class = ModelsConfig  # BUNDLE and POLICY: the pair a request started with (api/models_state.py)
 
 
 class _NoSessions(SessionInterface):
@@ -67,13 +69,13 @@ def create_app(test_config: dict | None = None) -> Flask:
         letter,
         metrics,
         model,
+        models,
+        models_state,
         openapi,
         reviews,
         score,
         verify,
     )
-    from scoring.bundle import ModelBundle
-    from scoring.decision import load_policy
     from scoring.store import open_store
 
     app = _ApiFlask(__name__)
@@ -94,11 +96,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.json.sort_keys = False
     app.session_interface = _NoSessions()  # bearer tokens only: no cookie session to open on every request
     logging.basicConfig(level=s.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # ModelIntegrityError propagates: a worker never serves from an unverified model
-    app.config["BUNDLE"] = ModelBundle.load(app.config["MODELS_DIR"])
-    # loaded once like the bundle; PolicyError propagates: a worker never decides under a policy half read
-    app.config["POLICY"] = load_policy(app.config["POLICY_PATH"], grades=app.config["BUNDLE"].grades)
     app.config["STORE"] = open_store(app.config["STORE_PATH"])
+    # BUNDLE and POLICY, followed after a promotion; ModelIntegrityError propagates: a worker never serves from an
+    # unverified model, and PolicyError: it never decides under a policy half read
+    models_state.install(app)
     # "//" in a path is a JSON 404, not a redirect whose Location is built from the caller's Host header
     app.url_map.merge_slashes = False
     errors.register(app)
@@ -116,6 +117,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         health.bp,
         auth.bp,
         model.bp,
+        models.bp,
         features.bp,
         clients.bp,
         decisions.bp,

@@ -200,6 +200,13 @@ SPEC = {
             "post": _op("Sign out: every token of the caller stops working at once", roles="manager, customer, service")
         },
         "/api/v1/model": {"get": _op("Model card, grade scale, threshold")},
+        "/api/v1/models": {
+            "get": _op(
+                "Model registry: versions with kind, training date, AUC, ECE, threshold and aliases (champion, "
+                "challenger); the version serving",
+                roles="manager",
+            )
+        },
         "/api/v1/model/importance": {
             "get": _op(
                 "Global importance (mean |SHAP|)", [_q("top", {"type": "integer", "minimum": 1, "maximum": 200}), _LANG]
