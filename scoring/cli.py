@@ -417,8 +417,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _paths(build_parser().parse_args(argv))
+    args = build_parser().parse_args(argv)
     try:
+        args = _paths(args)  # a bad setting in the environment is an error line too, not a traceback
         with progress.session("off" if getattr(args, "quiet", False) else settings().progress):
             code = args.func(args)
     except (ValueError, FileNotFoundError, PermissionError) as exc:

@@ -47,6 +47,19 @@ def test_data_commands_take_data_and_models_options():
         assert "--data" in out and "--models" in out, command
 
 
+def test_a_bad_setting_is_a_message_not_a_traceback(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "scoring", "check", "--data", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "SCORING_PROGRESS": "loud"},
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: environment variable SCORING_PROGRESS")
+
+
 def test_missing_data_folder_is_a_message_not_a_traceback(tmp_path):
     result = _run("check", "--data", str(tmp_path / "nowhere"))
     assert result.returncode != 0
