@@ -76,6 +76,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         score,
         verify,
     )
+    from scoring.bundle import verified_files
+    from scoring.registry import bundle_dir
     from scoring.store import open_store
 
     app = _ApiFlask(__name__)
@@ -96,6 +98,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.json.sort_keys = False
     app.session_interface = _NoSessions()  # bearer tokens only: no cookie session to open on every request
     logging.basicConfig(level=s.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # the deciding model's files verified before anything else is opened: a tampered model stops the start first
+    verified_files(bundle_dir(app.config["MODELS_DIR"]))
     app.config["STORE"] = open_store(app.config["STORE_PATH"])
     # BUNDLE and POLICY, followed after a promotion; ModelIntegrityError propagates: a worker never serves from an
     # unverified model, and PolicyError: it never decides under a policy half read

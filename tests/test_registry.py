@@ -116,7 +116,9 @@ def _features(store, cid):
 def test_promotion_keeps_users_and_audit_rows_written_meanwhile(reg, monkeypatch):
     from scoring import users
 
-    real = promotion.explain_all
+    from scoring.store import generation
+
+    real = generation.explain_all
 
     def explain_then_write(*args, **kwargs):  # a sign-up and an audited read land while the copy is re-scored
         n = real(*args, **kwargs)
@@ -124,7 +126,7 @@ def test_promotion_keeps_users_and_audit_rows_written_meanwhile(reg, monkeypatch
         promotion.record(reg["store"], user="api", command="probe", outcome="ok", version=None)
         return n
 
-    monkeypatch.setattr(promotion, "explain_all", explain_then_write)
+    monkeypatch.setattr(generation, "explain_all", explain_then_write)
     promotion.promote(reg["models"], reg["store"], reg["b"], user="tester")
     assert "late" in [u["username"] for u in users.list_users(reg["store"])]
     assert [r["route"] for r in _audit(reg["store"])] == ["models probe"]

@@ -7,6 +7,7 @@ names below and never a backend module, so a second backend is a new module, not
 from __future__ import annotations
 
 from scoring.store.build import build_store, explain_all
+from scoring.store.generation import regenerate, store_model_version
 from scoring.store.interface import (
     REVIEW_OUTCOMES,
     REVIEW_REASON_PATTERN,
@@ -38,7 +39,9 @@ __all__ = [
     "explain_all",
     "migrate_store",
     "open_store",
+    "regenerate",
     "save_offers",
+    "store_model_version",
     "store_location",
 ]
 
