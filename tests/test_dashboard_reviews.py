@@ -16,6 +16,7 @@ from tests import browser, test_dashboard
 from tests.api_fixtures import copy_store
 from tests.servers import api_and_dashboard
 from tests.test_dashboard import ARTIFACTS, PASSWORD, _api_token, _axe
+from tests.test_dashboard_helpers import _text, _walk
 
 driver = test_dashboard.driver  # a fresh browser per test, failing on any console error
 
@@ -47,24 +48,8 @@ CHANGED = {
 CUSTOMER_CHANGED = {k: v for k, v in CHANGED.items() if k not in ("reviewer", "requested_by")}
 
 
-def _walk(node):
-    yield node
-    children = getattr(node, "children", None)
-    for child in children if isinstance(children, list | tuple) else [children]:
-        if child is not None and not isinstance(child, str | int | float):
-            yield from _walk(child)
-
-
 def _roots(node) -> list:
     return list(node) if isinstance(node, list | tuple) else [node]
-
-
-def _text(node) -> str:
-    if node is None or isinstance(node, str | int | float):
-        return "" if node is None else str(node)
-    if isinstance(node, list | tuple):
-        return "".join(_text(child) for child in node)
-    return _text(getattr(node, "children", None))
 
 
 def _all(node, kind) -> list:

@@ -259,7 +259,13 @@ REBUILT = tuple(t for t in TABLES if not t.kept)  # written anew by every build
 
 # ----------------------------------------------------------------------------------------------- SQLite dialect
 def _sqlite_column(table: Table, column: Column) -> str:
-    parts = [column.name, SQLITE_TYPES[column.type]]
+    return column_definition(table, column, SQLITE_TYPES)
+
+
+def column_definition(table: Table, column: Column, types: dict[str, str], *extra: str) -> str:
+    """A column's DDL in a dialect: its type spelled by `types`, then `extra` clauses (PostgreSQL's identity), the
+    primary key, NOT NULL, default and check as declared."""
+    parts = [column.name, types[column.type], *extra]
     if table.primary_key == (column.name,):
         parts.append("PRIMARY KEY")
     if column.not_null:
