@@ -115,7 +115,6 @@ def _features(store, cid):
 
 def test_promotion_keeps_users_and_audit_rows_written_meanwhile(reg, monkeypatch):
     from scoring import users
-
     from scoring.store import generation
 
     real = generation.explain_all

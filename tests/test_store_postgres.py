@@ -126,17 +126,29 @@ def test_a_build_holds_exactly_the_declared_tables(built):
         assert found[(place, table.name)] == declared, table.name
 
 
+def _same(a, b) -> bool:
+    """Equal, floats to 1e-9 relative: two builds each run the feature SQL, and DuckDB's parallel sums may differ in
+    their last bit from one run to the next (a migrated store, copied, is compared exactly above)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and isinstance(b, float):
+        return a == pytest.approx(b, rel=1e-9, abs=1e-12, nan_ok=True)
+    return a == b
+
+
 def test_a_build_answers_as_the_sqlite_build(built, store_path):
     file_store, pg_store = open_store(store_path), open_store(built)
     ids = [item["client_id"] for item in file_store.list_clients(limit=1000)["items"]][::53]
     for cid in ids:
-        assert pg_store.get_client(cid) == file_store.get_client(cid)
-        assert pg_store.get_decision(cid) == file_store.get_decision(cid)
+        assert _same(pg_store.get_client(cid), file_store.get_client(cid))
+        assert _same(pg_store.get_decision(cid), file_store.get_decision(cid))
         a, b = pg_store.get_explanation(cid), file_store.get_explanation(cid)
-        assert a.pop("generation") != b.pop("generation") and a == b
+        assert a.pop("generation") != b.pop("generation") and _same(a, b)
     feature = file_store.meta()["numeric_features"][0]
-    assert pg_store.distribution(feature) == file_store.distribution(feature)
-    assert pg_store.list_clients(grade="G2") == file_store.list_clients(grade="G2")
+    assert _same(pg_store.distribution(feature), file_store.distribution(feature))
+    assert _same(pg_store.list_clients(grade="G2"), file_store.list_clients(grade="G2"))
 
 
 def test_a_rebuild_switches_generations_and_a_failed_one_leaves_the_store(
