@@ -39,6 +39,24 @@ def audit(client_id, outcome: str) -> None:
     _append(user.get("username"), user.get("role"), client_id, outcome)
 
 
+def audited_read(client_id, fetch, outcome="ok"):
+    """`fetch()`'s answer about `client_id`, every way it can end audited: a refusal it raises (ApiError, e.g. a 409)
+    is recorded and raised again, None is recorded as not_found and answered 404, anything else is recorded as
+    `outcome` (a text, or a function of the answer) and returned."""
+    from api.errors import ApiError, not_found
+
+    try:
+        found = fetch()
+    except ApiError as exc:
+        audit(client_id, f"refused {exc.status} {exc.code}")
+        raise
+    if found is None:
+        audit(client_id, "not_found")
+        raise not_found()
+    audit(client_id, outcome(found) if callable(outcome) else outcome)
+    return found
+
+
 def _claimed_username() -> str | None:
     """The username a sign-in attempt named (never its password), read back from the already-read body."""
     if request.endpoint != "auth.token" or request.mimetype != "application/json":

@@ -10,12 +10,11 @@ import logging
 
 from flask import Blueprint, current_app, g, jsonify
 
-from api.audit import audit
+from api.audit import audit, audited_read
 from api.auth import check_client_access, require
 from api.decisions import stored_decision_row
-from api.errors import ApiError, not_found
-from api.io import json_body, lang_arg
-from scoring.applicant_schema import ApplicantError, validate_applicant
+from api.errors import ApiError
+from api.io import applicant_body, lang_arg
 from scoring.counterfactuals import Client, body, search
 
 bp = Blueprint("counterfactuals", __name__)
@@ -52,16 +51,10 @@ def _audience() -> str:
 @require("manager", "customer")
 def for_client(client_id):
     cid = check_client_access(client_id)
-    try:
-        lang = lang_arg()
-        answer = stored_counterfactuals(cid, lang, _audience())
-    except ApiError as exc:
-        audit(cid, f"refused {exc.status} {exc.code}")
-        raise
-    if answer is None:
-        audit(cid, "not_found")
-        raise not_found()
-    audit(cid, f"counterfactuals {answer['status']}")
+    lang = lang_arg()
+    answer = audited_read(
+        cid, lambda: stored_counterfactuals(cid, lang, _audience()), lambda found: f"counterfactuals {found['status']}"
+    )
     return jsonify(answer)
 
 
@@ -72,10 +65,7 @@ def for_applicant():
     from scoring.features import features_and_policy_inputs_from_records
 
     lang = lang_arg()
-    try:
-        application, history = validate_applicant(json_body())
-    except ApplicantError as exc:
-        raise ApiError(422, "invalid_applicant", "the applicant has invalid fields", exc.problems) from None
+    application, history = applicant_body()
     app_frame, tables = applicant_frames([(application, history)])
     try:
         features, policy_inputs = features_and_policy_inputs_from_records(app_frame, tables)

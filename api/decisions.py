@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify
 
-from api.audit import audit
+from api.audit import audited_read
 from api.auth import check_client_access, require
-from api.errors import ApiError, not_found
+from api.errors import ApiError
 from api.io import lang_arg
 from scoring.decision.record import customer_view
 from scoring.decision.service import stored_decision
@@ -47,15 +47,7 @@ def stored_record(cid: int) -> dict | None:
 def decision(client_id):
     cid = check_client_access(client_id)
     lang = lang_arg()
-    try:
-        record = stored_record(cid)
-    except ApiError as exc:
-        audit(cid, f"refused {exc.status} {exc.code}")
-        raise
-    if record is None:
-        audit(cid, "not_found")
-        raise not_found()
-    audit(cid, "ok")
+    record = audited_read(cid, lambda: stored_record(cid))
     if g.user["role"] == "customer":
         return jsonify({"client_id": cid, "decision": customer_view(record, lang)})
     return jsonify({"client_id": cid, "decision": record})

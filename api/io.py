@@ -30,6 +30,17 @@ def json_body():
         raise ApiError(400, "invalid_json", f"body is {detail} (NaN and Infinity are not JSON numbers)") from None
 
 
+def applicant_body() -> tuple[dict, dict]:
+    """The posted applicant (application, history), validated by scoring.applicant_schema: 422 naming each invalid
+    field."""
+    from scoring.applicant_schema import ApplicantError, validate_applicant
+
+    try:
+        return validate_applicant(json_body())
+    except ApplicantError as exc:
+        raise ApiError(422, "invalid_applicant", "the applicant has invalid fields", exc.problems) from None
+
+
 def _query_error(problems: list[dict]) -> ApiError:
     names = ", ".join(p["field"] for p in problems)
     return ApiError(422, "invalid_query", f"invalid query parameter(s): {names}", problems)

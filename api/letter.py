@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app
 
-from api.audit import audit
+from api.audit import audited_read
 from api.auth import check_client_access, require
 from api.counterfactuals import stored_counterfactuals
 from api.decisions import stored_record
-from api.errors import ApiError, not_found
+from api.errors import ApiError
 from api.io import lang_arg
 from scoring.letter import OUTCOMES, letter_html, load_lender
 
@@ -26,31 +26,23 @@ def _load_lender(state) -> None:
     config["LETTER"] = load_lender(config.get("LETTER_PATH") or config["SETTINGS"].letter_path)
 
 
-@bp.get("/api/v1/clients/<client_id>/letter")
-@require("manager", "customer")
-def letter(client_id):
-    cid = check_client_access(client_id)
-    lang = lang_arg()
-    try:
-        record = stored_record(cid)
-        if record is not None and record["outcome"] not in OUTCOMES:
-            raise ApiError(
-                409,
-                "no_letter",
-                f"client {cid}'s outcome is {record['outcome']}: a decision letter is written for a declined "
-                "or counter-offered application only",
-            )
-        # what the client could change, in the words of the letter's reader
-        changes = None if record is None else stored_counterfactuals(cid, lang, "customer")
-    except ApiError as exc:
-        audit(cid, f"refused {exc.status} {exc.code}")
-        raise
-    store = current_app.config["STORE"]
-    if record is None or changes is None:
-        audit(cid, "not_found")
-        raise not_found()
-    page = letter_html(
-        store,
+def _page(cid: int, lang: str) -> str | None:
+    """The letter's HTML; None for an unknown id, 409 for an outcome that gets no letter (or stale decisions)."""
+    record = stored_record(cid)
+    if record is None:
+        return None
+    if record["outcome"] not in OUTCOMES:
+        raise ApiError(
+            409,
+            "no_letter",
+            f"client {cid}'s outcome is {record['outcome']}: a decision letter is written for a declined "
+            "or counter-offered application only",
+        )
+    changes = stored_counterfactuals(cid, lang, "customer")  # what the client could change, in the reader's words
+    if changes is None:
+        return None
+    return letter_html(
+        current_app.config["STORE"],
         cid,
         record,
         grade_names=tuple(current_app.config["BUNDLE"].grades.names),
@@ -58,7 +50,14 @@ def letter(client_id):
         lang=lang,
         counterfactuals=changes,
     )
-    audit(cid, "ok")
+
+
+@bp.get("/api/v1/clients/<client_id>/letter")
+@require("manager", "customer")
+def letter(client_id):
+    cid = check_client_access(client_id)
+    lang = lang_arg()
+    page = audited_read(cid, lambda: _page(cid, lang))
     response = Response(page, mimetype="text/html")
     response.headers.update(
         {

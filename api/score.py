@@ -14,7 +14,7 @@ from api import explanation, metrics
 from api.audit import audit
 from api.auth import require
 from api.errors import ApiError
-from api.io import json_body, lang_arg
+from api.io import applicant_body, json_body, lang_arg
 from scoring.applicant_schema import ApplicantError, validate_applicant
 from scoring.decision.record import TECHNICAL_REFUSAL
 from scoring.decision.service import decide_applicants
@@ -67,10 +67,7 @@ def _score_many(applicants: list[tuple[dict, dict]], top: int, lang: str, units:
 @require("manager", "service")
 def score_one():
     lang, units = lang_arg(), explanation.units_arg()
-    try:
-        applicant = validate_applicant(json_body())
-    except ApplicantError as exc:
-        raise ApiError(422, "invalid_applicant", "the applicant has invalid fields", exc.problems) from None
+    applicant = applicant_body()
     result = _score_many([applicant], top=10, lang=lang, units=units)[0]
     audit(None, f"scored {result['decision']['outcome']}")
     return jsonify(result)
