@@ -235,3 +235,23 @@ def test_the_fast_scorer_gives_the_real_paths_pd_and_outcome(engine):
         fast, real = _Fast(bundle, policy, client).decisions(sets), _exact(bundle, policy, client, sets)
         np.testing.assert_allclose(fast.pd, real.pd, rtol=1e-12)
         assert list(fast.outcome) == list(real.outcome)
+
+
+def test_the_words_file_has_every_text_in_both_languages_for_both_readers():
+    """scoring/counterfactuals/words.yaml: a summary for every option kind, a message for every status and reason,
+    each in English and French for customers and managers, with placeholders the code fills."""
+    from scoring.counterfactuals import words
+    from scoring.counterfactuals.actions import KINDS
+
+    keys = ("already_approved", "options", "option", "stop_factor", "technical", "score", "affordability", "rules")
+    assert set(words._MESSAGES) == set(keys)
+    assert set(KINDS) <= set(words._SUMMARIES)
+    fillers = {"n": 2, **{k: "1" for k in ("from_credit", "to_credit", "from_debt", "to_debt", "down", "paid")}}
+    fillers.update(from_term="12", to_term="24", from_annuity="1", to_annuity="1")
+    for table in (words._MESSAGES, words._SUMMARIES):
+        for texts in table.values():
+            for lang in ("en", "fr"):
+                for audience in ("customer", "manager"):
+                    assert texts[lang][audience].format(**fillers).strip()
+    assert {"AMT_CREDIT", "AMT_ANNUITY", "TERM_MONTHS", "BUREAU_ACTIVE_DEBT"} <= set(words.LABELS)
+    assert all(words.LABELS[name]["en"] and words.LABELS[name]["fr"] for name in words.LABELS)
