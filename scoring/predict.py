@@ -149,6 +149,23 @@ class _Writer:
             self.tmp.unlink(missing_ok=True)
 
 
+def output_rows(ids: np.ndarray, decided) -> pd.DataFrame:
+    """The output columns of scored rows (a scoring.decision.service.Decided), the same for every engine."""
+    scored, lender = decided.scores, decided.decisions.summary()
+    return pd.DataFrame(
+        {
+            "SK_ID_CURR": ids,
+            "pd": scored["pd"].to_numpy(),
+            "grade": scored["grade"].to_numpy(),
+            "decision": scored["decision"].to_numpy(),
+            "outcome": lender["outcome"].to_numpy(),
+            "offer_amount": lender["offer_amount"].to_numpy(dtype="float64"),
+            "offer_annuity": lender["offer_annuity"].to_numpy(dtype="float64"),
+            "fired": lender["fired"].to_numpy(),
+        }
+    )
+
+
 def predict_file(
     input, output, data_dir=None, models_dir="models", *, chunk_rows: int = CHUNK_ROWS, policy_path=None
 ) -> int:
@@ -172,21 +189,7 @@ def predict_file(
                 chunk = _clean(chunk, src, rows)
                 ids = chunk["SK_ID_CURR"].to_numpy()
                 decided = decide_records(bundle, policy, chunk, history_frames(data_dir, ids))
-                scored, lender = decided.scores, decided.decisions.summary()
-                writer.write(
-                    pd.DataFrame(
-                        {
-                            "SK_ID_CURR": ids,
-                            "pd": scored["pd"].to_numpy(),
-                            "grade": scored["grade"].to_numpy(),
-                            "decision": scored["decision"].to_numpy(),
-                            "outcome": lender["outcome"].to_numpy(),
-                            "offer_amount": lender["offer_amount"].to_numpy(dtype="float64"),
-                            "offer_annuity": lender["offer_annuity"].to_numpy(dtype="float64"),
-                            "fired": lender["fired"].to_numpy(),
-                        }
-                    )
-                )
+                writer.write(output_rows(ids, decided))
                 rows += len(chunk)
                 done.update(len(chunk))
         ok = True
