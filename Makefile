@@ -23,14 +23,16 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 	$(PIP) install --quiet -r requirements-dev.txt
 	touch $@
 
-# Debian packages the browser tests need (chromium and its driver), the sign-in flood bench's load tool (wrk) and
-# the PostgreSQL server the store tests start a throwaway cluster of (tests/postgres.py).
+# Debian packages the browser tests need (chromium and its driver), the sign-in flood bench's load tool (wrk),
+# the PostgreSQL server the store tests start a throwaway cluster of (tests/postgres.py) and promtool (package
+# prometheus), which checks and unit-tests the alert rules (tests/test_alerts.py).
 system-deps:
 	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v wrk >/dev/null \
-		|| ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		|| ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v promtool >/dev/null; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver wrk postgresql >/dev/null; \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver wrk postgresql \
+			prometheus >/dev/null; \
 	fi
 
 demo: install

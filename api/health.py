@@ -15,9 +15,8 @@ def health():
     return jsonify({"status": "ok"})
 
 
-@bp.get("/ready")
-def ready():
-    """503 unless this worker can serve: the store file is there and is a store, and it fits the loaded model."""
+def readiness() -> tuple[str | None, dict]:
+    """Why this worker cannot serve (None when it can) and the store's meta: /ready answers it, /metrics gauges it."""
     bundle = current_app.config["BUNDLE"]
     reason = store_problem(current_app.config["STORE_PATH"])
     meta = {}
@@ -28,6 +27,14 @@ def ready():
             reason = f"client store unreadable ({type(exc).__name__})"
     if reason is None and meta.get("model_features", bundle.feature_names) != list(bundle.feature_names):
         reason = "the client store was built for another model's features (run `python -m scoring explain-all`)"
+    return reason, meta
+
+
+@bp.get("/ready")
+def ready():
+    """503 unless this worker can serve: the store file is there and is a store, and it fits the loaded model."""
+    bundle = current_app.config["BUNDLE"]
+    reason, meta = readiness()
     if reason:
         return jsonify({"status": "not_ready", "reason": reason}), 503
     return jsonify(
@@ -43,4 +50,4 @@ def ready():
 
 @bp.get("/metrics")
 def prometheus():
-    return Response(metrics.render(), mimetype="text/plain; version=0.0.4")
+    return Response(metrics.render(ready=readiness()[0] is None), mimetype="text/plain; version=0.0.4")
