@@ -116,6 +116,18 @@ def bivariate_path() -> str:
     return _path("features", "bivariate")
 
 
+def monitoring_stability_path() -> str:
+    return _path("monitoring", "stability")
+
+
+def monitoring_performance_path() -> str:
+    return _path("monitoring", "performance")
+
+
+def monitoring_challenger_path() -> str:
+    return _path("monitoring", "challenger")
+
+
 def _request(
     method: str,
     path: str,

@@ -21,6 +21,7 @@ from dashboard.components import (
     client_view,
     compare,
     explanation_cards,
+    monitoring,
     review_queue,
     reviews,
     search,
@@ -139,10 +140,13 @@ def _header(user: dict, lang: str):
 
 
 def _manager_links(user: dict, lang: str) -> list:
-    """The review queue, one click from every manager's page."""
+    """The review queue and the monitoring page, one click from every manager's page."""
     if user["role"] != "manager":
         return []
-    return [dcc.Link(t("reviews_link", lang), href=review_queue.PATH, id="reviews-link")]
+    return [
+        dcc.Link(t("reviews_link", lang), href=review_queue.PATH, id="reviews-link"),
+        dcc.Link(t("monitoring_link", lang), href=monitoring.PATH, id="monitoring-link"),
+    ]
 
 
 def serve_layout():
@@ -184,6 +188,8 @@ def _route(pathname):
         return campaign.layout(lang)
     if pathname == review_queue.PATH:
         return review_queue.layout(lang)
+    if pathname == monitoring.PATH:
+        return monitoring.layout(lang)
     if pathname and pathname.startswith("/client/"):
         try:
             return client_view.layout(int(pathname.rsplit("/", 1)[-1]), lang, "manager")
@@ -216,7 +222,17 @@ def create_app(config: Mapping[str, str] | None = None) -> Dash:
     )
     app.layout = serve_layout
     app.callback(Output("main", "children"), Input("url", "pathname"))(_route)
-    for component in (search, client_view, whatif, compare, campaign, explanation_cards, reviews, review_queue):
+    for component in (
+        search,
+        client_view,
+        whatif,
+        compare,
+        campaign,
+        explanation_cards,
+        reviews,
+        review_queue,
+        monitoring,
+    ):
         component.register(app)
     letter.register(server)  # /letter/<client id>: the decision letter, a page of its own
 

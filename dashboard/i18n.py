@@ -345,6 +345,119 @@ STRINGS = {
     "stats_month": {"en": "Month", "fr": "Mois"},
     "stats_answered": {"en": "Answered", "fr": "Traitées"},
     "override_rate": {"en": "Override rate", "fr": "Taux de modification"},
+    # the monitoring page (managers): drift, performance, challenger
+    "monitoring_link": {"en": "Monitoring", "fr": "Surveillance"},
+    "mon_title": {"en": "Model monitoring", "fr": "Surveillance du modèle"},
+    "mon_intro": {
+        "en": "How the applications scored since training compare with the training data, how the scores predicted "
+        "the outcomes, and how a challenger model would have decided.",
+        "fr": "Comment les demandes notées depuis l'entraînement se comparent aux données d'entraînement, comment les "
+        "scores ont prédit les résultats, et comment un modèle challenger aurait décidé.",
+    },
+    "mon_period": {"en": "Period", "fr": "Période"},
+    "mon_day": {"en": "Day", "fr": "Jour"},
+    "mon_week": {"en": "Week", "fr": "Semaine"},
+    "mon_month": {"en": "Month", "fr": "Mois"},
+    "mon_stability": {"en": "Stability of the population (PSI)", "fr": "Stabilité de la population (PSI)"},
+    "mon_reference": {
+        "en": "Reference: {n} training applications of model {model} ({source}).",
+        "fr": "Référence : {n} demandes d'entraînement du modèle {model} ({source}).",
+    },
+    "mon_source_bundle": {"en": "saved with the model", "fr": "enregistrée avec le modèle"},
+    "mon_source_store": {"en": "taken from the client store", "fr": "tirée de la base clients"},
+    "mon_levels": {
+        "en": "Population stability index (PSI) of the scores against the reference: under {watch} stable, from "
+        "{watch} watch, from {act} act (the population has moved: review the model).",
+        "fr": "Indice de stabilité de la population (PSI) des scores par rapport à la référence : sous {watch} stable, "
+        "à partir de {watch} à surveiller, à partir de {act} agir (la population a changé : revoir le modèle).",
+    },
+    "mon_psi_axis": {"en": "Score PSI", "fr": "PSI du score"},
+    "mon_level_stable": {"en": "Stable", "fr": "Stable"},
+    "mon_level_watch": {"en": "Watch", "fr": "À surveiller"},
+    "mon_level_act": {"en": "Act", "fr": "Agir"},
+    "mon_level_none": {"en": "Too few applications", "fr": "Trop peu de demandes"},
+    "mon_psi_summary": {
+        "en": "Latest period {period}: score PSI {psi}, {level}.",
+        "fr": "Dernière période {period} : PSI du score {psi}, {level}.",
+    },
+    "mon_psi_summary_none": {
+        "en": "Latest period {period}: too few applications for a PSI.",
+        "fr": "Dernière période {period} : trop peu de demandes pour un PSI.",
+    },
+    "mon_no_applications": {
+        "en": "No application has been scored by this model since training: nothing to compare yet.",
+        "fr": "Aucune demande n'a encore été notée par ce modèle depuis l'entraînement : rien à comparer.",
+    },
+    "mon_col_period": {"en": "Period", "fr": "Période"},
+    "mon_col_applications": {"en": "Applications", "fr": "Demandes"},
+    "mon_col_psi": {"en": "Score PSI", "fr": "PSI du score"},
+    "mon_col_level": {"en": "Level", "fr": "Niveau"},
+    "mon_features": {"en": "PSI of the top features", "fr": "PSI des principales caractéristiques"},
+    "mon_features_caption": {
+        "en": "Feature PSI by period; ◆ watch, ▲ act, — too few applications.",
+        "fr": "PSI des caractéristiques par période ; ◆ à surveiller, ▲ agir, — trop peu de demandes.",
+    },
+    "mon_col_feature": {"en": "Feature", "fr": "Caractéristique"},
+    "mon_performance": {"en": "Performance", "fr": "Performance"},
+    "mon_no_outcomes": {
+        "en": "No outcomes imported yet: AUC, observed default rates and calibration need the repaid or defaulted "
+        "loans (python -m scoring outcomes import FILE).",
+        "fr": "Aucun résultat importé pour l'instant : l'AUC, les taux de défaut observés et la calibration demandent "
+        "les prêts remboursés ou en défaut (python -m scoring outcomes import FILE).",
+    },
+    "mon_col_scored": {"en": "Scored", "fr": "Notées"},
+    "mon_col_outcomes": {"en": "Outcomes", "fr": "Résultats"},
+    "mon_col_approval": {"en": "Approval rate", "fr": "Taux d'acceptation"},
+    "mon_col_predicted": {"en": "Predicted default rate", "fr": "Taux de défaut prédit"},
+    "mon_col_observed": {"en": "Observed default rate", "fr": "Taux de défaut observé"},
+    "mon_col_auc": {"en": "AUC", "fr": "AUC"},
+    "mon_col_gini": {"en": "Gini", "fr": "Gini"},
+    "mon_auc_axis": {"en": "AUC and Gini", "fr": "AUC et Gini"},
+    "mon_auc_summary": {
+        "en": "Latest period with outcomes {period}: AUC {auc}, Gini {gini}.",
+        "fr": "Dernière période avec résultats {period} : AUC {auc}, Gini {gini}.",
+    },
+    "mon_calibration": {"en": "Calibration by grade", "fr": "Calibration par classe"},
+    "mon_calibration_x": {"en": "Predicted probability of default (%)", "fr": "Probabilité de défaut prédite (%)"},
+    "mon_calibration_y": {"en": "Observed default rate (%)", "fr": "Taux de défaut observé (%)"},
+    "mon_calibration_diagonal": {"en": "Perfect calibration", "fr": "Calibration parfaite"},
+    "mon_calibration_summary": {
+        "en": "Each point is a grade: on the diagonal, the grade defaults as often as predicted; above it, more often.",
+        "fr": "Chaque point est une classe : sur la diagonale, la classe fait défaut aussi souvent que prévu ; "
+        "au-dessus, plus souvent.",
+    },
+    "mon_col_grade": {"en": "Grade", "fr": "Classe"},
+    "mon_col_predicted_pd": {"en": "Predicted PD", "fr": "PD prédite"},
+    "mon_override": {"en": "Override rate of human reviews", "fr": "Taux de modification des réexamens"},
+    "mon_challenger": {"en": "Challenger against champion", "fr": "Challenger face au champion"},
+    "mon_no_challenger": {
+        "en": "No challenger set: name one (python -m scoring models challenger VERSION) to score every application "
+        "with it in shadow and compare it here.",
+        "fr": "Aucun challenger désigné : désignez-en un (python -m scoring models challenger VERSION) pour noter "
+        "chaque demande avec lui en parallèle et le comparer ici.",
+    },
+    "mon_champion_line": {
+        "en": "Champion {champion} decides; challenger {challenger} is scored in shadow.",
+        "fr": "Le champion {champion} décide ; le challenger {challenger} est noté en parallèle.",
+    },
+    "mon_no_comparison": {
+        "en": "No application has been scored by both models yet.",
+        "fr": "Aucune demande n'a encore été notée par les deux modèles.",
+    },
+    "mon_col_agreement": {"en": "Same decision", "fr": "Même décision"},
+    "mon_col_swap_in": {"en": "Swap-ins", "fr": "Entrées"},
+    "mon_col_swap_out": {"en": "Swap-outs", "fr": "Sorties"},
+    "mon_col_pd_champion": {"en": "Mean PD, champion", "fr": "PD moyenne, champion"},
+    "mon_col_pd_challenger": {"en": "Mean PD, challenger", "fr": "PD moyenne, challenger"},
+    "mon_col_auc_champion": {"en": "AUC, champion", "fr": "AUC, champion"},
+    "mon_col_auc_challenger": {"en": "AUC, challenger", "fr": "AUC, challenger"},
+    "mon_swaps_note": {
+        "en": "Swap-ins: applications the challenger would approve and the champion declined; swap-outs: the "
+        "reverse.",
+        "fr": "Entrées : demandes que le challenger accepterait et que le champion a refusées ; sorties : l'inverse.",
+    },
+    "mon_share_axis": {"en": "Share (0 to 1)", "fr": "Part (0 à 1)"},
+    "mon_managers_only": {"en": "This page is for managers.", "fr": "Cette page est réservée aux gestionnaires."},
     "language": {"en": "Français", "fr": "English"},
     "skip": {"en": "Skip to content", "fr": "Aller au contenu"},
 }
