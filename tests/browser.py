@@ -49,10 +49,11 @@ class _Chrome(webdriver.Chrome):
             shutil.rmtree(self._profile, ignore_errors=True)
 
 
-def start() -> webdriver.Chrome:
+def start(extra_flags: tuple[str, ...] = ()) -> webdriver.Chrome:
+    """`extra_flags`: e.g. --ignore-certificate-errors for a site served with a test's self-signed certificate."""
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium")
-    for flag in FLAGS:
+    for flag in (*FLAGS, *extra_flags):
         options.add_argument(flag)
     profile = tempfile.mkdtemp(prefix="chromium-")
     options.add_argument(f"--user-data-dir={profile}")

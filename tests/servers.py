@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -15,6 +16,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"  # the settings every served set-up uses
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"  # Debian's, outside a non-root user's PATH
 
 
 def free_port() -> int:
@@ -96,3 +98,33 @@ def api_and_dashboard(store: Path, models: Path, work: Path):
         dash_env = {"DASHBOARD_API_URL": api, "DASHBOARD_SECRET_KEY": "dash-tests"}
         with gunicorn("dashboard.app:server", dash_env, workers=2, log_path=work / "dash.log") as dash:
             yield {"api": api, "dash": dash, "env": env}
+
+
+@contextlib.contextmanager
+def nginx(conf: Path, prefix: Path, ready_url: str, *, verify: str | bool = True, timeout: float = 30.0):
+    """Run a real nginx in the foreground on `conf` (its pid file and logs under `prefix`) until `ready_url`
+    answers; stop it (and its workers) on exit. `verify`: the CA file (or False) requests checks TLS with."""
+    cmd = [NGINX, "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log"), "-g", "daemon off;"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                log = (prefix / "error.log").read_text() if (prefix / "error.log").exists() else ""
+                raise RuntimeError(f"nginx exited with code {proc.returncode}:\n{log}")
+            try:
+                requests.get(ready_url, timeout=2, verify=verify)
+                break
+            except requests.RequestException:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield proc
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)  # fast shutdown of the master and its workers
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

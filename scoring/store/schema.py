@@ -237,6 +237,41 @@ REVIEWS = Table(  # human review requests (Consumer Credit Directive 2023/2225, 
     kept=True,
 )
 
+# Monitoring (scoring.monitoring): every scored application, and the outcomes imported when they are known.
+SCORED_APPLICATIONS = Table(
+    "scored_applications",
+    (
+        Column("id", "integer"),
+        Column("scored_at", "text", not_null=True),  # ISO UTC timestamp (a backfilled batch: its --as-of date)
+        Column("source", "text", not_null=True, check="source IN ('api', 'batch')"),
+        Column("request_id", "text"),  # one per API request or predict run
+        Column("client_id", "integer"),  # SK_ID_CURR when the application gave one
+        Column("model_version", "text", not_null=True),
+        Column("pd", "float", not_null=True),
+        Column("grade", "text", not_null=True),
+        Column("outcome", "text", not_null=True),  # the decision outcome
+        Column("features", "text", not_null=True),  # JSON {feature: value} of the model's features
+    ),
+    primary_key=("id",),
+    indexes=(
+        Index("scored_applications_time", ("scored_at",)),
+        Index("scored_applications_client", ("client_id",)),
+        Index("scored_applications_request", ("request_id",)),
+    ),
+    kept=True,
+)
+OUTCOMES = Table(  # read with exactly these columns by `models compare` too
+    "outcomes",
+    (
+        Column("client_id", "integer"),
+        Column("defaulted", "integer", not_null=True, check="defaulted IN (0, 1)"),
+        Column("observed_on", "text", not_null=True),  # ISO date
+        Column("imported_at", "text", not_null=True),  # ISO UTC timestamp of the import that wrote it
+    ),
+    primary_key=("client_id",),
+    kept=True,
+)
+
 TABLES = (
     META,
     CLIENTS,
@@ -252,6 +287,8 @@ TABLES = (
     AUDIT,
     SIGNIN_ATTEMPTS,
     REVIEWS,
+    SCORED_APPLICATIONS,
+    OUTCOMES,
 )
 KEPT = tuple(t for t in TABLES if t.kept)
 REBUILT = tuple(t for t in TABLES if not t.kept)  # written anew by every build
