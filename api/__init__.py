@@ -72,8 +72,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         models,
         models_state,
         openapi,
+        request_id,
         reviews,
         score,
+        shadow,
         verify,
     )
     from scoring.bundle import verified_files
@@ -117,6 +119,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         return response
 
     metrics.register(app)
+    request_id.register(app)
     for blueprint in (
         health.bp,
         auth.bp,
@@ -128,6 +131,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         campaign.bp,
         counterfactuals.bp,
         score.bp,
+        shadow.bp,
         verify.bp,
         letter.bp,
         reviews.bp,

@@ -7,7 +7,7 @@ import os
 import secrets
 import traceback
 
-from flask import Flask, jsonify, request
+from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("api")
@@ -82,7 +82,7 @@ def register(app: Flask) -> None:
             return _api_error(unavailable(reason))
         # The type, the place in our code, the route and a reference only: an exception's message and a traceback's
         # values may hold an applicant's amounts (DuckDB and pandas quote them), a password or a token.
-        rid = secrets.token_hex(8)
+        rid = g.get("request_id") or secrets.token_hex(8)  # api/request_id.py, echoed as X-Request-ID
         log.error("unexpected error %s at %s on %s (request %s)", type(exc).__name__, _where(exc), _route(), rid)
         response = jsonify(error_body("internal_error", f"internal error; reference {rid}"))
         response.headers["X-Request-ID"] = rid

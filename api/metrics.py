@@ -7,7 +7,7 @@ import threading
 import time
 from collections import defaultdict
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, has_app_context, request
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 _lock = threading.Lock()
@@ -15,11 +15,19 @@ _requests: dict = defaultdict(int)
 _latency: dict = defaultdict(lambda: [0] * (len(BUCKETS) + 1))
 _latency_sum: dict = defaultdict(float)
 _scores: dict = defaultdict(int)
+_shadow_failures = 0
 
 
 def count_score(decision: str, grade: str) -> None:
     with _lock:
         _scores[(decision, grade)] += 1
+
+
+def count_shadow_failure() -> None:
+    """A challenger that failed to score what the champion answered (api/shadow.py)."""
+    global _shadow_failures
+    with _lock:
+        _shadow_failures += 1
 
 
 def register(app: Flask) -> None:
@@ -81,4 +89,13 @@ def render(ready: bool | None = None) -> str:
             "# TYPE scoring_ready gauge",
             f'scoring_ready{{worker="{pid}"}} {int(ready)}',
         ]
+    lines += [
+        "# HELP scoring_shadow_failures_total Challenger failures in shadow scoring (the champion answered).",
+        "# TYPE scoring_shadow_failures_total counter",
+        f'scoring_shadow_failures_total{{worker="{pid}"}} {_shadow_failures}',
+    ]
+    if has_app_context():  # the shadow gauges, from the shadow_scores table (cached per worker)
+        from api.shadow import metric_lines
+
+        lines += metric_lines(current_app.config["STORE_PATH"])
     return "\n".join(lines) + "\n"

@@ -207,6 +207,14 @@ SPEC = {
                 roles="manager",
             )
         },
+        "/api/v1/monitoring/challenger": {
+            "get": _op(
+                "Shadow scoring: champion and challenger compared per day, ISO week or month (agreement, swap in and "
+                "out, mean PD, AUC where outcomes are known)",
+                [_q("period", {"type": "string", "enum": ["day", "week", "month"]})],
+                roles="manager",
+            )
+        },
         "/api/v1/model/importance": {
             "get": _op(
                 "Global importance (mean |SHAP|)", [_q("top", {"type": "integer", "minimum": 1, "maximum": 200}), _LANG]

@@ -10,7 +10,7 @@ import logging
 
 from flask import Blueprint, current_app, jsonify
 
-from api import explanation, metrics
+from api import explanation, metrics, shadow
 from api.audit import audit
 from api.auth import require
 from api.errors import ApiError
@@ -33,6 +33,7 @@ def _score_many(applicants: list[tuple[dict, dict]], top: int, lang: str, units:
     except ValueError:  # validation passed, so this is ours to fix; the text may quote values: never echoed
         log.error("features of validated applicants failed (%d applicant(s))", len(applicants))
         raise ApiError(422, "invalid_applicant", "the applicant's records could not be turned into features") from None
+    shadow.score_after_answer(decided)  # the challenger, if any, once the answer is sent
     features, contrib, base = decided.features, decided.contributions, decided.base
     out = []
     for row, (_, s) in enumerate(decided.scores.iterrows()):

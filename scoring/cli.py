@@ -365,6 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("rollback", "back to the champion the last promotion replaced"),
         ("challenger", "set (or clear with --none) the challenger compared with the champion"),
         ("retire", "move a version that is not the champion to models/retired/"),
+        ("compare", "champion and challenger on the shadow scores: agreement, swap set, mean PD, AUC per period"),
     ):
         m = models_sub.add_parser(name, help=text)
         if name == "add":
@@ -374,6 +375,9 @@ def build_parser() -> argparse.ArgumentParser:
             m.add_argument("--none", action="store_true", help="no challenger")
         elif name in ("promote", "retire"):
             m.add_argument("version")
+        elif name == "compare":
+            m.add_argument("--period", choices=("day", "week", "month"), default="month")
+            m.add_argument("--json", action="store_true", help="the comparison as JSON (the API's shape)")
         _add_models(m)
         _add_store(m)
         _add_quiet(m)

@@ -11,6 +11,7 @@ import pandas as pd
 
 from scoring import progress
 from scoring.bundle import ModelBundle
+from scoring.shadow.run import shadow_batch
 from scoring.tables import SCHEMAS, find_table, read_table
 
 CHUNK_ROWS = 50_000
@@ -181,6 +182,7 @@ def predict_file(
     dst.parent.mkdir(parents=True, exist_ok=True)
     bundle = ModelBundle.load(models_dir)
     policy = load_policy(policy_path, grades=bundle.grades)
+    shadow = shadow_batch(models_dir, policy_path)  # the registry's challenger, if any
     writer = _Writer(dst)
     rows, ok = 0, False
     try:
@@ -189,9 +191,11 @@ def predict_file(
                 chunk = _clean(chunk, src, rows)
                 ids = chunk["SK_ID_CURR"].to_numpy()
                 decided = decide_records(bundle, policy, chunk, history_frames(data_dir, ids))
+                shadow.add(decided, ids)
                 writer.write(output_rows(ids, decided))
                 rows += len(chunk)
                 done.update(len(chunk))
+                shadow.write()
         ok = True
     finally:
         writer.close(ok)

@@ -105,6 +105,42 @@ def _challenger(args, user):
     return "ok", args.version
 
 
+def _compare(args, user):
+    """Champion and challenger on the shadow log (scoring.shadow.compare), per period, as a table or JSON."""
+    import json
+
+    from scoring.shadow import compare
+
+    challenger = reg.read_registry(args.models).get("challenger") if reg.is_registry(args.models) else None
+    result = compare(args.store, args.period, challenger=challenger)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return "ok", result["challenger"]
+    print(f"champion {result['champion']}, challenger {result['challenger'] or '(none)'}")
+    if not result["periods"]:
+        print("no shadow scores of this pair yet")
+        return "ok", result["challenger"]
+    print(
+        f"{'period':<11} {'n':>8} {'agree':>7} {'swap in':>8} {'swap out':>8} {'PD champ':>9} {'PD chall':>9} "
+        f"{'outcomes':>8} {'AUC champ':>9} {'AUC chall':>9}"
+    )
+    for p in result["periods"]:
+        print(
+            f"{p['period']:<11} {p['n']:>8,} {_share(p['agreement'])} {p['swap_in']:>8,} {p['swap_out']:>8,} "
+            f"{_figure(p['mean_pd_champion'], 9)} {_figure(p['mean_pd_challenger'], 9)} {p['n_outcomes']:>8,} "
+            f"{_figure(p['auc_champion'], 9)} {_figure(p['auc_challenger'], 9)}"
+        )
+    return "ok", result["challenger"]
+
+
+def _share(value) -> str:
+    return f"{100 * value:6.1f}%" if value is not None else f"{'-':>7}"
+
+
+def _figure(value, width: int) -> str:
+    return f"{value:{width}.4f}" if value is not None else f"{'-':>{width}}"
+
+
 def _retire(args, user):
     target = reg.retire(args.models, args.version, user, store_version=promotion.store_version(args.store))
     print(f"retired {args.version} -> {target}")
@@ -119,4 +155,5 @@ _COMMANDS = {
     "rollback": _rollback,
     "challenger": _challenger,
     "retire": _retire,
+    "compare": _compare,
 }

@@ -44,6 +44,7 @@ def build_store(
         return build_postgres(url, data_dir, bundle, policy, sample_size=sample_size, chunk_size=chunk_size)
     path = sqlite_file(store_path)
     bundle, policy = _inputs(models_dir, sample_size, policy_path)
+    shadow = _shadow_run(models_dir, policy_path, path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(str(path) + ".tmp")
     for suffix in ("", "-journal", "-wal", "-shm"):
@@ -68,6 +69,7 @@ def build_store(
             sample_size=sample_size,
             chunk_size=chunk_size,
             work=path.parent,
+            shadow=shadow,
         )
         con.commit()
     except BaseException:
@@ -86,7 +88,15 @@ def build_store(
             tmp.unlink(missing_ok=True)
             raise
         _replace_file(tmp, path)
+    shadow.write()  # the challenger's scores of this generation, now that it is the store
     return n
+
+
+def _shadow_run(models_dir, policy_path, store):
+    """The registry's challenger scoring the same portfolio (scoring.shadow.run), logged in `store`."""
+    from scoring.shadow.run import ShadowRun
+
+    return ShadowRun(models_dir, source="store", policy_path=policy_path, store=store)
 
 
 def _inputs(models_dir, sample_size, policy_path):
@@ -122,10 +132,12 @@ class _SQLiteWriter:
         population.release(self.con, importance)  # customers' aggregates, noised once for this generation
 
 
-def write_generation(writer, data_dir, bundle, policy, *, sample_size: int, chunk_size: int, work) -> int:
+def write_generation(
+    writer, data_dir, bundle, policy, *, sample_size: int, chunk_size: int, work, shadow=None
+) -> int:
     """Every row of a new store generation through `writer` (chunk, indexes, rows, release: _SQLiteWriter, or
     the PostgreSQL build's), whichever backend it writes to; returns clients written. `work`: where the
-    features' temporary Parquet files go."""
+    features' temporary Parquet files go; `shadow`: a ShadowRun given each chunk's decisions."""
     from scoring.decision.service import decide_features
     from scoring.features import CATEGORICAL_FEATURES, load_target
 
@@ -143,6 +155,8 @@ def write_generation(writer, data_dir, bundle, policy, *, sample_size: int, chun
                     numeric = [c for c in features if c not in categorical]
                     sample = rows.Sample(target, sample_size, numeric, categorical)
                 decided = decide_features(bundle, policy, feats, policy_inputs, explain=True)
+                if shadow is not None:
+                    shadow.add(decided, feats.index)
                 chunk = rows.ScoredChunk(decided, apps, numeric, categorical)
                 writer.chunk(chunk)
                 sample.add(chunk)
@@ -214,9 +228,12 @@ def _replace_file(tmp: Path, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def explain_all(store_path, models_dir, *, chunk_size: int = rows.CHUNK_CLIENTS, policy_path=None) -> int:
+def explain_all(
+    store_path, models_dir, *, chunk_size: int = rows.CHUNK_CLIENTS, policy_path=None, shadow=None
+) -> int:
     """Re-score every stored client with the current bundle from the stored features, in one transaction, and
-    re-decide them under the policy at `policy_path` (default SCORING_POLICY) from their stored policy inputs.
+    re-decide them under the policy at `policy_path` (default SCORING_POLICY) from their stored policy inputs;
+    `shadow`: a ShadowRun given each chunk's decisions (the caller logs it once the generation is in place).
 
     A store built before decisions were stored keeps none (the policy inputs need the raw tables: build-store)."""
     from scoring.bundle import ModelBundle
@@ -258,6 +275,8 @@ def explain_all(store_path, models_dir, *, chunk_size: int = rows.CHUNK_CLIENTS,
                     ).fetchall()
                     inputs = rows.stored_policy_inputs(ids, [b[0] for b in blobs], input_names)
                     outcome = decide_features(bundle, policy, frame, inputs, explain=True)
+                    if shadow is not None:
+                        shadow.add(outcome, ids)
                     scores, base, contrib = outcome.scores, outcome.base, outcome.contributions
                     con.executemany(
                         "UPDATE decisions SET outcome = ?, offer_amount = ?, offer_annuity = ?, fired = ? "

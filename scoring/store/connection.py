@@ -78,6 +78,11 @@ def _lock_path(store) -> str:
     return str(getattr(store, "path", store)) + ".lock"
 
 
+def open_readonly(path) -> sqlite3.Connection:
+    """A read-only connection of the caller's own (not this thread's cached one), with the project's settings."""
+    return _open_readonly(str(path))
+
+
 def _open_readonly(path: str) -> sqlite3.Connection:
     con = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True, timeout=30)
     con.execute("PRAGMA query_only=ON")

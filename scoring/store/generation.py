@@ -16,7 +16,7 @@ from contextlib import closing
 from pathlib import Path
 
 from scoring.store import schema
-from scoring.store.build import _replace_file, explain_all
+from scoring.store.build import _replace_file, _shadow_run, explain_all
 from scoring.store.connection import rebuild_lock
 from scoring.store.location import sqlite_file
 
@@ -43,7 +43,8 @@ def regenerate(store_path, models_dir, *, on_switch, policy_path=None) -> int:
     try:
         with closing(sqlite3.connect(live, timeout=60)) as src, closing(sqlite3.connect(tmp)) as dst:
             src.backup(dst)
-        n = explain_all(tmp, models_dir, policy_path=policy_path)
+        shadow = _shadow_run(models_dir, policy_path, live)
+        n = explain_all(tmp, models_dir, policy_path=policy_path, shadow=shadow)
         with rebuild_lock(live):
             _catch_up_kept(tmp, live)
             on_switch()
@@ -53,6 +54,7 @@ def regenerate(store_path, models_dir, *, on_switch, policy_path=None) -> int:
     except BaseException:
         _unlink_sqlite(tmp)
         raise
+    shadow.write()  # the challenger's scores of the new generation, logged in it
     return n
 
 

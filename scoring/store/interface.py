@@ -47,6 +47,19 @@ class ClientStore(ABC):
     """Read-only point lookups and population statistics over one store generation at a time; the human review
     requests, which live across generations, are also written through it."""
 
+    # --- store generations: a request reads one generation whole, whichever is switched in meanwhile -----------
+    @abstractmethod
+    def generation_key(self):
+        """An opaque, comparable value that changes whenever a different store generation is switched in (a
+        rebuild or a promotion); cheap enough to call on every request (SQLite: a stat of the file)."""
+
+    @abstractmethod
+    def pin_generation(self):
+        """Called at the start of each request: returns the generation key, and makes the calling thread's
+        following reads use that generation until its next pin, even when another one is switched in meanwhile
+        (SQLite: the thread's read-only connection is checked and refreshed once here, then reused without
+        re-checking until the next pin; the replaced file stays readable through the open connection)."""
+
     # --- meta and point lookups ---------------------------------------------------------------------------------
     @abstractmethod
     def meta(self) -> dict:

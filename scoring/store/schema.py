@@ -237,6 +237,28 @@ REVIEWS = Table(  # human review requests (Consumer Credit Directive 2023/2225, 
     kept=True,
 )
 
+SHADOW_SCORES = Table(  # each application the champion decided, and the challenger's PD, grade and outcome on it
+    "shadow_scores",
+    (
+        Column("id", "integer"),
+        Column("scored_at", "text", not_null=True),  # ISO 8601, UTC
+        Column("request_id", "text"),  # the API request's X-Request-ID, or the batch or store run's id
+        Column("source", "text", not_null=True, check="source IN ('api', 'batch', 'store')"),
+        Column("client_id", "integer"),  # NULL for a new applicant posted to the API
+        Column("champion_version", "text", not_null=True),
+        Column("challenger_version", "text", not_null=True),
+        Column("champion_pd", "float"),  # NULL for a technical refusal
+        Column("challenger_pd", "float"),
+        Column("champion_grade", "text"),
+        Column("challenger_grade", "text"),
+        Column("champion_outcome", "text", not_null=True),
+        Column("challenger_outcome", "text", not_null=True),
+    ),
+    primary_key=("id",),
+    indexes=(Index("shadow_scores_at", ("scored_at",)),),
+    kept=True,
+)
+
 # Monitoring (scoring.monitoring): every scored application, and the outcomes imported when they are known.
 SCORED_APPLICATIONS = Table(
     "scored_applications",
@@ -287,6 +309,7 @@ TABLES = (
     AUDIT,
     SIGNIN_ATTEMPTS,
     REVIEWS,
+    SHADOW_SCORES,
     SCORED_APPLICATIONS,
     OUTCOMES,
 )

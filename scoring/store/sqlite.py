@@ -21,6 +21,7 @@ from scoring.store import offers, population, reviews, statistics
 from scoring.store.blobs import sample_column, unpack, unpack_json
 from scoring.store.connection import connect
 from scoring.store.interface import ClientStore, DecisionsMissing
+from scoring.store.pins import GenerationPins, file_key
 from scoring.values import plain
 
 _GENERATION = "(SELECT value FROM meta WHERE key = 'generation')"
@@ -47,10 +48,18 @@ class SQLiteStore(ClientStore):
         self._lock = threading.Lock()
         self._cache: OrderedDict = OrderedDict()
         self._static: dict | None = None
+        self._pins = GenerationPins(self.path)
 
     # --- plumbing -------------------------------------------------------------------------------------------
     def _con(self):
-        return connect(self.path, readonly=True)
+        return self._pins.connection() or connect(self.path, readonly=True)
+
+    # --- store generations: scoring.store.pins --------------------------------------------------------------
+    def generation_key(self):
+        return file_key(self.path)
+
+    def pin_generation(self):
+        return self._pins.pin()
 
     def _cached(self, key, compute):
         with self._lock:

@@ -1,0 +1,69 @@
+"""The challenger's decision of applicants the champion has just decided, from the same features and policy
+inputs (computed once), without SHAP; and both side by side as rows of `shadow_scores`."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import numpy as np
+
+from scoring.decision.record import TECHNICAL_REFUSAL
+
+# the columns written, in order (id is numbered by the database)
+COLUMNS = (
+    "scored_at",
+    "request_id",
+    "source",
+    "client_id",
+    "champion_version",
+    "challenger_version",
+    "champion_pd",
+    "challenger_pd",
+    "champion_grade",
+    "challenger_grade",
+    "champion_outcome",
+    "challenger_outcome",
+)
+SOURCES = ("api", "batch", "store")
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def shadow_rows(decided, challenger: tuple, *, source: str, request_id, client_ids=None) -> list[tuple]:
+    """One row per applicant of `decided` (scoring.decision.service.Decided, the champion's pass): the
+    challenger (bundle, policy) decides the same features and policy inputs. A technical refusal has no PD or
+    grade on either side. `client_ids`: the clients' ids in the store or the input file (None: new applicants)."""
+    from scoring.decision.service import decide_features
+
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
+    bundle, policy = challenger
+    theirs = decide_features(bundle, policy, decided.features, decided.policy_inputs, explain=False)
+    ours_outcome = np.asarray(decided.decisions.outcome, dtype=object)
+    theirs_outcome = np.asarray(theirs.decisions.outcome, dtype=object)
+    ours_pd, theirs_pd = decided.scores["pd"].to_numpy(), theirs.scores["pd"].to_numpy()
+    ours_grade, theirs_grade = decided.scores["grade"].to_numpy(), theirs.scores["grade"].to_numpy()
+    at = now()
+    ids = [None] * len(ours_outcome) if client_ids is None else [int(i) for i in client_ids]
+    out = []
+    for i, cid in enumerate(ids):
+        mine, other = str(ours_outcome[i]), str(theirs_outcome[i])
+        out.append(
+            (
+                at,
+                request_id,
+                source,
+                cid,
+                decided.decisions.model_version,
+                bundle.version,
+                None if mine == TECHNICAL_REFUSAL else float(ours_pd[i]),
+                None if other == TECHNICAL_REFUSAL else float(theirs_pd[i]),
+                None if mine == TECHNICAL_REFUSAL else str(ours_grade[i]),
+                None if other == TECHNICAL_REFUSAL else str(theirs_grade[i]),
+                mine,
+                other,
+            )
+        )
+    return out

@@ -1,0 +1,242 @@
+"""Shadow scoring (#13): the challenger scores what the champion decided (API, batch predict, store re-scoring),
+both logged in shadow_scores; a challenger failing never fails the answer; the metrics; and the registry's
+in-flight gap closed (a request pinned before a swap reads its generation to the end, with its bundle)."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import threading
+from contextlib import closing
+from datetime import datetime, timedelta, timezone
+
+import pandas as pd
+import pytest
+from flask import current_app
+
+from scoring import registry
+from scoring.applicant_schema import validate_applicant
+from scoring.decision import load_policy
+from scoring.decision.service import decide_applicants
+from scoring.registry import promotion
+from scoring.shadow.log import write_rows
+from scoring.shadow.rows import COLUMNS
+from tests.api_fixtures import create_test_app, headers_by_role
+from tests.test_registry import second_bundle  # noqa: F401 - the fixture
+
+
+def _shadow(store) -> list[dict]:
+    with closing(sqlite3.connect(store)) as con:
+        con.row_factory = sqlite3.Row
+        return [dict(r) for r in con.execute("SELECT * FROM shadow_scores ORDER BY id")]
+
+
+def _applicant(store, cid) -> dict:
+    from scoring.store import open_store
+
+    raw = open_store(store).get_client(cid)["application"]
+    return {"application": {k: v for k, v in raw.items() if v is not None and k != "SK_ID_CURR"}}
+
+
+@pytest.fixture()
+def served(fresh_api_env, second_bundle, tmp_path):  # noqa: F811 - the imported fixture
+    """The API on a registry: A champion (its store), B challenger; the headers of each role."""
+    models = tmp_path / "models"
+    shutil.copytree(fresh_api_env["models"], models)
+    a = registry.init_registry(models, "tester")
+    b = registry.add_version(models, second_bundle, "tester")
+    registry.set_challenger(models, b, "tester")
+    app = create_test_app({**fresh_api_env, "models": models})
+    client = app.test_client()
+    return {
+        "app": app,
+        "client": client,
+        "heads": headers_by_role(client),
+        "models": models,
+        "a": a,
+        "b": b,
+        "store": fresh_api_env["store"],
+        "cid": fresh_api_env["own"],
+        "other": fresh_api_env["other"],
+    }
+
+
+def _post(s, path, body, **headers):
+    response = s["client"].post(path, json=body, headers={**s["heads"]["service"], **headers})
+    response.close()  # what the WSGI server does once the answer is sent: the challenger runs then
+    assert response.status_code == 200, response.json
+    return response
+
+
+def test_posted_applicants_are_shadow_scored_and_only_the_champion_answers(served):
+    s = served
+    one, two = _applicant(s["store"], s["cid"]), _applicant(s["store"], s["other"])
+    answer = _post(s, "/api/v1/score", one, **{"X-Request-ID": "req-0123456789abcdef"})
+    assert answer.headers["X-Request-ID"] == "req-0123456789abcdef"
+    assert answer.json["model_version"] == s["a"]
+    batch = _post(s, "/api/v1/score/batch", {"applicants": [one, two]})
+    rows = _shadow(s["store"])
+    assert [(r["source"], r["request_id"]) for r in rows] == [("api", "req-0123456789abcdef")] + [
+        ("api", batch.headers["X-Request-ID"])
+    ] * 2
+    assert len(batch.headers["X-Request-ID"]) == 32  # a new id when the caller gives none
+    assert {(r["champion_version"], r["challenger_version"], r["client_id"]) for r in rows} == {(s["a"], s["b"], None)}
+    served_pds = [answer.json["pd"]] + [r["pd"] for r in batch.json["results"]]
+    assert [r["champion_pd"] for r in rows] == pytest.approx(served_pds, abs=1e-12)
+    assert [r["champion_outcome"] for r in rows] == [answer.json["decision"]["outcome"]] + [
+        r["decision"]["outcome"] for r in batch.json["results"]
+    ]
+    # the challenger's figures are its own decision of the same applicants
+    b = registry.load_version(s["models"], s["b"])
+    theirs = decide_applicants(b, load_policy(None, grades=b.grades), [validate_applicant(x) for x in (one, one, two)])
+    assert [r["challenger_pd"] for r in rows] == pytest.approx(theirs.scores["pd"].tolist(), abs=1e-12)
+    assert [r["challenger_grade"] for r in rows] == theirs.scores["grade"].tolist()
+    assert [r["challenger_outcome"] for r in rows] == list(theirs.decisions.outcome)
+    assert [r["champion_pd"] for r in rows] != [r["challenger_pd"] for r in rows]
+    assert datetime.fromisoformat(rows[0]["scored_at"]).tzinfo == timezone.utc
+    # the same answer without a challenger: shadow scoring changes nothing of what is returned
+    registry.set_challenger(s["models"], None, "tester")
+    again = _post(s, "/api/v1/score", one)
+    assert again.json == answer.json
+    assert len(_shadow(s["store"])) == 3
+
+
+def test_a_failing_challenger_never_fails_the_answer_and_is_counted(served):
+    s = served
+    with closing(sqlite3.connect(s["store"])) as con:  # a real failure of the shadow write, nothing else
+        con.execute(
+            "CREATE TRIGGER shadow_refused BEFORE INSERT ON shadow_scores BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+        con.commit()
+
+    def failures():
+        text = s["client"].get("/metrics").get_data(as_text=True)
+        (line,) = [x for x in text.splitlines() if x.startswith("scoring_shadow_failures_total")]
+        return int(line.split()[-1])
+
+    before = failures()
+    answer = _post(s, "/api/v1/score", _applicant(s["store"], s["cid"]))
+    assert answer.json["model_version"] == s["a"] and 0 <= answer.json["pd"] <= 1
+    assert failures() == before + 1
+    assert _shadow(s["store"]) == []
+
+
+def test_metrics_publish_the_last_day_of_shadow_scores(served, monkeypatch):
+    s = served
+
+    def gauges():
+        text = s["client"].get("/metrics").get_data(as_text=True)
+        return {x.split()[0]: float(x.split()[1]) for x in text.splitlines() if x.startswith("scoring_shadow_")}
+
+    first = gauges()
+    assert first['scoring_shadow_compared{window="24h"}'] == 0
+    assert "scoring_shadow_disagreement_ratio" not in first  # absent without rows
+    now = datetime.now(timezone.utc)
+
+    def row(at, ours, theirs):
+        return (at.isoformat(), "r", "api", None, s["a"], s["b"], 0.1, 0.2, "G3", "G4", ours, theirs)
+
+    old = now - timedelta(hours=25)
+    write_rows(
+        s["store"],
+        [row(now, "approve", "approve"), row(now, "approve", "decline"), row(now, "refer", "refer")]
+        + [row(old, "approve", "decline")] * 5,  # older than a day: not counted
+    )
+    assert gauges() == first  # read at most every 30 s per worker
+    monkeypatch.setattr("api.shadow.METRICS_CACHE_SECONDS", 0.0)
+    now_seen = gauges()
+    assert now_seen['scoring_shadow_compared{window="24h"}'] == 3
+    assert now_seen["scoring_shadow_disagreement_ratio"] == pytest.approx(1 / 3, abs=1e-6)
+
+
+def test_worker_follows_the_challenger_alias(served):
+    s = served
+    assert s["app"].extensions["models_state"].challenger[0].version == s["b"]
+    registry.set_challenger(s["models"], None, "tester")
+    s["client"].get("/health")
+    assert s["app"].config["CHALLENGER"] is None
+    registry.set_challenger(s["models"], s["b"], "tester")
+    s["client"].get("/health")
+    assert s["app"].config["CHALLENGER"][0].version == s["b"]
+
+
+def test_a_request_pinned_before_a_swap_reads_its_generation_to_the_end(served):
+    """One request pins its generation, a promotion swaps the store, a request after it reads the new one: each
+    with the bundle that scored what it reads."""
+    s = served
+    app, cid = s["app"], s["cid"]
+    pinned, swapped, seen = threading.Event(), threading.Event(), {}
+
+    def in_flight():
+        with app.test_request_context(f"/api/v1/clients/{cid}/explanation"):
+            app.preprocess_request()
+            store = current_app.config["STORE"]
+            seen["before"] = store.get_score(cid)
+            pinned.set()
+            swapped.wait(300)
+            seen["after"] = store.get_explanation(cid)
+            seen["meta"] = store.meta()["model_version"]
+            seen["bundle"] = current_app.config["BUNDLE"].version
+
+    thread = threading.Thread(target=in_flight)
+    thread.start()
+    try:
+        assert pinned.wait(120)
+        promotion.promote(s["models"], s["store"], s["b"], user="tester")
+        newer = s["client"].get(f"/api/v1/clients/{cid}/explanation", headers=s["heads"]["manager"])
+        assert newer.status_code == 200 and newer.json["model_version"] == s["b"]
+        assert app.config["BUNDLE"].version == s["b"]
+    finally:
+        swapped.set()
+        thread.join(120)
+    assert seen["before"]["model_version"] == s["a"]
+    assert seen["after"]["model_version"] == seen["meta"] == seen["bundle"] == s["a"]
+    assert seen["after"]["pd"] == seen["before"]["pd"] != newer.json["pd"]
+
+
+def test_store_rescoring_is_shadow_scored(served):
+    """A store generation scored again (what a promotion does) logs the challenger's view of every client."""
+    from scoring.store import open_store, regenerate
+
+    s = served
+    n = regenerate(s["store"], registry.version_dir(s["models"], s["a"]), on_switch=lambda: None)
+    rows = _shadow(s["store"])
+    assert len(rows) == n == open_store(s["store"]).meta()["n_clients"]
+    assert {(r["source"], r["champion_version"], r["challenger_version"]) for r in rows} == {("store", s["a"], s["b"])}
+    assert len({r["request_id"] for r in rows}) == 1
+    stored = open_store(s["store"]).get_score(s["cid"])
+    (mine,) = [r for r in rows if r["client_id"] == s["cid"]]
+    assert mine["champion_pd"] == pytest.approx(stored["pd"], abs=1e-12) and mine["champion_grade"] == stored["grade"]
+
+
+def test_batch_predict_is_shadow_scored_into_the_store(served, synth_dir, tmp_path, monkeypatch):
+    from scoring.predict import predict_file
+
+    s = served
+    apps = pd.read_parquet(synth_dir / "application_test.parquet").head(40)
+    apps.to_csv(tmp_path / "new.csv", index=False)
+    monkeypatch.setenv("SCORING_STORE", str(s["store"]))
+    assert predict_file(tmp_path / "new.csv", tmp_path / "out.csv", data_dir=synth_dir, models_dir=s["models"]) == 40
+    out = pd.read_csv(tmp_path / "out.csv")
+    rows = _shadow(s["store"])
+    assert [r["client_id"] for r in rows] == out["SK_ID_CURR"].tolist()
+    assert {(r["source"], r["champion_version"], r["challenger_version"]) for r in rows} == {("batch", s["a"], s["b"])}
+    assert [r["champion_pd"] for r in rows] == pytest.approx(out["pd"].tolist(), abs=1e-9)
+    assert [r["champion_outcome"] for r in rows] == out["outcome"].tolist()
+    # without a store to log in, a batch is scored as before and nothing is shadow scored
+    monkeypatch.setenv("SCORING_STORE", str(tmp_path / "absent.sqlite"))
+    assert predict_file(tmp_path / "new.csv", tmp_path / "out2.csv", data_dir=synth_dir, models_dir=s["models"]) == 40
+    assert len(_shadow(s["store"])) == 40
+
+
+def test_rows_are_written_with_the_declared_columns(tmp_path, scores_only_store):
+    """The table is the declared one, kept, and a store from before it gets it on the first write."""
+    from scoring.store import schema
+
+    assert schema.SHADOW_SCORES.kept and set(COLUMNS) == set(schema.SHADOW_SCORES.column_names) - {"id"}
+    at = datetime.now(timezone.utc).isoformat()
+    assert write_rows(scores_only_store, [(at, None, "batch", 7, "a", "b", None, None, None, None, "x", "y")]) == 1
+    assert _shadow(scores_only_store)[0]["id"] == 1
+    with pytest.raises(sqlite3.IntegrityError):  # the source is one of three
+        write_rows(scores_only_store, [(at, None, "elsewhere", 7, "a", "b", None, None, None, None, "x", "y")])
+    assert len(_shadow(scores_only_store)) == 1
