@@ -1,6 +1,7 @@
 """The Prometheus alert rules and scrape config (deploy/prometheus/) checked by promtool, their unit tests run by
-promtool, each unit test shown able to fail (a mutated rule breaks it), and the API's scoring_ready gauge following
-/ready on a real app."""
+promtool, each unit test shown able to fail (a mutated rule breaks it), the API's scoring_ready gauge following
+/ready on a real app, and the score PSI alert evaluated by promtool on what the real API's /metrics says about a
+store where a drifted cohort was recorded (fires) and one where only a stable cohort was (does not)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests import test_dashboard_monitoring
 from tests.api_fixtures import copy_store
 
 ROOT = Path(__file__).resolve().parents[1]
 PROMETHEUS = ROOT / "deploy" / "prometheus"
 RULES, CONFIG, UNIT_TESTS = PROMETHEUS / "alerts.yml", PROMETHEUS / "prometheus.yml", PROMETHEUS / "tests"
+
+monitored_stores = test_dashboard_monitoring.monitored_stores  # the stores of the dashboard's monitoring tests
 
 pytestmark = pytest.mark.skipif(not shutil.which("promtool"), reason="promtool is not installed (make system-deps)")
 
@@ -142,3 +146,76 @@ def test_the_ready_gauge_is_1_when_ready_answers_200_and_0_when_it_answers_503(s
     (tmp_path / "kept.sqlite").rename(store)
     assert client.get("/ready").status_code == 200
     assert _ready_gauge(client) == ["1"]
+
+
+# ---------------------------------------------------------------- the PSI alert on what the real API publishes
+
+
+def scraped_samples(text: str) -> dict[str, float]:
+    """{'name{labels}': value} of a Prometheus text page (comments and blank lines left out)."""
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            series, value = line.rsplit(" ", 1)
+            samples[series if "{" in series else series + "{}"] = float(value)
+    return samples
+
+
+def _scrape(store: Path, models: Path) -> dict[str, float]:
+    from api import create_app
+
+    client = create_app({"STORE_PATH": store, "MODELS_DIR": models, "SECRET_KEY": "alerts"}).test_client()
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    return scraped_samples(response.get_data(as_text=True))
+
+
+def _psi_alert_test(samples: dict[str, float], expected: list[dict], folder: Path) -> subprocess.CompletedProcess:
+    """A promtool test: the scraped samples held for two hours, then ScorePSIAct as expected after its hour."""
+    test = {
+        "rule_files": [str(RULES)],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "name": "score PSI act on the scraped /metrics",
+                "interval": "1m",
+                "input_series": [{"series": series, "values": f"{value!r}x120"} for series, value in samples.items()],
+                "alert_rule_test": [
+                    {"eval_time": "59m", "alertname": "ScorePSIAct", "exp_alerts": []},
+                    {"eval_time": "61m", "alertname": "ScorePSIAct", "exp_alerts": expected},
+                ],
+            }
+        ],
+    }
+    path = folder / "scraped_test.yml"
+    path.write_text(yaml.safe_dump(test, sort_keys=False))
+    return promtool("test", "rules", path.name, cwd=folder)
+
+
+def _act_alert(period: str, psi: float) -> dict:
+    """The alert promtool must find, its annotations rendered as alerts.yml writes them."""
+    rule = _alerts(_rules())["ScorePSIAct"]
+    render = {"{{ $labels.period }}": period, '{{ $value | printf "%.2f" }}': f"{psi:.2f}"}
+    annotations = {}
+    for key, text in rule["annotations"].items():
+        for template, filled in render.items():
+            text = text.replace(template, filled)
+        annotations[key] = text
+    return {"exp_labels": {**rule["labels"], "period": period}, "exp_annotations": annotations}
+
+
+def test_the_psi_alert_fires_on_a_drifted_store_and_not_on_a_stable_one(monitored_stores, tmp_path):
+    drifted = _scrape(monitored_stores["drifted"], monitored_stores["models"])
+    stable = _scrape(monitored_stores["stable"], monitored_stores["models"])
+    month = 'scoring_score_psi{period="month"}'
+    assert drifted[month] > 0.25 and stable[month] < 0.10, (drifted[month], stable[month])
+    assert drifted['scoring_monitored_applications{period="month"}'] == 300
+    assert any(series.startswith("scoring_feature_psi{") for series in drifted)
+    # every cohort was recorded on one day: the latest week and month hold the same applications
+    expected = [_act_alert(period, drifted[f'scoring_score_psi{{period="{period}"}}']) for period in ("week", "month")]
+    fired = _psi_alert_test(drifted, expected, tmp_path)
+    assert fired.returncode == 0, fired.stdout + fired.stderr
+    quiet = _psi_alert_test(stable, [], tmp_path)
+    assert quiet.returncode == 0, quiet.stdout + quiet.stderr
+    # and the check can fail: the drifted store's scrape does not pass for "no alert"
+    assert _psi_alert_test(drifted, [], tmp_path).returncode != 0

@@ -5,15 +5,30 @@ month marked act, in English and in French, axe-core clean; a customer never rea
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
+import requests
 from dash import dcc, html
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from dashboard import api_client
 from dashboard.components import monitoring
 from dashboard.components import monitoring_charts as charts
 from dashboard.components.common import BLUE, VERMILION
 from dashboard.i18n import NBSP
+from scoring import users
+from tests import browser, test_dashboard
+from tests.api_fixtures import copy_store
+from tests.servers import ROOT, api_and_dashboard
+from tests.test_dashboard import ARTIFACTS, PASSWORD, _api_token, _axe
 from tests.test_dashboard_helpers import _all, _by_id, _text
+
+driver = test_dashboard.driver  # a fresh browser per test, failing on any console error
 
 LEVELS = {"watch": 0.10, "act": 0.25}
 STABILITY = {
@@ -280,3 +295,163 @@ def test_the_period_chosen_is_asked_of_every_route():
     assert calls["stability"] == (api_client.monitoring_stability_path(), {"period": "week", "top": 10})
     assert calls["performance"][1] == calls["challenger"][1] == {"period": "week"}
     assert api_client.monitoring_challenger_path() == "/api/v1/monitoring/challenger"
+
+
+# ---------------------------------------------------------------- stores where cohorts were recorded
+
+COHORT_CLIENTS = 300  # over the levels file's min_applications (100): each month gets a PSI
+STABLE_MONTH, DRIFTED_MONTH = ("2026-10", "2026-10-15"), ("2026-11", "2026-11-16")
+
+
+def _scoring(*args) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SCORING_PROGRESS": "off"}
+    command = [sys.executable, "-m", "scoring", *map(str, args)]
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _finished(process: subprocess.Popen) -> str:
+    out, err = process.communicate(timeout=600)
+    assert process.returncode == 0, f"{' '.join(process.args[2:])}:\n{err}"
+    return out
+
+
+def scoring_command(*args) -> str:
+    """`python -m scoring ARGS` as an operator runs it; its stdout. Fails the test with stderr on an error."""
+    return _finished(_scoring(*args))
+
+
+def record_cohort(folder, store, models, as_of: str) -> None:
+    """Score the cohort in `folder` with `predict`, recorded in `store` as of `as_of` (a backfilled cohort)."""
+    scoring_command(
+        "predict",
+        "--input",
+        folder / "application_test.parquet",
+        "--data",
+        folder,
+        "--models",
+        models,
+        "--store",
+        store,
+        "--as-of",
+        as_of,
+        "--output",
+        folder / f"scored-{as_of}.csv",
+    )
+
+
+@pytest.fixture(scope="session")
+def monitored_stores(store_path, trained_models, tmp_path_factory) -> dict:
+    """Two stores made with the operator's commands: "stable", where a stable cohort was recorded in October (its
+    outcomes imported), and "drifted", the same plus a drifted cohort in November (incomes down, worse payment
+    history: python -m scoring synth --cohort drifted). Shared with tests/test_alerts.py."""
+    work = tmp_path_factory.mktemp("monitored")
+    cohorts = {cohort: work / cohort for cohort in ("stable", "drifted")}
+    making = [_scoring("synth", "--cohort", c, "--clients", COHORT_CLIENTS, "--out", cohorts[c]) for c in cohorts]
+    for process in making:  # both at once: the 2 cores are shared anyway
+        _finished(process)
+    drifted = copy_store(store_path, work / "drifted.sqlite")
+    record_cohort(cohorts["stable"], drifted, trained_models, STABLE_MONTH[1])
+    scoring_command("outcomes", "import", cohorts["stable"] / "outcomes.csv", "--store", drifted)
+    stable = copy_store(drifted, work / "stable.sqlite")
+    record_cohort(cohorts["drifted"], drifted, trained_models, DRIFTED_MONTH[1])
+    return {"stable": stable, "drifted": drifted, "models": trained_models, "work": work}
+
+
+# ---------------------------------------------------------------- in a browser
+
+
+@pytest.fixture(scope="module")
+def stack(monitored_stores, tmp_path_factory):
+    from scoring.store import open_store
+
+    work = tmp_path_factory.mktemp("dash-monitoring")
+    store = copy_store(monitored_stores["drifted"], work / "store.sqlite")
+    own = open_store(store).list_clients(limit=1)["items"][0]["client_id"]
+    users.add_user(store, "manager", PASSWORD, "manager")
+    users.add_user(store, "cora", PASSWORD, "customer", client_id=own)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with api_and_dashboard(store, monitored_stores["models"], work) as servers:
+        yield {**servers, "own": own}
+
+
+def _table_rows(driver, element_id: str) -> list[str]:
+    return [row.text for row in driver.find_elements(By.CSS_SELECTOR, f"#{element_id} tbody tr")]
+
+
+def _rows_say(driver, element_id: str, expected: list[str]) -> bool:
+    """Every expected text is in a row of the table, in order (read afresh: Dash may re-render it meanwhile)."""
+    try:
+        rows = _table_rows(driver, element_id)
+    except StaleElementReferenceException:
+        return False
+    return len(rows) == len(expected) and all(want in row for want, row in zip(expected, rows, strict=True))
+
+
+def _full_page_shot(driver, name: str) -> None:
+    """The whole page, down to the challenger section: the window made as tall as the page first."""
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1280, max(2400, height + 200))
+    browser.wait_css(driver, "#challenger-none")
+    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+
+
+def _monitoring_loaded(driver, summary: str) -> None:
+    browser.wait_css(driver, "#psi-summary", timeout=90, text=summary)
+    for css in ("#psi-chart .main-svg", "#feature-psi-table", "#performance-table", "#challenger-none"):
+        browser.wait_css(driver, css, timeout=60)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not browser.available(), reason="chromium and chromedriver are not installed")
+def test_a_manager_sees_the_drifted_month_marked_act_in_english_and_french(stack, driver):
+    driver.set_script_timeout(60)
+    browser.sign_in(driver, stack["dash"], "manager", PASSWORD)
+    browser.click_when_settled(driver, By.ID, "monitoring-link")
+    stable, drifted = STABLE_MONTH[0], DRIFTED_MONTH[0]
+    _monitoring_loaded(driver, f"Latest period {drifted}: score PSI")
+    assert driver.find_element(By.ID, "psi-summary").text.endswith(", Act.")
+    WebDriverWait(driver, 30).until(lambda d: _rows_say(d, "psi-table", [f"{stable} 300", f"{drifted} 300"]))
+    october, november = _table_rows(driver, "psi-table")
+    assert october.endswith("Stable") and november.endswith("Act ▲")
+    assert "Synthetic demo data" in driver.find_element(By.ID, "monitoring-synthetic").text
+    # the stable cohort's outcomes were imported: October has an AUC, November none yet
+    browser.wait_css(driver, "#auc-chart .main-svg")
+    browser.wait_css(driver, "#calibration-chart .main-svg")
+    assert "No challenger set" in driver.find_element(By.ID, "challenger-none").text
+    assert _axe(driver) == [], "monitoring page"
+    _full_page_shot(driver, "monitoring_manager")
+
+    # by week: the same two cohorts, named by ISO week
+    browser.click_when_settled(driver, By.XPATH, "//*[@id='monitoring-period']//label[normalize-space()='Week']")
+    WebDriverWait(driver, 60).until(lambda d: _rows_say(d, "psi-table", ["2026-W42 300", "2026-W47 300"]))
+
+    browser.click_when_settled(driver, By.ID, "lang-switch")
+    _monitoring_loaded(driver, f"Dernière période {drifted} : PSI du score")
+    assert driver.find_element(By.ID, "psi-summary").text.endswith(", Agir.")
+    WebDriverWait(driver, 30).until(lambda d: _rows_say(d, "psi-table", [f"{stable} 300", f"{drifted} 300"]))
+    assert _table_rows(driver, "psi-table")[1].endswith("Agir ▲")
+    assert "Aucun challenger désigné" in driver.find_element(By.ID, "challenger-none").text
+    assert driver.find_element(By.ID, "monitoring-link").text == "Surveillance"
+    assert _axe(driver) == [], "monitoring page in French"
+    _full_page_shot(driver, "monitoring_manager_fr")
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not browser.available(), reason="chromium and chromedriver are not installed")
+def test_a_customer_cannot_reach_the_monitoring_page_nor_its_routes(stack, driver):
+    browser.sign_in(driver, stack["dash"], "cora", PASSWORD)
+    browser.wait_css(driver, "#gauge-summary", timeout=60)
+    assert not driver.find_elements(By.ID, "monitoring-link")
+    driver.get(stack["dash"] + monitoring.PATH)
+    browser.wait_css(driver, "#gauge-summary", timeout=60)  # their own file, whatever the URL says
+    assert not driver.find_elements(By.ID, "monitoring-period")
+    assert not driver.find_elements(By.ID, "psi-table")
+    head = _api_token(stack["api"], "cora")
+    for path in (
+        api_client.monitoring_stability_path(),
+        api_client.monitoring_performance_path(),
+        api_client.monitoring_challenger_path(),
+    ):
+        answer = requests.get(stack["api"] + path, headers=head, params={"period": "month"}, timeout=30)
+        assert answer.status_code == 403, (path, answer.text)
+        assert "periods" not in answer.text
