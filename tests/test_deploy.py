@@ -73,6 +73,7 @@ def site_for_test(work: Path, ports: dict, cert: Path, key: Path) -> Path:
         ("/etc/ssl/scoring/fullchain.pem", str(cert)),
         ("/etc/ssl/scoring/privkey.pem", str(key)),
         ("/var/log/nginx/scoring-access.log", str(work / "access.log")),
+        ("/var/log/nginx/scoring-error.log", str(work / "scoring-error.log")),
         ("/var/www/html", str(work / "www")),
     ):
         text = _replace(text, old, new)
@@ -358,14 +359,16 @@ def test_gets_spread_over_both_nodes_and_a_stopped_node_fails_no_get(deployment)
         assert [session.get(url, headers=head, verify=cert, timeout=30).status_code for _ in range(10)] == [200] * 10
     assert _served(deployment["nodes"][0]) - alone == 10
 
-    # nginx's log says which node answered, and holds no client id, token or password
+    # nginx's log says which node answered and which failed, and holds no client id, address, token or password
     log = (deployment["work"] / "access.log").read_text()
-    upstreams = set(re.findall(r"upstream=(\S+)", log))
+    upstreams = re.findall(r"upstream=(.+?) (?:\d{3}|-)", log)
     for port in deployment["ports"]["api"]:
-        assert any(f"127.0.0.1:{port}" in u for u in upstreams), (port, upstreams)
+        assert any(f"127.0.0.1:{port}" in u for u in upstreams), (port, set(upstreams))
+    assert any("," in u for u in upstreams), "no request that went to the next node after a failure"
     assert "/api/v1/clients/:n/score" in log
-    for secret in (str(deployment["own"]), head["Authorization"].split()[1], PASSWORD, "Bearer"):
-        assert secret not in log
+    errors = (deployment["work"] / "scoring-error.log").read_text()
+    for secret in (str(deployment["own"]), head["Authorization"].split()[1], PASSWORD, "Bearer", "client:"):
+        assert secret not in log and secret not in errors
 
 
 @pytest.mark.slow
