@@ -71,6 +71,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         model,
         models,
         models_state,
+        monitoring,
         openapi,
         request_id,
         reviews,
@@ -135,6 +136,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         verify.bp,
         letter.bp,
         reviews.bp,
+        monitoring.bp,
         openapi.bp,
     ):
         app.register_blueprint(blueprint)

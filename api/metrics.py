@@ -83,6 +83,9 @@ def render(ready: bool | None = None) -> str:
         lines += ["# HELP api_scores_total Scores served, by decision and grade.", "# TYPE api_scores_total counter"]
         for (decision, grade), n in sorted(_scores.items()):
             lines.append(f'api_scores_total{{worker="{pid}",decision="{decision}",grade="{grade}"}} {n}')
+    from api.monitoring import metric_lines  # the drift gauges (scoring_score_psi ...), cached per worker
+
+    lines += metric_lines()
     if ready is not None:
         lines += [
             "# HELP scoring_ready 1 when this worker can serve (/ready answers 200), else 0.",

@@ -215,6 +215,26 @@ SPEC = {
                 roles="manager",
             )
         },
+        "/api/v1/monitoring/stability": {
+            "get": _op(
+                "Population stability per day, ISO week or month: PSI of the score and of the top features (by "
+                "importance) against the training reference, the level (stable, watch, act; levels in "
+                "policies/monitoring.yaml); PSI null below the minimum applications; 409 reference_missing",
+                [
+                    _q("period", {"type": "string", "enum": ["day", "week", "month"]}),
+                    _q("top", {"type": "integer", "minimum": 1, "maximum": 50}),
+                ],
+                roles="manager",
+            )
+        },
+        "/api/v1/monitoring/performance": {
+            "get": _op(
+                "Performance per period once outcomes are imported: AUC, Gini, predicted and observed default rate, "
+                "approval rate; observed against predicted default rate by grade; the reviews' override rate",
+                [_q("period", {"type": "string", "enum": ["day", "week", "month"]})],
+                roles="manager",
+            )
+        },
         "/api/v1/model/importance": {
             "get": _op(
                 "Global importance (mean |SHAP|)", [_q("top", {"type": "integer", "minimum": 1, "maximum": 200}), _LANG]

@@ -15,6 +15,7 @@ from api.audit import audit
 from api.auth import require
 from api.errors import ApiError
 from api.io import applicant_body, json_body, lang_arg
+from api.monitoring import record_scored
 from scoring.applicant_schema import ApplicantError, validate_applicant
 from scoring.decision.record import TECHNICAL_REFUSAL
 from scoring.decision.service import decide_applicants
@@ -34,6 +35,7 @@ def _score_many(applicants: list[tuple[dict, dict]], top: int, lang: str, units:
         log.error("features of validated applicants failed (%d applicant(s))", len(applicants))
         raise ApiError(422, "invalid_applicant", "the applicant's records could not be turned into features") from None
     shadow.score_after_answer(decided)  # the challenger, if any, once the answer is sent
+    record_scored(decided, applicants)  # scored_applications, for drift and performance monitoring
     features, contrib, base = decided.features, decided.contributions, decided.base
     out = []
     for row, (_, s) in enumerate(decided.scores.iterrows()):

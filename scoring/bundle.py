@@ -25,7 +25,9 @@ CARD_JSON = "model_card.json"
 CARD_MD = "model_card.md"
 MANIFEST = "MANIFEST.sha256"
 SIGNATURE = "MANIFEST.sig"
+REFERENCE_FILE = "monitoring_reference.json"  # PSI's training reference (scoring.monitoring.reference)
 _FILES = (MODEL_FILE, CARD_JSON, CARD_MD)
+_OPTIONAL = (REFERENCE_FILE,)  # signed like the others when there; bundles trained before it have none
 _FORMAT = 2  # 2 names the model's kind
 _FORMAT_1_KIND = "lightgbm"  # format 1 predates kinds: every bundle then held a LightGBM booster
 
@@ -95,6 +97,7 @@ class ModelBundle:
         version: str,
         card: dict | None = None,
         importance: list[dict] | None = None,
+        reference: dict | None = None,
     ):
         self.model = model
         self.encoder = encoder
@@ -105,6 +108,7 @@ class ModelBundle:
         self.version = version
         self.card = card or {}
         self.importance = importance or []
+        self.reference = reference  # scoring.monitoring.reference; None for a bundle trained before it
 
     # --- inputs ---------------------------------------------------------------------------------------------
     @property
@@ -191,7 +195,12 @@ class ModelBundle:
         joblib.dump(self._state(), out / MODEL_FILE)
         (out / CARD_JSON).write_text(json.dumps(self.card, indent=2, default=_json_default) + "\n")
         (out / CARD_MD).write_text(render_markdown(self.card))
-        manifest = "".join(f"{_sha256(out / name)}  {name}\n" for name in _FILES)
+        (out / REFERENCE_FILE).unlink(missing_ok=True)
+        if self.reference is not None:
+            from scoring.monitoring.reference import to_json
+
+            (out / REFERENCE_FILE).write_text(to_json(self.reference))
+        manifest = "".join(f"{_sha256(out / name)}  {name}\n" for name in bundle_files(out, signed=False))
         _write_atomic(out / MANIFEST, manifest)
         _write_atomic(out / SIGNATURE, signing.sign(private, manifest.encode()))
 
@@ -227,7 +236,30 @@ class ModelBundle:
             version=state["version"],
             card=state["card"],
             importance=state["importance"],
+            reference=_reference(blobs, base, state["version"]),
         )
+
+
+def _reference(blobs: dict, base: Path, version: str) -> dict | None:
+    if REFERENCE_FILE not in blobs:
+        return None
+    from scoring.monitoring.reference import from_json
+
+    try:
+        reference = from_json(blobs[REFERENCE_FILE], str(base / REFERENCE_FILE))
+    except ValueError as exc:
+        raise ModelIntegrityError(str(exc)) from None
+    if reference.get("model_version") != version:
+        raise ModelIntegrityError(f"{base / REFERENCE_FILE}: made for another model version")
+    return reference
+
+
+def bundle_files(models_dir, *, signed: bool = True) -> tuple[str, ...]:
+    """The files of the bundle in `models_dir`: the three always there, the optional ones it has, and (`signed`)
+    the manifest and its signature; what a copy of the bundle must take."""
+    base = Path(models_dir)
+    names = (*_FILES, *(name for name in _OPTIONAL if (base / name).exists()))
+    return (*names, MANIFEST, SIGNATURE) if signed else names
 
 
 def verified_files(models_dir, verify_key=None) -> dict[str, bytes]:
@@ -258,7 +290,7 @@ def verified_files(models_dir, verify_key=None) -> dict[str, bytes]:
             raise ModelIntegrityError(f"{manifest}: malformed line {line!r}")
         expected[parts[1].lstrip("*")] = parts[0].lower()
     blobs = {}
-    for name in _FILES:
+    for name in (*_FILES, *(name for name in _OPTIONAL if name in expected)):
         if name not in expected:
             raise ModelIntegrityError(f"{manifest} does not list {name}")
         path = base / name

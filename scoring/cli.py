@@ -9,6 +9,7 @@ from pathlib import Path
 
 from scoring import progress
 from scoring.config import settings
+from scoring.monitoring import commands as monitoring_commands
 
 
 def _add_data(p: argparse.ArgumentParser) -> None:
@@ -51,9 +52,12 @@ def _paths(args: argparse.Namespace) -> argparse.Namespace:
 
 
 def _cmd_synth(args):
-    from scoring.synth import generate
+    from scoring.synth import generate, generate_cohort
 
-    counts = generate(args.out, n_clients=args.clients, seed=args.seed, fmt=args.format)
+    if args.cohort:  # a later cohort of new applicants, for monitoring (README "Monitoring")
+        counts = generate_cohort(args.out, args.clients, args.cohort, args.seed, args.first_id, args.format)
+    else:
+        counts = generate(args.out, n_clients=args.clients, seed=args.seed, fmt=args.format)
     for name, rows in counts.items():
         print(f"{name}: {rows:,} rows")
 
@@ -111,7 +115,9 @@ def _cmd_tune(args):
 def _cmd_predict(args):
     from scoring.predict import predict_file
 
-    rows = predict_file(args.input, args.output, data_dir=args.data, models_dir=args.models)
+    with monitoring_commands.predict_recording(args) as recorder:  # scored_applications, unless --no-record
+        extra = {} if recorder is None else {"recorder": recorder}
+        rows = predict_file(args.input, args.output, data_dir=args.data, models_dir=args.models, **extra)
     print(f"scored {rows:,} applications -> {args.output}")
 
 
@@ -260,6 +266,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=Path("data/raw"))
     p.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    p.add_argument(
+        "--cohort",
+        choices=("stable", "drifted"),
+        default=None,
+        help="instead, a later cohort of new applicants (application_test, history, outcomes.csv): drawn like the "
+        "portfolio, or drifted (incomes down, more bureau delinquency)",
+    )
+    p.add_argument("--first-id", type=int, default=None, help="a cohort's first SK_ID_CURR (default 5000000 / 6000000)")
     _add_quiet(p)
     p.set_defaults(func=_cmd_synth)
 
@@ -308,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", type=Path, required=True)
     _add_data(p)
     _add_models(p)
+    monitoring_commands.add_predict_options(p)
     _add_quiet(p)
     p.set_defaults(func=_cmd_predict)
 
@@ -417,6 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_store(a)
     p.set_defaults(func=_cmd_audit)
+    monitoring_commands.add_parsers(sub, _add_models, _add_quiet)  # outcomes import, monitor report
     return parser
 
 

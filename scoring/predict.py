@@ -168,10 +168,18 @@ def output_rows(ids: np.ndarray, decided) -> pd.DataFrame:
 
 
 def predict_file(
-    input, output, data_dir=None, models_dir="models", *, chunk_rows: int = CHUNK_ROWS, policy_path=None
+    input,
+    output,
+    data_dir=None,
+    models_dir="models",
+    *,
+    chunk_rows: int = CHUNK_ROWS,
+    policy_path=None,
+    recorder=None,
 ) -> int:
     """Score and decide every application row of `input` into `output` (CSV or Parquet by extension) under the
-    policy at `policy_path` (default SCORING_POLICY); returns rows scored."""
+    policy at `policy_path` (default SCORING_POLICY); returns rows scored. `recorder(bundle, decided, ids)` is
+    called per chunk (scoring.monitoring.commands.BatchRecorder: the monitoring record)."""
     from scoring.decision import load_policy
     from scoring.decision.service import decide_records
 
@@ -191,6 +199,8 @@ def predict_file(
                 chunk = _clean(chunk, src, rows)
                 ids = chunk["SK_ID_CURR"].to_numpy()
                 decided = decide_records(bundle, policy, chunk, history_frames(data_dir, ids))
+                if recorder is not None:
+                    recorder(bundle, decided, ids)
                 shadow.add(decided, ids)
                 writer.write(output_rows(ids, decided))
                 rows += len(chunk)

@@ -27,6 +27,11 @@ _PROFILE_PATH = Path(__file__).with_name("synth_profile.json")
 _ARROW_TYPES = {"int": pa.int64(), "float": pa.float64(), "str": pa.string()}
 # intercept of the default model, set so that about 8 % of training clients default
 _DEFAULT_INTERCEPT = -3.4
+# A later cohort of new applicants (generate_cohort): "stable" is drawn as the portfolio is; "drifted" has incomes
+# down (the loans asked stay as they were, so the payment-to-income ratio rises) and a worse payment discipline,
+# which shows in more bureau days past due, late instalments and refusals.
+COHORTS = {"stable": None, "drifted": {"income_factor": 0.5, "discipline_shift": 1.25}}
+COHORT_FIRST_IDS = {"stable": 5_000_000, "drifted": 6_000_000}  # apart from a portfolio's 100002.. and each other
 
 
 def _profile() -> dict:
@@ -93,13 +98,16 @@ def _days_from_years(rng, years) -> np.ndarray:
     return -np.floor(np.asarray(years) * 365.25 + rng.random(len(years)) * 30).astype(np.int64)
 
 
-def _applications(rng, ids, profile, rare) -> tuple[_Columns, dict]:
+def _applications(rng, ids, profile, rare, drift: dict | None = None) -> tuple[_Columns, dict]:
     """Application rows; `rare` draws the few applicants that trip the lender's cheapest stop factors (under 21,
-    no income stated), from a stream of its own so that `rng` makes the same draws as before they existed."""
+    no income stated), from a stream of its own so that `rng` makes the same draws as before they existed.
+    `drift` (COHORTS) moves the population without changing any draw."""
     n = len(ids)
     c = _Columns(rng, "application_train", n, profile)
     z = rng.standard_normal(n)  # creditworthiness, never observed directly
     h = 0.6 * z + 0.8 * rng.standard_normal(n)  # payment discipline, seen in the history tables
+    if drift:
+        h = h - drift["discipline_shift"]
     age = 21 + 48 * rng.beta(1.5, 1.7, n)
     age = np.where(rare.random(n) < 0.002, 20 + rare.random(n), age)  # real files: from 20.5
     pensioner = rng.random(n) < np.where(age >= 58, 0.72, 0.035)
@@ -116,6 +124,8 @@ def _applications(rng, ids, profile, rare) -> tuple[_Columns, dict]:
     # credit / annuity follows the real spread (10th, 50th, 90th percentiles about 10, 20, 34)
     term = rng.choice([10, 12, 18, 24, 30, 36, 48, 60], n, p=[0.08, 0.15, 0.1, 0.2, 0.1, 0.17, 0.1, 0.1])
     annuity = np.round(credit * (1 + 0.08 * term / 12) / term * 2) / 2
+    if drift:  # after the loan is drawn: the same loans asked on lower incomes
+        income = np.maximum(np.round(income * drift["income_factor"] / 2250) * 2250, 25650.0)
     pti = annuity / income
     female = rng.random(n) < 0.66
     gender = np.where(female, "F", "M").astype(object)
@@ -379,6 +389,52 @@ def generate(
     """Write all eight tables for n_clients (train + test) into out_dir; deterministic for a seed."""
     if n_clients < 10:
         raise ValueError(f"--clients must be at least 10, got {n_clients}")
+    out_dir = _clean_dir(out_dir, fmt)
+    writer = _Writer(out_dir, fmt)
+    try:
+        _write_clients(writer, n_clients, seed, test_fraction, chunk_clients)
+    finally:
+        writer.close()
+    _mark_synthetic(out_dir, seed, n_clients, fmt)
+    return writer.rows
+
+
+def generate_cohort(
+    out_dir,
+    n_clients: int,
+    cohort: str = "stable",
+    seed: int = 0,
+    first_id: int | None = None,
+    fmt: str = "parquet",
+    observed_on: str | None = None,
+) -> dict[str, int]:
+    """A later cohort of new applicants in out_dir: application_test rows and their history tables (what predict
+    reads), and outcomes.csv (client_id, defaulted, observed_on: the synthetic outcome of each, for
+    `outcomes import`). Drawn from a stream of its own, so a stable cohort is not the portfolio again; a drifted one
+    is the same draws moved (COHORTS)."""
+    if cohort not in COHORTS:
+        raise ValueError(f"cohort must be one of {', '.join(COHORTS)}, got {cohort!r}")
+    if n_clients < 10:
+        raise ValueError(f"--clients must be at least 10, got {n_clients}")
+    first_id = COHORT_FIRST_IDS[cohort] if first_id is None else first_id
+    if not 0 < first_id < 2**62:
+        raise ValueError(f"--first-id must be a positive id, got {first_id}")
+    out_dir = _clean_dir(out_dir, fmt)
+    writer = _Writer(out_dir, fmt)
+    try:
+        outcomes = _write_clients(
+            writer, n_clients, seed, 1.0, CHUNK_CLIENTS, first_id=first_id, drift=COHORTS[cohort], stream=7
+        )
+    finally:
+        writer.close()
+    day = observed_on or datetime.now(timezone.utc).date().isoformat()
+    lines = ["client_id,defaulted,observed_on"] + [f"{int(i)},{int(t)},{day}" for i, t in outcomes]
+    (out_dir / "outcomes.csv").write_text("\n".join(lines) + "\n")
+    _mark_synthetic(out_dir, seed, n_clients, fmt, cohort=cohort)
+    return {**writer.rows, "outcomes.csv": len(outcomes)}
+
+
+def _clean_dir(out_dir, fmt: str) -> Path:
     if fmt not in ("parquet", "csv"):
         raise ValueError(f"format must be parquet or csv, got {fmt!r}")
     out_dir = Path(out_dir)
@@ -386,35 +442,47 @@ def generate(
     for name in TABLES:  # never leave a file of the other format behind: find_table prefers Parquet
         for suffix in (".parquet", ".csv", ".csv.gz"):
             (out_dir / f"{name}{suffix}").unlink(missing_ok=True)
+    return out_dir
+
+
+def _write_clients(
+    writer, n_clients, seed, test_fraction, chunk_clients, *, first_id=100_002, drift=None, stream=None
+) -> list[tuple[int, int]]:
+    """Every table's rows of n_clients, chunk by chunk; the (id, TARGET) of the test rows."""
     profile = _profile()
-    writer = _Writer(out_dir, fmt)
     next_bureau, next_prev = 5_000_000, 1_000_000
-    try:
-        with progress.step("writing tables", total=n_clients, unit="clients") as done:
-            for chunk, start in enumerate(range(0, n_clients, chunk_clients)):
-                rng = np.random.default_rng([seed, chunk])
-                ids = 100_002 + np.arange(start, min(start + chunk_clients, n_clients), dtype=np.int64)
-                apps, state = _applications(rng, ids, profile, np.random.default_rng([seed, chunk, 1]))
-                is_test = rng.random(len(ids)) < test_fraction
-                table = apps.to_arrow()
+    tested = []
+    with progress.step("writing tables", total=n_clients, unit="clients") as done:
+        for chunk, start in enumerate(range(0, n_clients, chunk_clients)):
+            key = [seed, chunk] if stream is None else [seed, chunk, stream]
+            rng = np.random.default_rng(key)
+            ids = first_id + np.arange(start, min(start + chunk_clients, n_clients), dtype=np.int64)
+            apps, state = _applications(rng, ids, profile, np.random.default_rng([*key, 1]), drift)
+            is_test = rng.random(len(ids)) < test_fraction
+            table = apps.to_arrow()
+            if test_fraction < 1:
                 writer.write("application_train", table.filter(pa.array(~is_test)))
-                writer.write("application_test", table.filter(pa.array(is_test)).drop_columns(["TARGET"]))
-                bureau, balance = _bureau(rng, ids, state["h"], profile, next_bureau)
-                next_bureau += bureau.n
-                writer.write("bureau", bureau.to_arrow())
-                writer.write("bureau_balance", balance.to_arrow())
-                prev, prev_state = _previous(rng, ids, state["h"], profile, next_prev)
-                next_prev += prev.n
-                writer.write("previous_application", prev.to_arrow())
-                pos, inst = _pos_and_instalments(rng, ids, prev_state, profile)
-                writer.write("POS_CASH_balance", pos.to_arrow())
-                writer.write("installments_payments", inst.to_arrow())
-                cards, n_cards = _credit_cards(rng, ids, state["h"], profile, next_prev)
-                next_prev += n_cards
-                writer.write("credit_card_balance", cards.to_arrow())
-                done.update(len(ids))
-    finally:
-        writer.close()
+            test = table.filter(pa.array(is_test))
+            tested += zip(test["SK_ID_CURR"].to_pylist(), test["TARGET"].to_pylist(), strict=True)
+            writer.write("application_test", test.drop_columns(["TARGET"]))
+            bureau, balance = _bureau(rng, ids, state["h"], profile, next_bureau)
+            next_bureau += bureau.n
+            writer.write("bureau", bureau.to_arrow())
+            writer.write("bureau_balance", balance.to_arrow())
+            prev, prev_state = _previous(rng, ids, state["h"], profile, next_prev)
+            next_prev += prev.n
+            writer.write("previous_application", prev.to_arrow())
+            pos, inst = _pos_and_instalments(rng, ids, prev_state, profile)
+            writer.write("POS_CASH_balance", pos.to_arrow())
+            writer.write("installments_payments", inst.to_arrow())
+            cards, n_cards = _credit_cards(rng, ids, state["h"], profile, next_prev)
+            next_prev += n_cards
+            writer.write("credit_card_balance", cards.to_arrow())
+            done.update(len(ids))
+    return tested
+
+
+def _mark_synthetic(out_dir: Path, seed: int, n_clients: int, fmt: str, cohort: str | None = None) -> None:
     marker = {
         "generator": "scoring.synth",
         "synthetic": True,
@@ -424,5 +492,6 @@ def generate(
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "note": "Synthetic demo data in the Home Credit schema: not real clients.",
     }
+    if cohort:
+        marker["cohort"] = cohort
     (out_dir / SYNTHETIC_MARKER).write_text(json.dumps(marker, indent=2))
-    return writer.rows

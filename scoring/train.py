@@ -19,6 +19,7 @@ from scoring.encoding import FeatureEncoder
 from scoring.model_card import build_card
 from scoring.model_kinds import blend, kind_class, scorecard
 from scoring.model_kinds.lightgbm import LightGBMKind
+from scoring.monitoring.reference import build_reference
 from scoring.policy import GradeScale, cost_optimal_threshold
 
 PARAMS_FILE = "params.json"
@@ -209,8 +210,19 @@ def fit_bundle(
         imbalance=IMBALANCE,
         decision_policy=decision_policy,
     )
+    with progress.step("monitoring reference"):  # PSI's deciles of the training rows (scoring.monitoring)
+        reference = build_reference(X[names], calibrator(final.raw_score(M)), categorical, version)
     return ModelBundle(
-        final, encoder, calibrator, threshold, grades, fingerprint, version, card=card, importance=importance
+        final,
+        encoder,
+        calibrator,
+        threshold,
+        grades,
+        fingerprint,
+        version,
+        card=card,
+        importance=importance,
+        reference=reference,
     )
 
 

@@ -156,3 +156,11 @@ def postgres_cluster():
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def monitored_store(api_template, tmp_path_factory) -> dict:
+    """The API template's store with a stable and a drifted cohort recorded by `predict` (tests/monitoring_fixtures)."""
+    from tests.monitoring_fixtures import monitored_store
+
+    return monitored_store(api_template, tmp_path_factory.mktemp("monitored"))

@@ -10,7 +10,15 @@ import pandas as pd
 import pytest
 
 from scoring import signing
-from scoring.bundle import MANIFEST, MODEL_FILE, SIGNATURE, ModelBundle, ModelIntegrityError, PlattCalibrator
+from scoring.bundle import (
+    MANIFEST,
+    MODEL_FILE,
+    REFERENCE_FILE,
+    SIGNATURE,
+    ModelBundle,
+    ModelIntegrityError,
+    PlattCalibrator,
+)
 from scoring.encoding import FeatureEncoder
 from scoring.train import fit_bundle
 
@@ -48,9 +56,9 @@ def saved(toy, tmp_path):
 
 def test_save_writes_files_and_manifest(saved):
     names = sorted(p.name for p in saved.iterdir())
-    assert names == sorted([MODEL_FILE, "model_card.json", "model_card.md", MANIFEST, SIGNATURE])
+    assert names == sorted([MODEL_FILE, "model_card.json", "model_card.md", REFERENCE_FILE, MANIFEST, SIGNATURE])
     lines = (saved / MANIFEST).read_text().splitlines()
-    assert {line.split()[1] for line in lines} == {MODEL_FILE, "model_card.json", "model_card.md"}
+    assert {line.split()[1] for line in lines} == {MODEL_FILE, "model_card.json", "model_card.md", REFERENCE_FILE}
 
 
 def test_load_round_trip_gives_same_predictions(toy, saved):
@@ -93,6 +101,7 @@ def test_files_from_another_model_are_refused(toy, saved, tmp_path):
     # even with a manifest rewritten to match, card and model from different trainings are refused
     shutil.copy(tmp_path / "other" / MANIFEST, saved / MANIFEST)
     shutil.copy(tmp_path / "other" / "model_card.md", saved / "model_card.md")
+    shutil.copy(tmp_path / "other" / REFERENCE_FILE, saved / REFERENCE_FILE)
     lines = [ln for ln in (saved / MANIFEST).read_text().splitlines() if "model_card.json" not in ln]
     import hashlib
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidSignature
 
 from scoring import signing
-from scoring.bundle import CARD_JSON, MANIFEST, ModelBundle, ModelIntegrityError, verified_files
+from scoring.bundle import CARD_JSON, MANIFEST, ModelBundle, ModelIntegrityError, bundle_files, verified_files
 
 REGISTRY_FILE = "registry.json"
 RETIRED = "retired"
@@ -219,7 +219,7 @@ def init_registry(models_dir, user: str) -> str | None:
         bundle = ModelBundle.load(base)  # never adopt a bundle that does not verify
         version = check_version_name(bundle.version)
         staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=base))
-        for name in ("model.joblib", CARD_JSON, "model_card.md", MANIFEST, "MANIFEST.sig"):
+        for name in bundle_files(base):
             (base / name).rename(staging / name)
         staging.rename(base / version)
     history = [{"at": now(), "user": user, "action": "init", "champion": version, "previous": None}]
@@ -238,7 +238,7 @@ def add_version(models_dir, source, user: str) -> str:
         raise RegistryError(f"model version {version} is already in {base}")
     staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=base))
     try:
-        for name in ("model.joblib", CARD_JSON, "model_card.md", MANIFEST, "MANIFEST.sig"):
+        for name in bundle_files(source):
             shutil.copy2(Path(source) / name, staging / name)
         ModelBundle.load(staging)  # the copy verifies too
         staging.rename(target)
