@@ -26,15 +26,16 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 # Debian packages the browser tests need (chromium and its driver), the sign-in flood bench's load tool (wrk),
 # the PostgreSQL server the store tests start a throwaway cluster of (tests/postgres.py) and promtool (package
 # prometheus), which checks and unit-tests the alert rules (tests/test_alerts.py), and nginx and openssl, which
-# tests/test_deploy.py runs the shipped site with (in a temporary folder, never the machine's own nginx).
+# tests/test_deploy.py runs the shipped site with (in a temporary folder, never the machine's own nginx), and a
+# headless Java runtime for Spark when none is installed (predict --engine spark, tests/test_predict_spark.py).
 system-deps:
 	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null || ! command -v wrk >/dev/null \
 		|| ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v promtool >/dev/null \
-		|| ! test -x /usr/sbin/nginx || ! command -v openssl >/dev/null; then \
+		|| ! test -x /usr/sbin/nginx || ! command -v openssl >/dev/null || ! command -v java >/dev/null; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver wrk postgresql \
-			prometheus nginx openssl >/dev/null; \
+			prometheus nginx openssl $$(command -v java >/dev/null || echo default-jre-headless) >/dev/null; \
 	fi
 
 demo: install

@@ -113,7 +113,10 @@ def _cmd_tune(args):
 
 
 def _cmd_predict(args):
-    from scoring.predict import predict_file
+    if args.engine == "spark":
+        from scoring.spark.predict import predict_file_spark as predict_file
+    else:
+        from scoring.predict import predict_file
 
     with monitoring_commands.predict_recording(args) as recorder:  # scored_applications, unless --no-record
         extra = {} if recorder is None else {"recorder": recorder}
@@ -323,6 +326,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data(p)
     _add_models(p)
     monitoring_commands.add_predict_options(p)
+    p.add_argument(
+        "--engine",
+        choices=("stream", "spark"),
+        default="stream",
+        help="stream: chunks on this machine (default); spark: a Spark job (local mode unless spark-submit runs it)",
+    )
     _add_quiet(p)
     p.set_defaults(func=_cmd_predict)
 

@@ -1,0 +1,158 @@
+"""What Spark runs in its Python workers: the single-machine path's own code on Arrow batches.
+
+`clean_batches` checks and types the application rows as they are read (scoring.predict's _clean, so a bad value
+is reported the same way); `score_batches` rebuilds each batch's history tables from the lists the join brought
+and calls the same decide_records and output_rows as `predict_file`. The model bundle and the policy are staged
+by the driver (scoring.spark.predict), fetched with SparkFiles, verified then loaded once per worker process.
+Errors meant for the user leave a worker as ValueError text with a marker the driver finds (`error_text`).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+MODEL_FOLDER = "model"
+POLICY_FILE = "policy.yaml"
+ORDER = "_ord"  # a history row's place in its file: the single-machine path reads rows in that order
+ROW = "_row"  # an application row's place in the input: the output keeps the input's order
+_MARK = re.compile(r"scoring-error\[(-?\d+)\]: ([^\n]*)")
+_loaded: dict[str, tuple] = {}  # per worker process: staged folder name -> (bundle, policy)
+
+OUTPUT_SCHEMA = pa.schema(
+    [
+        ("SK_ID_CURR", pa.int64()),
+        ("pd", pa.float64()),
+        ("grade", pa.string()),
+        ("decision", pa.string()),
+        ("outcome", pa.string()),
+        ("offer_amount", pa.float64()),
+        ("offer_annuity", pa.float64()),
+        ("fired", pa.string()),
+        (ROW, pa.int64()),
+    ]
+)
+
+
+_SPARK_TYPES = {pa.int64(): "long", pa.float64(): "double", pa.string(): "string"}
+
+
+def spark_ddl(schema: pa.Schema) -> str:
+    """The Spark schema string (mapInArrow's output type) of an Arrow schema of the types used here."""
+    return ", ".join(f"`{field.name}` {_SPARK_TYPES[field.type]}" for field in schema)
+
+
+def _user_error(partition: int, exc: Exception) -> ValueError:
+    return ValueError(f"scoring-error[{partition}]: {' '.join(str(exc).split())}")
+
+
+def error_text(exc: BaseException) -> tuple[int, str] | None:
+    """(input partition or -1, message) of a user-facing error raised in a worker, from a failed job's text."""
+    found = _MARK.findall(str(exc))
+    return (int(found[-1][0]), found[-1][1]) if found else None
+
+
+def application_schema(columns: list[str]) -> pa.Schema:
+    """Arrow types of cleaned application rows: ids int64, numbers float64, text string, plus the row place."""
+    from scoring.predict import _APP
+
+    def kind(col: str):
+        if col == "SK_ID_CURR":
+            return pa.int64()
+        return pa.string() if _APP[col] == "str" else pa.float64()
+
+    return pa.schema([(c, kind(c)) for c in columns if c != "TARGET"] + [(ROW, pa.int64())])
+
+
+def clean_batches(source: str, schema: pa.Schema, text_input: bool):
+    """mapInArrow function over the raw input rows: scoring.predict._clean per batch, in file order.
+
+    Data row numbers in its errors count from the start of the task's partition; the driver adds the rows of the
+    partitions before it. CSV is read as text, where Spark keeps a quoted empty field as "" and pandas (the
+    single-machine reader) reads it as missing: both are missing here."""
+    from scoring.predict import _clean
+
+    columns = schema.remove(schema.get_field_index(ROW))
+
+    def run(batches):
+        from pyspark import TaskContext
+
+        partition = TaskContext.get().partitionId()
+        seen = 0
+        for batch in batches:
+            chunk = batch.to_pandas()
+            if text_input:
+                chunk = chunk.mask(chunk.eq(""))
+            try:
+                cleaned = _clean(chunk, Path(source), seen)
+            except ValueError as exc:
+                raise _user_error(partition, exc) from None
+            rows = pa.array((partition << 33) + seen + np.arange(len(cleaned), dtype="int64"))
+            seen += len(cleaned)
+            table = pa.Table.from_pandas(cleaned, schema=columns, preserve_index=False).append_column(ROW, rows)
+            yield from table.to_batches()
+
+    return run
+
+
+def load_staged(folder: Path, verify_key: bytes, fingerprint: str, policy_sha256: str) -> tuple:
+    """The bundle and policy the driver staged in `folder`: the bundle's signature and hashes checked before its
+    bytes are unpickled (ModelBundle.load), both checked to be the very ones the driver loaded."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from scoring.bundle import ModelBundle
+    from scoring.decision import load_policy
+
+    bundle = ModelBundle.load(folder / MODEL_FOLDER, verify_key=Ed25519PublicKey.from_public_bytes(verify_key))
+    if bundle.fingerprint != fingerprint:
+        raise ValueError(f"the model in {folder} is not the one the driver checked")
+    policy = load_policy(folder / POLICY_FILE, grades=bundle.grades)
+    if policy.sha256 != policy_sha256:
+        raise ValueError(f"the policy in {folder} is not the one the driver checked")
+    return bundle, policy
+
+
+def _cached(staged: str, verify_key: bytes, fingerprint: str, policy_sha256: str) -> tuple:
+    if staged not in _loaded:
+        from pyspark import SparkFiles
+
+        _loaded.clear()  # one run's bundle at a time in a reused worker
+        _loaded[staged] = load_staged(Path(SparkFiles.get(staged)), verify_key, fingerprint, policy_sha256)
+    return _loaded[staged]
+
+
+def history_table(lists: pa.Array) -> pd.DataFrame:
+    """One history table's rows of a batch's clients, from its list column, in file order (and each row once:
+    bureau_balance rows reach every client holding their bureau id)."""
+    rows = pa.Table.from_struct_array(lists.flatten()).to_pandas()
+    if rows.empty:
+        return rows.drop(columns=[ORDER])
+    rows = rows.drop_duplicates(ORDER).sort_values(ORDER, kind="stable")
+    return rows.drop(columns=[ORDER]).reset_index(drop=True)
+
+
+def score_batches(staged: str, verify_key: bytes, fingerprint: str, policy_sha256: str, tables: list[str]):
+    """mapInArrow function over application rows joined to their history lists: the output columns of
+    scoring.predict.output_rows and each row's input place."""
+    from scoring.decision.service import decide_records
+    from scoring.predict import output_rows
+
+    def run(batches):
+        bundle, policy = _cached(staged, verify_key, fingerprint, policy_sha256)
+        for batch in batches:
+            names = [n for n in batch.schema.names if n not in tables and n != ROW]
+            chunk = pa.RecordBatch.from_arrays([batch.column(n) for n in names], names=names).to_pandas()
+            history = {name: history_table(batch.column(name)) for name in tables}
+            try:
+                decided = decide_records(bundle, policy, chunk, history)
+            except ValueError as exc:
+                raise _user_error(-1, exc) from None
+            out = output_rows(chunk["SK_ID_CURR"].to_numpy(), decided)
+            out[ROW] = batch.column(ROW).to_numpy()
+            yield pa.RecordBatch.from_pandas(out, schema=OUTPUT_SCHEMA, preserve_index=False)
+
+    return run
