@@ -452,8 +452,7 @@ STRINGS = {
     "mon_col_auc_champion": {"en": "AUC, champion", "fr": "AUC, champion"},
     "mon_col_auc_challenger": {"en": "AUC, challenger", "fr": "AUC, challenger"},
     "mon_swaps_note": {
-        "en": "Swap-ins: applications the challenger would approve and the champion declined; swap-outs: the "
-        "reverse.",
+        "en": "Swap-ins: applications the challenger would approve and the champion declined; swap-outs: the reverse.",
         "fr": "Entrées : demandes que le challenger accepterait et que le champion a refusées ; sorties : l'inverse.",
     },
     "mon_share_axis": {"en": "Share (0 to 1)", "fr": "Part (0 à 1)"},

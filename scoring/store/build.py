@@ -132,9 +132,7 @@ class _SQLiteWriter:
         population.release(self.con, importance)  # customers' aggregates, noised once for this generation
 
 
-def write_generation(
-    writer, data_dir, bundle, policy, *, sample_size: int, chunk_size: int, work, shadow=None
-) -> int:
+def write_generation(writer, data_dir, bundle, policy, *, sample_size: int, chunk_size: int, work, shadow=None) -> int:
     """Every row of a new store generation through `writer` (chunk, indexes, rows, release: _SQLiteWriter, or
     the PostgreSQL build's), whichever backend it writes to; returns clients written. `work`: where the
     features' temporary Parquet files go; `shadow`: a ShadowRun given each chunk's decisions."""
@@ -228,9 +226,7 @@ def _replace_file(tmp: Path, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def explain_all(
-    store_path, models_dir, *, chunk_size: int = rows.CHUNK_CLIENTS, policy_path=None, shadow=None
-) -> int:
+def explain_all(store_path, models_dir, *, chunk_size: int = rows.CHUNK_CLIENTS, policy_path=None, shadow=None) -> int:
     """Re-score every stored client with the current bundle from the stored features, in one transaction, and
     re-decide them under the policy at `policy_path` (default SCORING_POLICY) from their stored policy inputs;
     `shadow`: a ShadowRun given each chunk's decisions (the caller logs it once the generation is in place).
