@@ -8,13 +8,14 @@ compare(); its answer keeps one shape. No scikit-learn: API workers never load i
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 
+from scoring.monitoring.performance import auc
+from scoring.monitoring.periods import PERIODS, period_of
 from scoring.shadow.log import location, missing_table, query
 
-PERIODS = ("day", "week", "month")
 APPROVED = "approve"  # swap in: the challenger's outcome is approve and the champion's is not; swap out: reverse
 _SELECT = (
     "SELECT s.scored_at, s.champion_pd, s.challenger_pd, s.champion_outcome, s.challenger_outcome{defaulted} "
@@ -49,19 +50,6 @@ def compare(store, period: str = "month", *, champion: str | None = None, challe
     return {"champion": champion, "challenger": challenger, "periods": periods}
 
 
-def period_of(day: date, period: str) -> tuple[str, date, date]:
-    """(name, first day, first day after) of the day, ISO week or month holding `day`."""
-    if period == "day":
-        return day.isoformat(), day, day + timedelta(days=1)
-    if period == "week":
-        year, week, weekday = day.isocalendar()
-        start = day - timedelta(days=weekday - 1)
-        return f"{year}-W{week:02d}", start, start + timedelta(days=7)
-    start = day.replace(day=1)
-    end = (start + timedelta(days=32)).replace(day=1)
-    return f"{day.year}-{day.month:02d}", start, end
-
-
 def _summary(key: str, start: date, end: date, rows: list) -> dict:
     ours_pd = np.array([np.nan if r[1] is None else r[1] for r in rows], dtype="float64")
     theirs_pd = np.array([np.nan if r[2] is None else r[2] for r in rows], dtype="float64")
@@ -88,18 +76,6 @@ def _summary(key: str, start: date, end: date, rows: list) -> dict:
 def _mean(values: np.ndarray) -> float | None:
     values = values[~np.isnan(values)]
     return float(values.mean()) if len(values) else None
-
-
-def auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
-    """Area under the ROC curve of `scores` for labels 1 (Mann-Whitney, ties counted half); None without both."""
-    positives = int(labels.sum())
-    negatives = len(labels) - positives
-    if positives == 0 or negatives == 0:
-        return None
-    from scipy.stats import rankdata
-
-    ranks = rankdata(scores)  # ties get their average rank
-    return float((ranks[labels == 1].sum() - positives * (positives + 1) / 2.0) / (positives * negatives))
 
 
 def _store_model_version(store) -> str | None:
