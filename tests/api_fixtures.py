@@ -78,3 +78,22 @@ def assert_error(response, status: int, code: str | None = None) -> None:
     assert response.json["error"]["message"]
     if code:
         assert response.json["error"]["code"] == code
+
+
+def registry_app(env: dict, second_bundle: Path, folder: Path, *, challenger: bool = False) -> dict:
+    """The API on a registry of two versions in `folder`: A (the store's model) champion, B added beside it, and
+    challenger when asked; {app, client, heads (by role), models, a, b, store, cid (own client), other}."""
+    import shutil
+
+    from scoring import registry
+
+    models = folder / "models"
+    shutil.copytree(env["models"], models)
+    a = registry.init_registry(models, "tester")
+    b = registry.add_version(models, second_bundle, "tester")
+    if challenger:
+        registry.set_challenger(models, b, "tester")
+    app = create_test_app({**env, "models": models})
+    client = app.test_client()
+    served = {"app": app, "client": client, "heads": headers_by_role(client), "models": models, "a": a, "b": b}
+    return {**served, "store": env["store"], "cid": env["own"], "other": env["other"]}

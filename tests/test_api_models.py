@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 from contextlib import closing
 
@@ -13,7 +12,7 @@ from flask import current_app
 from scoring import registry
 from scoring.bundle import ModelBundle
 from scoring.registry import promotion
-from tests.api_fixtures import assert_error, create_test_app, headers_by_role
+from tests.api_fixtures import assert_error, create_test_app, headers_by_role, registry_app
 from tests.test_registry import second_bundle  # noqa: F401 - the fixture
 
 
@@ -44,22 +43,7 @@ def test_models_by_role_on_a_legacy_folder(fresh_api_client, fresh_api_env, trai
 @pytest.fixture()
 def served(fresh_api_env, second_bundle, tmp_path):  # noqa: F811 - the imported fixture
     """The API on a registry of two versions (A champion, its store) and the manager's and service's headers."""
-    models = tmp_path / "models"
-    shutil.copytree(fresh_api_env["models"], models)
-    a = registry.init_registry(models, "tester")
-    b = registry.add_version(models, second_bundle, "tester")
-    app = create_test_app({**fresh_api_env, "models": models})
-    client = app.test_client()
-    return {
-        "app": app,
-        "client": client,
-        "heads": headers_by_role(client),
-        "models": models,
-        "a": a,
-        "b": b,
-        "store": fresh_api_env["store"],
-        "cid": fresh_api_env["own"],
-    }
+    return registry_app(fresh_api_env, second_bundle, tmp_path)
 
 
 def _versions(s) -> dict:

@@ -4,7 +4,6 @@ in-flight gap closed (a request pinned before a swap reads its generation to the
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import threading
 from contextlib import closing
@@ -21,7 +20,7 @@ from scoring.decision.service import decide_applicants
 from scoring.registry import promotion
 from scoring.shadow.log import write_rows
 from scoring.shadow.rows import COLUMNS
-from tests.api_fixtures import create_test_app, headers_by_role
+from tests.api_fixtures import registry_app
 from tests.test_registry import second_bundle  # noqa: F401 - the fixture
 
 
@@ -41,24 +40,7 @@ def _applicant(store, cid) -> dict:
 @pytest.fixture()
 def served(fresh_api_env, second_bundle, tmp_path):  # noqa: F811 - the imported fixture
     """The API on a registry: A champion (its store), B challenger; the headers of each role."""
-    models = tmp_path / "models"
-    shutil.copytree(fresh_api_env["models"], models)
-    a = registry.init_registry(models, "tester")
-    b = registry.add_version(models, second_bundle, "tester")
-    registry.set_challenger(models, b, "tester")
-    app = create_test_app({**fresh_api_env, "models": models})
-    client = app.test_client()
-    return {
-        "app": app,
-        "client": client,
-        "heads": headers_by_role(client),
-        "models": models,
-        "a": a,
-        "b": b,
-        "store": fresh_api_env["store"],
-        "cid": fresh_api_env["own"],
-        "other": fresh_api_env["other"],
-    }
+    return registry_app(fresh_api_env, second_bundle, tmp_path, challenger=True)
 
 
 def _post(s, path, body, **headers):
