@@ -179,7 +179,8 @@ def predict_file(
 ) -> int:
     """Score and decide every application row of `input` into `output` (CSV or Parquet by extension) under the
     policy at `policy_path` (default SCORING_POLICY); returns rows scored. `recorder(bundle, decided, ids)` is
-    called per chunk (scoring.monitoring.commands.BatchRecorder: the monitoring record)."""
+    called per chunk (scoring.monitoring.commands.BatchRecorder: the monitoring record), its `check()` once the
+    bundle is verified."""
     from scoring.decision import load_policy
     from scoring.decision.service import decide_records
 
@@ -190,6 +191,8 @@ def predict_file(
     dst.parent.mkdir(parents=True, exist_ok=True)
     bundle = ModelBundle.load(models_dir)
     policy = load_policy(policy_path, grades=bundle.grades)
+    if recorder is not None:
+        recorder.check()
     shadow = shadow_batch(models_dir, policy_path)  # the registry's challenger, if any
     writer = _Writer(dst)
     rows, ok = 0, False

@@ -151,7 +151,8 @@ def test_synth_shows_its_step_on_stderr_and_quiet_shows_none(tmp_path):
 def test_predict_shows_rows_done(synth_dir, trained_models, tmp_path, capsys, monkeypatch):
     source = tmp_path / "in.parquet"
     pd.read_parquet(synth_dir / "application_test.parquet").iloc[:150].to_parquet(source, index=False)
-    args = ["predict", "--input", str(source), "--output", str(tmp_path / "out.csv"), "--models", str(trained_models)]
+    out_file = str(tmp_path / "out.csv")
+    args = ["predict", "--input", str(source), "--output", out_file, "--models", str(trained_models), "--no-record"]
     monkeypatch.setenv("SCORING_PROGRESS", "lines")
     assert cli.main([*args, "--data", str(synth_dir)]) == 0
     out, err = capsys.readouterr()

@@ -47,6 +47,16 @@ class BatchRecorder:
         self.store, self.run_id = store, records.new_request_id()
         self.scored_at, self.rows = scored_at, 0
 
+    def check(self) -> None:
+        """A missing store is an error before anything is scored (predict_file calls this once the bundle is
+        verified, so that a tampered model is what a run on both is refused for)."""
+        from scoring.store.connection import connect
+
+        try:
+            connect(self.store)
+        except FileNotFoundError as exc:
+            raise FileNotFoundError(f"{exc}, or pass --no-record to score without recording for monitoring") from None
+
     def __call__(self, bundle, decided, client_ids) -> None:
         from scoring.monitoring import records
 
@@ -69,9 +79,6 @@ def predict_recording(args):
     if args.no_record or getattr(args, "engine", "stream") != "stream":  # the Spark engine does not record yet
         yield None
         return
-    from scoring.store.connection import connect
-
-    connect(args.store)  # a missing store is an error before anything is scored
     recorder = BatchRecorder(args.store, scored_at=args.as_of)
     try:
         yield recorder
