@@ -87,7 +87,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     s = settings()
     app.config.update(
         SETTINGS=s,
-        STORE_PATH=s.store_path,
+        STORE_PATH=s.store_location,  # a SQLite file's Path or a postgresql:// URL: scoring.store takes either
         MODELS_DIR=s.models_dir,
         POLICY_PATH=s.policy_path,
         TOKEN_TTL=s.token_ttl_seconds,

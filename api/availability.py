@@ -14,9 +14,16 @@ import time
 from flask import Flask, current_app, request
 
 from api.errors import ApiError
+from scoring.store import database_problem, store_location
 
 # routes that need no store: liveness, metrics, the spec; /ready runs the full probe itself
 _NO_STORE = {"health.health", "health.ready", "health.prometheus", "openapi.spec", "openapi.docs"}
+
+
+def _database_url(location) -> str | None:
+    """The postgresql:// URL of a PostgreSQL store, None for a SQLite file's path."""
+    found = store_location(location)
+    return found if isinstance(found, str) else None
 
 
 def _file_problem(path) -> tuple[str | None, os.stat_result | None]:
@@ -32,7 +39,10 @@ def _file_problem(path) -> tuple[str | None, os.stat_result | None]:
 
 
 def store_problem(path) -> str | None:
-    """Why the store at `path` cannot serve (missing, unreadable, not a store, no generation), or None."""
+    """Why the store at `path` cannot serve (missing, unreadable, not a store, no generation), or None; a
+    postgresql:// location is probed in its database (scoring.store.database_problem)."""
+    if _database_url(path) is not None:
+        return database_problem(_database_url(path))
     problem, _ = _file_problem(path)
     if problem:
         return problem
@@ -53,6 +63,17 @@ def store_problem(path) -> str | None:
     return None
 
 
+def _database_errors() -> tuple:
+    """PostgreSQL's errors when it is the backend in use (psycopg imported), else none."""
+    import sys
+
+    if "psycopg" not in sys.modules:
+        return ()
+    from psycopg import Error
+
+    return (Error,)
+
+
 def unavailable(reason: str) -> ApiError:
     return ApiError(503, "store_unavailable", f"the service cannot serve right now: {reason}")
 
@@ -60,7 +81,7 @@ def unavailable(reason: str) -> ApiError:
 def failure_reason(exc: Exception) -> str | None:
     """For an unexpected exception: the store problem that explains it, or None for a genuine bug."""
     reason = store_problem(current_app.config["STORE_PATH"])
-    if reason is None and isinstance(exc, sqlite3.Error):  # e.g. locked beyond the wait: the store, not the code
+    if reason is None and isinstance(exc, (sqlite3.Error, *_database_errors())):  # the store, not the code
         reason = f"client store error ({type(exc).__name__})"
     return reason
 
@@ -73,10 +94,13 @@ class _Probe:
         self.interval, self.key, self.checked_at, self.problem = interval, None, -1e9, None
 
     def __call__(self, path) -> str | None:
-        problem, info = _file_problem(path)
-        if problem:
-            return problem
-        key, now = (info.st_ino, info.st_dev, info.st_size), time.monotonic()
+        if _database_url(path) is not None:  # no file to stat: the database probed once per interval
+            info = None
+        else:
+            problem, info = _file_problem(path)
+            if problem:
+                return problem
+        key, now = (info and (info.st_ino, info.st_dev, info.st_size)), time.monotonic()
         if key != self.key or now - self.checked_at >= self.interval:
             self.problem, self.key, self.checked_at = store_problem(path), key, now
         return self.problem

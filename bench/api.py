@@ -1,6 +1,7 @@
 """API benchmark: real gunicorn on loopback driven by wrk; throughput, p50/p90/p99 per route, server CPU, worker RSS.
 
 Usage: python bench/api.py [--store PATH --models DIR] [--workers 1,2] [--connections 8] [--seconds S] [--rounds R]
+       [--backends sqlite,postgresql]
 Without --store, a synthetic store of --clients (5,000) clients is built once under --work and reused.
 The load comes from wrk (a C load generator, Debian package `wrk`: one thread and a few MB, so the server keeps
 the cores; a Python generator on the same 2 cores capped /health at about 3,700 req/s), with keep-alive
@@ -212,12 +213,12 @@ def _cpu(workers) -> float:
 
 
 # ------------------------------------------------------------------------------------------ one set-up
-def run_workers(args, store_path: Path, ids: list[int], bodies: list[bytes], n_workers: int, work: Path) -> dict:
-    """Every scenario against gunicorn with `n_workers` workers: scenario -> list of runs (one per round)."""
-    env = {"SCORING_STORE": str(store_path), "SCORING_MODELS": str(args.models), "SCORING_SECRET_KEY": "bench"}
-    with gunicorn(
-        "api:create_app()", env, workers=n_workers, ready_path="/ready", log_path=work / f"api-{n_workers}.log"
-    ) as base:
+def run_workers(args, location, ids: list[int], bodies: list[bytes], n_workers: int, work: Path) -> dict:
+    """Every scenario against gunicorn with `n_workers` workers on the store at `location` (a SQLite file or a
+    postgresql:// URL): scenario -> list of runs (one per round)."""
+    env = {"SCORING_STORE": str(location), "SCORING_MODELS": str(args.models), "SCORING_SECRET_KEY": "bench"}
+    log = work / f"api-{'pg' if '://' in str(location) else 'sqlite'}-{n_workers}.log"
+    with gunicorn("api:create_app()", env, workers=n_workers, ready_path="/ready", log_path=log) as base:
         port = int(base.rsplit(":", 1)[1])
         auth = {"Authorization": f"Bearer {_token(port)}", "Content-Type": "application/json"}
         workers = _workers_of(port)
@@ -258,10 +259,10 @@ def run_workers(args, store_path: Path, ids: list[int], bodies: list[bytes], n_w
     return {"runs": runs, "rss_get": rss_get, "rss": rss}
 
 
-def report(n_workers: int, result: dict, connections: int) -> dict:
+def report(n_workers: int, result: dict, connections: int, backend: str = "sqlite") -> dict:
     """Print one set-up's table; its explanation/health ratio and p99s."""
     runs = result["runs"]
-    print(f"\n{n_workers} gunicorn worker(s)")
+    print(f"\n{n_workers} gunicorn worker(s), {backend} store")
     print(
         f"{'scenario':42} {'req/s':>8} {'p50 ms':>7} {'p90 ms':>7} {'p99 ms':>7} {'server CPU ms/req':>18} "
         f"{'driver CPU':>10} {'errors':>7}"
@@ -306,6 +307,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the GET scenarios, alternated")
     parser.add_argument("--ids", type=int, default=2000, help="distinct random client ids to request")
     parser.add_argument("--driver", choices=("wrk", "python"), default="wrk" if shutil.which("wrk") else "python")
+    parser.add_argument(
+        "--backends",
+        default="sqlite",
+        help="store backends, comma-separated: sqlite, postgresql (the store migrated into a throwaway cluster)",
+    )
     args = parser.parse_args()
     if args.store is None:
         args.store, args.models = bench_store(args.work, args.clients)
@@ -334,13 +340,35 @@ def main() -> None:
         f"{args.seconds:g} s per GET scenario; {psutil.cpu_count()} cores shared by driver and server; "
         f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
+    cluster = None
     try:
-        for n_workers in (int(w) for w in args.workers.split(",")):
-            result = run_workers(args, store_path, ids, bodies, n_workers, work)
-            report(n_workers, result, args.connections)
+        for backend in args.backends.split(","):
+            location = store_path
+            if backend == "postgresql":
+                cluster, location = _postgres_copy(store_path)
+            for n_workers in (int(w) for w in args.workers.split(",")):
+                result = run_workers(args, location, ids, bodies, n_workers, work)
+                report(n_workers, result, args.connections, backend)
     finally:
         print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        if cluster is not None:
+            cluster.stop()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _postgres_copy(store_path: Path):
+    """A throwaway PostgreSQL cluster (tests/postgres.py) holding the bench store, migrated: (cluster, its URL)."""
+    from scoring.store import migrate_store
+    from tests.postgres import Cluster, unavailable
+
+    reason = unavailable()
+    if reason:
+        raise SystemExit(f"no PostgreSQL: {reason}")
+    cluster = Cluster().start()
+    url = cluster.database()
+    migrate_store(store_path, url)
+    print("postgresql store: the same store migrated into a throwaway local cluster (unix socket, fsync off)")
+    return cluster, url
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
-"""The audit log in the store file: append-only, each entry chained to the previous one by an HMAC, verifiable.
+"""The audit log in the store: append-only, each entry chained to the previous one by an HMAC, verifiable.
 
 Each entry stores `hash` = HMAC-SHA256(key, its id and fields + the previous entry's hash).
-The key is not in the store file: `SCORING_AUDIT_KEY`, else derived from the API secret
-(`SCORING_SECRET_KEY` or the 0600 `.secret_key` file beside the store). Whoever can write the store file but does
+The key is not in the audit table: `SCORING_AUDIT_KEY`, else derived from the API secret
+(`SCORING_SECRET_KEY`, or the store's own: scoring.store.secret). One chain whatever the number of writers: an
+append reads the head and inserts the next entry under the store's write lock (SQLite's, or on PostgreSQL an
+advisory lock every node takes: scoring.store.postgres_kept). Whoever can write the store file but does
 not hold the key can drop the triggers and edit, delete, reorder or forge entries, but `verify_audit` names the first
 such entry. Cutting the newest entries leaves a valid shorter chain: compare with a head recorded earlier (`expect`).
 The link is computed in Python from plain columns, inside the write transaction, so a server backend can do the same.
@@ -19,7 +21,8 @@ from pathlib import Path
 
 import orjson
 
-from scoring.config import secret_key, settings
+from scoring.config import settings
+from scoring.store import describe_secret, stored_secret
 from scoring.store.connection import connect, kept_write, retry
 from scoring.store.schema import AUDIT
 from scoring.users import _now
@@ -66,20 +69,23 @@ def _secret(store, create: bool) -> str:
     s = settings()
     if s.audit_key:
         return s.audit_key
-    path = Path(getattr(store, "path", store))
-    if not create and not s.token_secret and not (path.parent / ".secret_key").exists():
+    location = getattr(store, "path", store)
+    if s.token_secret:
+        return s.token_secret
+    found = stored_secret(location, create=create)
+    if found is None:
         raise ValueError(
             "no audit key: set SCORING_AUDIT_KEY (or SCORING_SECRET_KEY) as the API had it, or keep "
-            f"the .secret_key file beside {path}"
+            f"{describe_secret(location)}"
         )
-    return secret_key(path)
+    return found
 
 
 def _key(store, create: bool = True):
     """The chain's keyed HMAC, cached per store and keys: the key file is read once, not per append."""
-    path = str(getattr(store, "path", store))
+    location = str(getattr(store, "path", store))
     s = settings()
-    cache_key = (path, s.audit_key, s.token_secret)
+    cache_key = (location, s.audit_key, s.token_secret)
     keyed = _keys.get(cache_key)
     if keyed is None:
         key = hmac.digest(_secret(store, create).encode("utf-8"), _KEY_CONTEXT, "sha256")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import math
 import os
-import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -94,7 +93,8 @@ SETTINGS: tuple[Setting, ...] = (
         "SCORING_STORE",
         "data/processed/store.sqlite",
         "CLI, API, demo",
-        "SQLite client store (clients, users, audit log)",
+        "client store (clients, users, audit log): a SQLite file, or a `postgresql://` URL shared by every API "
+        "node (docs/postgresql.md)",
     ),
     Setting(
         "token_secret",
@@ -102,7 +102,7 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "API",
         "key signing the tokens; set it in production, shared by all workers",
-        shown_default="random, kept in `<store folder>/.secret_key` (mode 0600)",
+        shown_default="random, kept in `<store folder>/.secret_key` (mode 0600) or in a PostgreSQL store",
     ),
     Setting("token_ttl_seconds", "SCORING_TOKEN_TTL", "3600", "API", "token lifetime in seconds", _number(int)),
     Setting(
@@ -346,12 +346,21 @@ class Settings:
 
     @property
     def store_path(self) -> Path:
-        """The store as a file path (the SQLite backend's location)."""
-        return Path(self.store)
+        """The store as a file path (the SQLite backend's location; ValueError for a postgresql:// URL)."""
+        from scoring.store import sqlite_file
+
+        return sqlite_file(self.store)
+
+    @property
+    def store_location(self) -> Path | str:
+        """The store as its backend reads it: a SQLite file's Path, or a postgresql:// URL as text."""
+        from scoring.store import store_location
+
+        return store_location(self.store)
 
     @property
     def secret_key(self) -> str:
-        return self.token_secret or secret_key(self.store_path)
+        return self.token_secret or secret_key(self.store_location)
 
 
 def settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -388,20 +397,11 @@ def check_declaration() -> None:
         raise AssertionError("scoring.config.SETTINGS and Settings disagree")
 
 
-def secret_key(store_path: Path) -> str:
-    """SCORING_SECRET_KEY, else a random key kept beside the store so all workers share it."""
+def secret_key(location) -> str:
+    """SCORING_SECRET_KEY, else the store's own random key (scoring.store.secret), which all workers and nodes share."""
     env = settings().token_secret
     if env:
         return env
-    key_file = Path(store_path).parent / ".secret_key"
-    if key_file.exists():
-        return key_file.read_text().strip()
-    key_file.parent.mkdir(parents=True, exist_ok=True)
-    candidate = secrets.token_urlsafe(48)
-    try:
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another worker won the race: use its key
-        return key_file.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(candidate)
-    return candidate
+    from scoring.store import stored_secret
+
+    return stored_secret(location)

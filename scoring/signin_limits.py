@@ -1,4 +1,5 @@
-"""Sign-in attempt limits per address and per username, kept in the store file so every worker shares them.
+"""Sign-in attempt limits per address and per username, kept in the store so every worker (and, on PostgreSQL,
+every node) shares them.
 
 Checked before the password hash is computed, so a flood is refused for the price of two indexed reads.
 - Per address: at most SCORING_SIGNIN_MAX_PER_ADDRESS failures in SCORING_SIGNIN_WINDOW seconds.
@@ -82,15 +83,16 @@ def record_failure(store, username: str, address: str, now: float | None = None)
         try:
             # forget what has expired, a few rows per failure: the table stays as small as what is live, even under
             # a spray of made-up usernames from many addresses
+            # portable SQL (no rowid): the rows at the 10 oldest expired times, a few more when times are equal
             con.execute(
-                "DELETE FROM signin_attempts WHERE rowid IN (SELECT rowid FROM signin_attempts WHERE at < ? "
-                "AND scope != 'known' LIMIT 10)",
-                (horizon,),
+                "DELETE FROM signin_attempts WHERE scope != 'known' AND at < ? AND at IN (SELECT at FROM "
+                "signin_attempts WHERE at < ? AND scope != 'known' ORDER BY at LIMIT 10)",
+                (horizon, horizon),
             )
             con.execute(
-                "DELETE FROM signin_attempts WHERE rowid IN (SELECT rowid FROM signin_attempts WHERE at < ? "
-                "AND scope = 'known' LIMIT 10)",
-                (now - lim.known_seconds,),
+                "DELETE FROM signin_attempts WHERE scope = 'known' AND at < ? AND at IN (SELECT at FROM "
+                "signin_attempts WHERE at < ? AND scope = 'known' ORDER BY at LIMIT 10)",
+                (now - lim.known_seconds, now - lim.known_seconds),
             )
             con.executemany(
                 "INSERT INTO signin_attempts (scope, key, at) VALUES (?, ?, ?)",

@@ -1,4 +1,5 @@
-"""API users (scrypt-hashed passwords, roles), kept in the client store file; the audit log is in scoring.audit."""
+"""API users (scrypt-hashed passwords, roles), kept in the client store (a kept table: a SQLite file's, or the
+PostgreSQL store's every node reads); the audit log is in scoring.audit."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import re
 import secrets
 import sqlite3
 from datetime import datetime, timezone
-from pathlib import Path
 
+from scoring.store import describe_location
 from scoring.store.connection import connect, execute, kept_write
 
 ROLES = ("manager", "customer", "service")
@@ -22,8 +23,9 @@ _MAX_PASSWORD = 1024
 _N, _R, _P = 2**14, 8, 1
 
 
-def _path(store) -> Path:
-    return Path(getattr(store, "path", store))
+def _where(store) -> str:
+    """The store named for a message: a file's path, never a database URL."""
+    return describe_location(getattr(store, "path", store))
 
 
 def _hash(password: str, salt: bytes) -> bytes:
@@ -111,7 +113,7 @@ def add_user(store, username: str, password: str, role: str, client_id: int | No
         except sqlite3.OperationalError:
             known = None
         if known is None:
-            raise ValueError(f"client id {client_id} is not in the store {_path(store)}")
+            raise ValueError(f"client id {client_id} is not in the store {_where(store)}")
     elif client_id is not None:
         raise ValueError(f"only customers are bound to a client id; a {role} must not have one")
     try:

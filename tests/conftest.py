@@ -159,6 +159,16 @@ def postgres_cluster():
 
 
 @pytest.fixture(scope="session")
+def postgres_api_template(postgres_cluster, api_template) -> dict:
+    """`api_template` migrated into a PostgreSQL database that is only ever copied (Cluster.database(template=))."""
+    from scoring.store.postgres_build import migrate
+
+    url = postgres_cluster.database()
+    migrate(api_template["store"], url)
+    return {**api_template, "store": url}
+
+
+@pytest.fixture(scope="session")
 def monitored_store(api_template, tmp_path_factory) -> dict:
     """The API template's store with a stable and a drifted cohort recorded by `predict` (tests/monitoring_fixtures)."""
     from tests.monitoring_fixtures import monitored_store

@@ -97,14 +97,17 @@ class Cluster:
     def url(self, dbname: str = "postgres") -> str:
         return f"postgresql://postgres@/{dbname}?host={self.root}&port={self.port}"
 
-    def database(self) -> str:
-        """A new, empty database's URL."""
+    def database(self, template: str | None = None) -> str:
+        """A new database's URL: empty, or a file-level copy of the database at URL `template` (fast: a store is
+        migrated once, then copied per test), which no connection may be using."""
         import psycopg
+        from psycopg.conninfo import conninfo_to_dict
 
         self._count += 1
         name = f"scoring_test_{self._count}"
+        copy = f" TEMPLATE {conninfo_to_dict(template)['dbname']}" if template else ""
         with psycopg.connect(self.url(), autocommit=True) as con:
-            con.execute(f"CREATE DATABASE {name}")
+            con.execute(f"CREATE DATABASE {name}{copy}")
         return self.url(name)
 
     def stop(self) -> None:

@@ -5,6 +5,7 @@ audit log stays append-only and its chain verifies after a migration, and no URL
 from __future__ import annotations
 
 import json
+import time
 
 import psycopg
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from scoring import audit, users
 from scoring.store import build_store, open_store, schema
 from scoring.store import postgres_schema as pg
+from scoring.store.postgres import GENERATION_TTL
 from scoring.store.postgres_build import migrate
 
 
@@ -87,6 +89,7 @@ def test_migration_keeps_users_and_the_audit_chain(migrated, source):
         assert audit._link(key, entry["id"], tuple(entry[c] for c in audit._LINKED), prev) == entry["hash"]
         prev = entry["hash"]
     assert prev != audit._GENESIS
+    assert audit.verify_audit(migrated)["ok"]  # the key file beside the source moved into the database
 
 
 def test_the_audit_log_is_append_only_and_ids_follow_the_copied_ones(migrated):
@@ -101,6 +104,9 @@ def test_the_audit_log_is_append_only_and_ids_follow_the_copied_ones(migrated):
         ).fetchone()[0]
         con.rollback()
     assert new == last + 1
+    audit.append_audit(migrated, user="m", role="manager", client_id=1, route="/y", outcome="ok", model_version="v")
+    report = audit.verify_audit(migrated)  # appended on PostgreSQL, chained to the migrated entries
+    assert report["ok"] and report["chained"] == report["last_id"] == last + 1
 
 
 def test_a_migration_into_a_store_with_users_is_refused(migrated, source):
@@ -151,24 +157,33 @@ def test_a_build_answers_as_the_sqlite_build(built, store_path):
     assert _same(pg_store.list_clients(grade="G2"), file_store.list_clients(grade="G2"))
 
 
+def _generations(url: str) -> set[str]:
+    with psycopg.connect(url) as con:
+        return {r[0] for r in con.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'scoring_gen_%'")}
+
+
 def test_a_rebuild_switches_generations_and_a_failed_one_leaves_the_store(
     postgres_cluster, built, synth_dir, trained_models, tmp_path
 ):
+    """A pinned reader finishes on its generation; the one a switch replaces is kept until the next, older ones go."""
     store = open_store(built)
-    before = store.get_explanation(store.list_clients(limit=1)["items"][0]["client_id"])["generation"]
+    cid = store.list_clients(limit=1)["items"][0]["client_id"]
+    before = store.get_explanation(cid)["generation"]
     with pytest.raises(Exception):  # noqa: B017 - no raw tables: the build fails before any switch
         build_store(tmp_path, trained_models, built)
-    with psycopg.connect(built) as con:
-        kept = con.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'scoring_gen_%'").fetchone()[0]
-    assert kept == 1
-    cid = store.list_clients(limit=1)["items"][0]["client_id"]
+    assert len(_generations(built)) == 1
     assert store.get_explanation(cid)["generation"] == before
+    key = store.pin_generation()
+    assert _generations(built) == {key} and store.generation_key() == key
+    with psycopg.connect(built, autocommit=True) as con:  # what a build that died before its switch leaves
+        con.execute("CREATE SCHEMA scoring_gen_crashed")
     build_store(synth_dir, trained_models, built)
-    after = store.get_explanation(cid)["generation"]  # the same open store follows the switch
-    assert after != before
-    with psycopg.connect(built) as con:
-        kept = con.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'scoring_gen_%'").fetchone()[0]
-    assert kept == 1
+    assert store.get_explanation(cid)["generation"] == before  # pinned: the generation the request started on
+    assert open_store(built).get_explanation(cid)["generation"] != before  # unpinned: the new one
+    time.sleep(GENERATION_TTL)
+    new_key = store.pin_generation()
+    assert new_key != key and store.get_explanation(cid)["generation"] != before
+    assert _generations(built) == {key, new_key}  # the replaced one kept, the crashed build's dropped
 
 
 def test_no_message_repeats_the_url(postgres_cluster):

@@ -20,8 +20,9 @@ from scoring.store.interface import (
     NotReleased,
     ReviewConflict,
 )
-from scoring.store.location import describe_location, sqlite_file, store_location  # noqa: F401  (sqlite_file)
+from scoring.store.location import describe_location, sqlite_file, store_location
 from scoring.store.offers import save_offers
+from scoring.store.secret import describe_secret, stored_secret
 
 __all__ = [
     "REVIEW_OUTCOMES",
@@ -35,13 +36,17 @@ __all__ = [
     "NotReleased",
     "ReviewConflict",
     "build_store",
+    "database_problem",
     "describe_location",
+    "describe_secret",
     "explain_all",
     "migrate_store",
     "open_store",
     "regenerate",
     "save_offers",
+    "sqlite_file",
     "store_model_version",
+    "stored_secret",
     "store_location",
 ]
 
@@ -56,6 +61,14 @@ def open_store(location=None) -> ClientStore:
     from scoring.store.sqlite import SQLiteStore
 
     return SQLiteStore(found)
+
+
+def database_problem(url: str) -> str | None:
+    """Why the PostgreSQL store at `url` cannot serve (unreachable, not built, a table missing), or None: what the
+    API's readiness probe says of a database, as it stats and opens a SQLite file."""
+    from scoring.store.postgres import serving_problem
+
+    return serving_problem(url)
 
 
 def migrate_store(source, url: str) -> dict[str, int]:

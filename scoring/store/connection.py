@@ -1,8 +1,11 @@
-"""SQLite connections to the store file, opened one way: the project's pragmas, WAL, retries on a busy file.
+"""Connections to the store for the kept tables' writers and readers, opened one way whichever the backend.
 
-One connection per thread, store file and mode, reopened after a fork and when a rebuild renames a new file into
-place (a changed inode). The read-only mode serves lookups; the read-write mode serves users, the audit log and
-the sign-in limits, and makes sure their tables exist (schema.ensure_kept).
+SQLite: the project's pragmas, WAL, retries on a busy file; one connection per thread, store file and mode,
+reopened after a fork and when a rebuild renames a new file into place (a changed inode). The read-only mode
+serves lookups; the read-write mode serves users, the audit log, the sign-in limits and any kept table, and makes
+sure their tables exist (schema.ensure_kept).
+PostgreSQL (a postgresql:// location): scoring.store.postgres_kept's connection, with the same surface (execute
+with `?`, BEGIN IMMEDIATE / COMMIT / ROLLBACK, sqlite3's IntegrityError), so a writer is written once for both.
 """
 
 from __future__ import annotations
@@ -16,16 +19,33 @@ import time
 from pathlib import Path
 
 from scoring.store import schema
+from scoring.store.location import store_location
 
 _local = threading.local()
 
 
+def _url(store) -> str | None:
+    """The postgresql:// URL `store` names (a location, or a store object: a SQLiteStore's `path`, a
+    PostgresStore's `location`), None for a file."""
+    target = getattr(store, "path", None) or getattr(store, "location", None) or store
+    if not isinstance(target, str) or "://" not in target:
+        return None
+    found = store_location(target)
+    return found if isinstance(found, str) else None
+
+
 def connect(store, *, readonly: bool = False) -> sqlite3.Connection:
-    """This thread's connection to the store file at `store` (a path, or anything with a `.path`).
+    """This thread's connection to the store file at `store` (a path, or anything with a `.path`); for a
+    postgresql:// URL, a PostgreSQL connection with the same surface (postgres_kept.connect).
 
     Read-write: a missing file is FileNotFoundError (an append must never land in a replaced file). Read-only:
     query_only, and a file missing mid-swap keeps answering from the file already open.
     """
+    url = _url(store)
+    if url is not None:
+        from scoring.store import postgres_kept
+
+        return postgres_kept.connect(url)
     key = str(getattr(store, "path", store))
     try:
         inode = os.stat(key).st_ino
@@ -53,7 +73,15 @@ def connect(store, *, readonly: bool = False) -> sqlite3.Connection:
 def kept_write(store):
     """This thread's read-write connection with the store's rebuild lock held shared, for a write to a kept table
     (users, audit, sign-ins, reviews). A rebuild holds the lock exclusively while it copies those tables and swaps the
-    new file in (rebuild_lock), so a write lands before the copy or in the new file, never in a replaced one."""
+    new file in (rebuild_lock), so a write lands before the copy or in the new file, never in a replaced one.
+    PostgreSQL: the block is one transaction in the kept schema, which a rebuild never replaces (no lock needed)."""
+    url = _url(store)
+    if url is not None:
+        from scoring.store import postgres_kept
+
+        with postgres_kept.kept_write(url) as con:
+            yield con
+        return
     connect(store)  # a missing store is FileNotFoundError, before any lock file is made beside it
     fd = os.open(_lock_path(store), os.O_RDWR | os.O_CREAT, 0o600)
     try:

@@ -1,5 +1,6 @@
-"""The campaign of pre-approved offers in the store file: written in one transaction that replaces the previous
-campaign, read page by page in rank order (the SQLite backend's list_offers and get_offer).
+"""The campaign of pre-approved offers in the store (a SQLite file, or a PostgreSQL store's current generation):
+written in one transaction that replaces the previous campaign, read page by page in rank order (list_offers and
+get_offer of both backends).
 
 Readers (the API) see the old campaign or the new one, never a mix. The offers belong to the store generation
 they were made on: a rebuild starts without any (its model may differ), until the campaign runs again.
@@ -15,7 +16,7 @@ import pandas as pd
 
 from scoring.store import schema
 from scoring.store.connection import connect, execute, retry
-from scoring.store.location import sqlite_file
+from scoring.store.location import store_location
 
 _OFFER_COLUMNS = schema.OFFERS.column_names
 
@@ -36,11 +37,13 @@ def save_offers(location, offers: pd.DataFrame, campaign: dict) -> int:
         int(campaign["clients_scored"]),
         json.dumps(campaign["message"], ensure_ascii=False),
     )
-    con = connect(sqlite_file(location))
+    where = store_location(location)
+    con = connect(where)  # PostgreSQL: the current generation's tables (every build makes them)
     execute(con, "BEGIN IMMEDIATE")
     try:
-        schema.create_tables(con, (schema.CAMPAIGN, schema.OFFERS))  # a store built before campaigns existed
-        schema.create_indexes(con, (schema.CAMPAIGN, schema.OFFERS))
+        if not isinstance(where, str):  # a store file built before campaigns existed
+            schema.create_tables(con, (schema.CAMPAIGN, schema.OFFERS))
+            schema.create_indexes(con, (schema.CAMPAIGN, schema.OFFERS))
         con.execute("DELETE FROM offers")
         con.execute("DELETE FROM campaign")
         con.execute(f"INSERT INTO campaign VALUES ({', '.join('?' * len(head))})", head)

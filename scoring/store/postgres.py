@@ -1,52 +1,69 @@
 """The PostgreSQL backend: the same lookups and statistics as the SQLite one, from a database shared by every node.
 
 The reading code is the SQLite backend's (its SQL is portable): each of its statements runs here in one short
-transaction that first points `search_path` at the generation schema the pointer names (postgres_schema), so a
-statement reads one generation whole, whichever build switches the pointer meanwhile. Connections come from one
-psycopg_pool pool per process and database. The URL is never printed or logged: it may hold a password.
+read-only transaction that first points `search_path` at a generation schema (postgres_schema), so a statement
+reads one generation whole, whichever build switches the pointer meanwhile. That generation is the one the calling
+request pinned (pin_generation: the API pins one per request, with the bundle that scored it), else the one the
+pointer names now. The writes (reviews) go through scoring.store.connection like the SQLite backend's.
+Connections come from one small pool per process and database (postgres_pool). The URL is never printed or logged.
 """
 
 from __future__ import annotations
 
-import os
 import threading
+import time
+import weakref
 from collections import OrderedDict
 
 from scoring.store import postgres_schema as pg
-from scoring.store.sqlite import SQLiteStore
+from scoring.store import reviews
+from scoring.store.postgres_pool import POOL_SIZE, pool, portable  # noqa: F401  (their home before postgres_pool)
+from scoring.store.sqlite import SQLiteStore, _stored_id
 
-_SEARCH_PATH = (  # and read-only: a lookup never writes
+_READ_POINTER = (  # and read-only: a lookup never writes
     "SELECT set_config('transaction_read_only', 'on', true), "
     "set_config('search_path', generation_schema || ', ' || %s, true) "
     f"FROM {pg.KEPT_SCHEMA}.{pg.POINTER.name} WHERE id = 1"
 )
-POOL_SIZE = 8  # connections per process at most: a gevent worker's greenlets share them
-_NO_WRITES = (
-    "review requests cannot be written to a PostgreSQL store yet: its kept-table writers (users, audit, sign-ins, "
-    "reviews) are the next step of issue #14"
+_READ_PINNED = (
+    "SELECT set_config('transaction_read_only', 'on', true), set_config('search_path', %s || ', ' || %s, true)"
 )
-_pools: dict = {}
-_pools_lock = threading.Lock()
+GENERATION_TTL = 0.5  # seconds a process reuses the pointer it read (generation_key, pin_generation)
 
 
-def pool(url: str):
-    """This process's connection pool to the database at `url` (a forked worker opens its own)."""
-    from psycopg_pool import ConnectionPool
-
-    key = (url, os.getpid())
-    with _pools_lock:
-        found = _pools.get(key)
-        if found is None:
-            found = ConnectionPool(
-                url, min_size=1, max_size=POOL_SIZE, name="scoring-store", open=True, kwargs={"autocommit": False}
-            )
-            _pools[key] = found
-        return found
+def _current():
+    """The greenlet (a gevent worker's request) or thread a pin belongs to."""
+    try:
+        from greenlet import getcurrent
+    except ImportError:  # pragma: no cover - greenlet comes with gevent, a requirement
+        return threading.current_thread()
+    return getcurrent()
 
 
-def portable(sql: str) -> str:
-    """The SQLite backend's SQL in psycopg's placeholders: `?` -> `%s` (a literal % doubled)."""
-    return sql.replace("%", "%%").replace("?", "%s")
+class _Reads:
+    """execute(sql, params) as the SQLite reading code calls it, each statement on the pinned or current generation."""
+
+    def __init__(self, url: str, pins):
+        self._url, self._pins = url, pins
+
+    def execute(self, sql: str, params=()) -> _Rows:
+        from psycopg import errors
+
+        pinned = self._pins.get(_current())
+        for attempt in range(3):
+            try:
+                with pool(self._url).connection() as con:
+                    if pinned is None:
+                        con.execute(_READ_POINTER, (pg.KEPT_SCHEMA,))
+                    else:
+                        con.execute(_READ_PINNED, (pinned, pg.KEPT_SCHEMA))
+                    cur = con.execute(portable(sql), tuple(params))
+                    return _Rows(cur.fetchall() if cur.description else [])
+            except errors.UndefinedTable:  # the generation read was dropped as the statement began: read again
+                if attempt == 2:
+                    raise
+                pinned = None  # a pinned generation dropped (two builds since the pin): the current one
+        raise AssertionError("unreachable")
 
 
 class _Rows:
@@ -65,29 +82,8 @@ class _Rows:
         return iter(self._rows)
 
 
-class _Reads:
-    """execute(sql, params) as the SQLite reading code calls it, each statement on the current generation."""
-
-    def __init__(self, url: str):
-        self._url = url
-
-    def execute(self, sql: str, params=()) -> _Rows:
-        from psycopg import errors
-
-        for attempt in range(3):
-            try:
-                with pool(self._url).connection() as con:
-                    con.execute(_SEARCH_PATH, (pg.KEPT_SCHEMA,))
-                    cur = con.execute(portable(sql), tuple(params))
-                    return _Rows(cur.fetchall() if cur.description else [])
-            except errors.UndefinedTable:  # the generation read was dropped as the statement began: read again
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
-
-
 class PostgresStore(SQLiteStore):
-    """The store in the PostgreSQL database at `url`, read-only; the caches of SQLiteStore, per generation."""
+    """The store in the PostgreSQL database at `url`; the caches of SQLiteStore, per generation."""
 
     def __init__(self, url: str):
         self._url = url
@@ -96,7 +92,10 @@ class PostgresStore(SQLiteStore):
                 raise FileNotFoundError(
                     "no client store in this PostgreSQL database: build it first with `python -m scoring build-store`"
                 )
-        self._reads = _Reads(url)
+        self._pinned = weakref.WeakKeyDictionary()  # greenlet or thread -> the generation schema it pinned
+        self._reads = _Reads(url, self._pinned)
+        self._pointer = (None, -1e9)  # (generation schema, monotonic time read)
+        self._pointer_lock = threading.Lock()
         self._lock = threading.Lock()
         self._cache = OrderedDict()
         self._static = None
@@ -104,12 +103,59 @@ class PostgresStore(SQLiteStore):
     def __repr__(self) -> str:  # never the URL
         return "PostgresStore()"
 
+    @property
+    def location(self) -> str:
+        """The database URL, for scoring.store.connection (the kept tables' writers): never print or log it."""
+        return self._url
+
     def _con(self):
         return self._reads
 
-    # --- human review requests: read from the kept schema above; their writes move with the kept tables' writers
+    # --- which generation a request reads ---------------------------------------------------------------------
+    def generation_key(self) -> str:
+        """The generation schema the pointer names, read at most once per GENERATION_TTL seconds per process."""
+        schema, read_at = self._pointer
+        now = time.monotonic()
+        if schema is None or now - read_at >= GENERATION_TTL:
+            with pool(self._url).connection() as con:
+                schema = pg.current_generation(con)
+            with self._pointer_lock:
+                self._pointer = (schema, now)
+        return schema
+
+    def pin_generation(self) -> str:
+        """generation_key(), and this greenlet's (or thread's) reads use that generation until its next pin; the
+        generation a switch replaces is kept until the next switch, so a pinned request finishes on it."""
+        schema = self.generation_key()
+        self._pinned[_current()] = schema
+        return schema
+
+    # --- human review requests: the kept schema, through the seam every kept-table writer uses -----------------
     def request_review(self, client_id, requested_by: str, comment: str) -> dict | None:
-        raise RuntimeError(_NO_WRITES)
+        cid = _stored_id(client_id)
+        reviewed = None if cid is None else reviews.reviewed_decision(self, cid)
+        return None if reviewed is None else reviews.request_review(self._url, cid, requested_by, comment, reviewed)
 
     def close_review(self, review_id, reviewer: str, result: str, reason: str, new_outcome=None) -> dict | None:
-        raise RuntimeError(_NO_WRITES)
+        rid = _stored_id(review_id)
+        return None if rid is None else reviews.close_review(self._url, rid, reviewer, result, reason, new_outcome)
+
+
+def serving_problem(url: str) -> str | None:
+    """Why the PostgreSQL store at `url` cannot serve (unreachable, no build yet, a table missing), or None: the
+    API's readiness probe. Waits 5 s at most for a new connection; names no host, user or URL."""
+    from psycopg import Error, OperationalError
+
+    try:
+        with pool(url).connection(timeout=5) as con:
+            where = pg.current_generation(con)
+            if where is None:
+                return "no client store in the PostgreSQL database yet (build-store)"
+            con.execute(f"SELECT 1 FROM {where}.clients LIMIT 1").fetchall()
+            for table in ("users", "audit"):
+                con.execute(f"SELECT 1 FROM {pg.KEPT_SCHEMA}.{table} LIMIT 1").fetchall()  # noqa: S608 - fixed names
+    except OperationalError as exc:
+        return f"client store database unreachable ({type(exc).__name__})"
+    except Error as exc:
+        return f"client store database unreadable or not a store ({type(exc).__name__})"
+    return None

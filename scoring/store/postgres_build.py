@@ -2,10 +2,10 @@
 of a SQLite store file into a database (`store migrate`), each into a new generation schema switched in at the end.
 
 A build writes its generation schema chunk by chunk, unseen by readers until the pointer names it (one
-transaction), then drops the schema it replaced; a failed build drops its own and leaves the store untouched. The
-kept tables (users, audit log, sign-ins, reviews) are not copied: they live in `scoring_store` across generations.
-The population release runs on an in-memory SQLite copy of the sample (its code is the SQLite build's), and its
-rows are copied over like the others.
+transaction), then drops the generations before the one it replaced; a failed build drops its own and leaves the
+store untouched. The kept tables (users, audit log, sign-ins, reviews) are not copied: they live in
+`scoring_store` across generations. The population release runs on an in-memory SQLite copy of the sample (its
+code is the SQLite build's), and its rows are copied over like the others.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 from scoring.store import population, rows, schema
 from scoring.store import postgres_schema as pg
 from scoring.store.build import write_generation
+from scoring.store.secret import copy_file_secret
 
 _STAGED = (schema.SAMPLE, schema.POPULATION_GROUPS, schema.POPULATION_CELLS, schema.META)
 
@@ -86,14 +87,15 @@ def _new_generation(con) -> str:
 
 
 def _switch(con, where: str) -> None:
-    """Readers to generation `where` in one transaction, then the one it replaced dropped."""
+    """Readers to generation `where` in one transaction; the one it replaced is kept (a request pinned on it may
+    still be reading), any older one dropped."""
     for table in schema.REBUILT:
         con.execute(f"ANALYZE {where}.{table.name}")
     with con.transaction():
         pg.reset_identities(con, schema.REBUILT, where)
         old = pg.switch(con, where, rows.now())
-    if old is not None and old != where:
-        con.execute(f"DROP SCHEMA IF EXISTS {old} CASCADE")
+    for stale in pg.stale_generations(con, (where, old)):
+        con.execute(f"DROP SCHEMA IF EXISTS {stale} CASCADE")
 
 
 def _drop(con, where: str) -> None:
@@ -123,7 +125,8 @@ def migrate(source, url: str) -> dict[str, int]:
 
     The rebuilt tables become a new generation, switched in; the kept ones (users, audit log with its hash chain,
     sign-ins, reviews) go in with their ids, into a database that holds none yet (ValueError otherwise: two audit
-    chains never mix). Columns an older file lacks take their defaults.
+    chains never mix), and the `.secret_key` beside the file, when there is one, becomes the store's secret.
+    Columns an older file lacks take their defaults.
     """
     path = Path(source)
     if not path.is_file():
@@ -159,6 +162,7 @@ def migrate(source, url: str) -> dict[str, int]:
                         if table.name in present:
                             counts[table.name] = _copy_table(src, con, table, pg.KEPT_SCHEMA)
                     pg.reset_identities(con, schema.KEPT, pg.KEPT_SCHEMA)
+                    copy_file_secret(path, con)  # the chain's key and the tokens' moved with the rows they sign
                 _switch(con, where)
             except BaseException:
                 _drop(con, where)

@@ -3,7 +3,7 @@
 The kept tables (users, audit log, sign-in attempts, reviews) live in one schema, `scoring_store`, across every
 generation; each build writes the rebuilt tables into a schema of its own, and a one-row pointer in `scoring_store`
 names the generation readers use: a build switches it in one transaction, so a reader sees the old generation or
-the new one, never a mix, and the old schema is dropped after.
+the new one, never a mix. The generation it replaced is kept until the next switch, then dropped.
 """
 
 from __future__ import annotations
@@ -26,6 +26,16 @@ POINTER = schema.Table(
         schema.Column("switched_at", "text", not_null=True),
     ),
     primary_key=("id",),
+)
+# PostgreSQL only: secrets every node shares, made once (scoring.store.secret): the token-signing key
+SECRETS = schema.Table(
+    "secrets",
+    (
+        schema.Column("name", "text"),
+        schema.Column("value", "text", not_null=True),
+        schema.Column("created_at", "text", not_null=True),
+    ),
+    primary_key=("name",),
 )
 _LOCK_DDL = 0x5C0_57_0E  # advisory lock: one process at a time creates or upgrades the kept tables
 
@@ -81,13 +91,26 @@ def create_tables(con, tables, where: str, *, indexes: bool = True) -> None:
 
 def ensure_kept(con) -> None:
     """The kept schema, its tables and the pointer, created when absent; a column a table lacks is added. In the
-    caller's transaction, under an advisory lock (two nodes starting at once)."""
+    caller's transaction, under an advisory lock (two nodes starting at once). What exists is read first and left
+    alone: DDL on a present table would lock it against the other nodes' writes, for nothing."""
     con.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_DDL,))
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {KEPT_SCHEMA}")
-    create_tables(con, (*schema.KEPT, POINTER), KEPT_SCHEMA)
-    for table in schema.KEPT:
+    present: dict[str, set] = {}
+    for table, column in con.execute(
+        "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = %s", (KEPT_SCHEMA,)
+    ):
+        present.setdefault(table, set()).add(column)
+    indexes = {r[0] for r in con.execute("SELECT indexname FROM pg_indexes WHERE schemaname = %s", (KEPT_SCHEMA,))}
+    for table in (*schema.KEPT, POINTER, SECRETS):
+        if table.name not in present:
+            create_tables(con, (table,), KEPT_SCHEMA)
+            continue
         for column in table.columns:
-            con.execute(f"ALTER TABLE {KEPT_SCHEMA}.{table.name} ADD COLUMN IF NOT EXISTS {column_sql(table, column)}")
+            if column.name not in present[table.name]:
+                con.execute(f"ALTER TABLE {KEPT_SCHEMA}.{table.name} ADD COLUMN {column_sql(table, column)}")
+        for statement, index in zip(index_sql(table, KEPT_SCHEMA), table.indexes, strict=True):
+            if index.name not in indexes:
+                con.execute(statement)
 
 
 def current_generation(con) -> str | None:
@@ -100,7 +123,8 @@ def current_generation(con) -> str | None:
 
 
 def switch(con, new: str, switched_at: str) -> str | None:
-    """Point readers at generation schema `new` (the caller commits); the schema it replaces, to drop after."""
+    """Point readers at generation schema `new` (the caller commits); the schema it replaces, which stays until the
+    next switch (a request pinned on it finishes there: PostgresStore.pin_generation)."""
     ensure_kept(con)
     row = con.execute(f"SELECT generation_schema FROM {KEPT_SCHEMA}.{POINTER.name} WHERE id = 1 FOR UPDATE").fetchone()
     con.execute(
@@ -110,6 +134,12 @@ def switch(con, new: str, switched_at: str) -> str | None:
         (new, switched_at),
     )
     return None if row is None else row[0]
+
+
+def stale_generations(con, keep: tuple[str, ...]) -> list[str]:
+    """Generation schemas other than `keep` (the current one and the one it replaced): to drop."""
+    rows = con.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE %s", (GENERATION_PREFIX + "%",))
+    return [r[0] for r in rows if r[0] not in keep]
 
 
 def reset_identities(con, tables, where: str) -> None:

@@ -1,4 +1,5 @@
-"""Human review requests in the store file (the SQLite backend's request_review, close_review and reads).
+"""Human review requests in the store (request_review, close_review and the reads of both backends: the writes go
+through scoring.store.connection, which speaks SQLite or PostgreSQL).
 
 Each write is one transaction under the write lock: a request reads whether the client has an open review and
 inserts its own at once (the unique `open_client` index holds the rule even against another writer), an outcome
@@ -110,10 +111,11 @@ def request_review(path, client_id: int, requested_by: str, comment: str, decisi
             "status": "open",
             "open_client": client_id,
         }
-        cur = con.execute(
-            f"INSERT INTO reviews ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})", tuple(values.values())
-        )
-        return _row(con.execute(f"{_SELECT} WHERE id = ?", (cur.lastrowid,)).fetchone())
+        (review_id,) = con.execute(
+            f"INSERT INTO reviews ({', '.join(values)}) VALUES ({', '.join('?' * len(values))}) RETURNING id",
+            tuple(values.values()),
+        ).fetchone()
+        return _row(con.execute(f"{_SELECT} WHERE id = ?", (review_id,)).fetchone())
 
     try:
         return _write(path, insert)
@@ -214,7 +216,8 @@ def review_stats(con) -> dict:
         counts = dict(con.execute("SELECT status, count(*) FROM reviews GROUP BY status").fetchall())
         results = dict(con.execute("SELECT result, count(*) FROM reviews WHERE status = 'closed' GROUP BY result"))
         months = con.execute(
-            "SELECT substr(reviewed_at, 1, 7) AS month, count(*), sum(result = 'upheld'), sum(result = 'changed') "
+            "SELECT substr(reviewed_at, 1, 7) AS month, count(*), sum(CASE WHEN result = 'upheld' THEN 1 ELSE 0 END), "
+            "sum(CASE WHEN result = 'changed' THEN 1 ELSE 0 END) "
             "FROM reviews WHERE status = 'closed' GROUP BY month ORDER BY month"
         ).fetchall()
     except sqlite3.OperationalError as exc:

@@ -1,0 +1,179 @@
+"""The kept-table writers' connection on PostgreSQL: sqlite3.Connection's surface, so that one writer serves both.
+
+scoring.store.connection hands this out for a postgresql:// location. Writers (users, audit log, sign-in limits,
+reviews, and any kept table declared in scoring.store.schema) keep their portable SQL with `?` placeholders, and:
+- each statement runs with `search_path` = the current generation schema, then the kept schema, so unqualified
+  names find the kept tables and the generation's (scores, offers);
+- `BEGIN` / `BEGIN IMMEDIATE` / `COMMIT` / `ROLLBACK` are transaction control; `BEGIN IMMEDIATE` also takes the
+  store's write lock (a transaction-scoped advisory lock), which serializes such transactions across every process
+  and node as SQLite's write lock does across a file's: two audit appends never chain onto the same entry;
+- a connection from `connect()` runs each statement outside BEGIN ... COMMIT in a transaction of its own; one from
+  `kept_write()` runs its whole block in one transaction, committed when the block ends, undone if it raises;
+- a constraint violation is sqlite3.IntegrityError, a missing table sqlite3.OperationalError("no such table"), as
+  the writers already expect; there is no `lastrowid` (use `INSERT ... RETURNING`, which SQLite also reads).
+The kept schema and its tables are made (or upgraded) once per process, on first use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+
+from scoring.store import postgres_schema as pg
+from scoring.store.postgres_pool import pool, portable
+
+WRITE_LOCK = 0x5C0_57_0F  # advisory lock key of BEGIN IMMEDIATE: the store's one write lock
+# search_path for one transaction: the generation readers use (none before the first build), then the kept schema
+_SEARCH_PATH = (
+    "SELECT set_config('search_path', coalesce((SELECT generation_schema || ', ' FROM "
+    f"{pg.KEPT_SCHEMA}.{pg.POINTER.name} WHERE id = 1), '') || %s, true)"
+)
+_LOCKED = _SEARCH_PATH + ", pg_advisory_xact_lock(%s)"
+_ensured: set = set()
+_ensured_lock = threading.Lock()
+
+
+def ensure_kept(url: str) -> None:
+    """The kept schema and tables in the database at `url`, checked once per process."""
+    if url in _ensured:
+        return
+    with _ensured_lock:
+        if url in _ensured:
+            return
+        with pool(url).connection() as con:
+            pg.ensure_kept(con)
+        _ensured.add(url)
+
+
+class Rows:
+    """A statement's result, fetched whole: what callers do with an sqlite3 cursor."""
+
+    def __init__(self, rows: list, rowcount: int, description=None):
+        self._rows, self.rowcount, self.description = rows, rowcount, description
+
+    def fetchone(self):
+        return self._rows[0] if self._rows else None
+
+    def fetchall(self) -> list:
+        return self._rows
+
+    def __iter__(self):
+        return iter(self._rows)
+
+    @property
+    def lastrowid(self):
+        raise AttributeError("no lastrowid on PostgreSQL: write INSERT ... RETURNING id (SQLite reads it too)")
+
+
+def _control(sql: str) -> str | None:
+    """'begin', 'immediate', 'commit' or 'rollback' for a transaction-control statement, else None."""
+    words = sql.strip().rstrip(";").upper().split()
+    if not words:
+        return None
+    if words[0] == "BEGIN":
+        return "immediate" if len(words) > 1 and words[1] in ("IMMEDIATE", "EXCLUSIVE") else "begin"
+    if words[0] in ("COMMIT", "END"):
+        return "commit"
+    if words[0] == "ROLLBACK" and (len(words) == 1 or words[1] == "TRANSACTION"):
+        return "rollback"
+    return None
+
+
+@contextlib.contextmanager
+def _sqlite_errors():
+    """psycopg's errors as sqlite3's, for the writers' except clauses (the message never holds the URL)."""
+    from psycopg import errors
+
+    try:
+        yield
+    except errors.IntegrityError as exc:
+        raise sqlite3.IntegrityError(str(exc).strip()) from None
+    except errors.UndefinedTable as exc:
+        raise sqlite3.OperationalError(f"no such table ({str(exc).strip()})") from None
+
+
+class KeptConnection:
+    """execute / executemany / transaction control over one database, as sqlite3.Connection offers them."""
+
+    def __init__(self, url: str, held=None):
+        self._url = url
+        self._held = held  # the pooled connection of kept_write, or of an open BEGIN ... COMMIT
+        self._borrowed = None  # the pool's context manager of a BEGIN outside kept_write
+        self._started = False  # this transaction's search_path is set
+
+    @property
+    def in_transaction(self) -> bool:
+        from psycopg.pq import TransactionStatus
+
+        return self._held is not None and self._held.info.transaction_status != TransactionStatus.IDLE
+
+    def close(self) -> None:
+        """Nothing to close: the pool keeps its connections."""
+
+    def execute(self, sql: str, params=()) -> Rows:
+        control = _control(sql)
+        if control is not None:
+            self._transaction(control)
+            return Rows([], -1)
+        return self._run(lambda cur: cur.execute(portable(sql), tuple(params)))
+
+    def executemany(self, sql: str, seq) -> Rows:
+        return self._run(lambda cur: cur.executemany(portable(sql), [tuple(p) for p in seq]))
+
+    def _run(self, action) -> Rows:
+        with _sqlite_errors():
+            if self._held is not None:
+                return self._on(self._held, action)
+            with pool(self._url).connection() as con:  # a transaction of its own, committed on leaving
+                self._started = False
+                return self._on(con, action)
+
+    def _on(self, con, action) -> Rows:
+        if not self._started:
+            self._start(con)
+        cur = con.cursor()
+        action(cur)
+        rows = cur.fetchall() if cur.description else []
+        return Rows(rows, cur.rowcount, cur.description)
+
+    def _start(self, con, *, locked: bool = False) -> None:
+        """The transaction's first statement: its search_path, and the write lock for BEGIN IMMEDIATE."""
+        con.execute(_LOCKED if locked else _SEARCH_PATH, (pg.KEPT_SCHEMA, WRITE_LOCK) if locked else (pg.KEPT_SCHEMA,))
+        self._started = True
+
+    def _transaction(self, control: str) -> None:
+        if control in ("begin", "immediate"):
+            if self._held is None:
+                self._borrowed = pool(self._url).connection()
+                self._held = self._borrowed.__enter__()
+            elif self.in_transaction:  # statements before BEGIN in a kept_write: SQLite has committed them
+                self._held.commit()
+            with _sqlite_errors():
+                self._start(self._held, locked=control == "immediate")
+            return
+        if self._held is None:
+            raise sqlite3.OperationalError(f"cannot {control} - no transaction is active")
+        if control == "commit":
+            self._held.commit()
+        else:
+            self._held.rollback()
+        self._started = False
+        if self._borrowed is not None:  # back to the pool once BEGIN ... COMMIT ends
+            borrowed, self._borrowed, self._held = self._borrowed, None, None
+            borrowed.__exit__(None, None, None)
+
+
+def connect(url: str) -> KeptConnection:
+    """A connection whose statements each commit, unless between BEGIN and COMMIT (a new object per call: it holds
+    nothing between statements, so greenlets sharing a thread never share a transaction)."""
+    ensure_kept(url)
+    return KeptConnection(url)
+
+
+@contextlib.contextmanager
+def kept_write(url: str):
+    """A connection for one transaction: committed when the block ends, rolled back if it raises."""
+    ensure_kept(url)
+    with pool(url).connection() as con:  # the pool commits on a clean exit and rolls back on an exception
+        yield KeptConnection(url, held=con)
