@@ -15,6 +15,7 @@ from scoring.store import build_store, open_store, schema
 from scoring.store import postgres_schema as pg
 from scoring.store.postgres import GENERATION_TTL
 from scoring.store.postgres_build import migrate
+from tests.test_registry import second_bundle  # noqa: F401 - the fixture
 
 
 @pytest.fixture(scope="module")
@@ -184,6 +185,34 @@ def test_a_rebuild_switches_generations_and_a_failed_one_leaves_the_store(
     new_key = store.pin_generation()
     assert new_key != key and store.get_explanation(cid)["generation"] != before
     assert _generations(built) == {key, new_key}  # the replaced one kept, the crashed build's dropped
+
+
+def test_a_build_with_a_challenger_logs_its_view_of_every_client(
+    postgres_cluster, synth_dir, trained_models, second_bundle, tmp_path
+):
+    """build-store on PostgreSQL shadow-scores the portfolio as the SQLite build does, into the kept schema."""
+    import shutil
+
+    from scoring import registry
+
+    models = tmp_path / "models"
+    shutil.copytree(trained_models, models)
+    a = registry.init_registry(models, "tester")
+    b = registry.add_version(models, second_bundle, "tester")
+    registry.set_challenger(models, b, "tester")
+    url = postgres_cluster.database()
+    n = build_store(synth_dir, models, url)
+    with psycopg.connect(url) as con:
+        rows = con.execute(
+            "SELECT source, champion_version, challenger_version, client_id, champion_pd, champion_grade, "
+            f"request_id FROM {pg.KEPT_SCHEMA}.shadow_scores"
+        ).fetchall()
+    assert len(rows) == n and len({r[3] for r in rows}) == n and len({r[6] for r in rows}) == 1
+    assert {(r[0], r[1], r[2]) for r in rows} == {("store", a, b)}
+    store = open_store(url)
+    cid = rows[0][3]
+    assert rows[0][4] == pytest.approx(store.get_score(cid)["pd"], abs=1e-12)
+    assert rows[0][5] == store.get_score(cid)["grade"]
 
 
 def test_no_message_repeats_the_url(postgres_cluster):

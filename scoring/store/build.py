@@ -41,7 +41,10 @@ def build_store(
         from scoring.store.postgres_build import build_postgres
 
         bundle, policy = _inputs(models_dir, sample_size, policy_path)
-        return build_postgres(url, data_dir, bundle, policy, sample_size=sample_size, chunk_size=chunk_size)
+        shadow = _shadow_run(models_dir, policy_path, url)
+        return build_postgres(
+            url, data_dir, bundle, policy, sample_size=sample_size, chunk_size=chunk_size, shadow=shadow
+        )
     path = sqlite_file(store_path)
     bundle, policy = _inputs(models_dir, sample_size, policy_path)
     shadow = _shadow_run(models_dir, policy_path, path)

@@ -104,19 +104,29 @@ def _drop(con, where: str) -> None:
         con.execute(f"DROP SCHEMA IF EXISTS {where} CASCADE")
 
 
-def build_postgres(url: str, data_dir, bundle, policy, *, sample_size: int, chunk_size: int) -> int:
-    """build_store into the PostgreSQL database at `url`; returns clients stored."""
+def build_postgres(url: str, data_dir, bundle, policy, *, sample_size: int, chunk_size: int, shadow=None) -> int:
+    """build_store into the PostgreSQL database at `url`; returns clients stored. `shadow`: the registry's
+    challenger scoring the same portfolio (scoring.shadow.run.ShadowRun), logged once the new generation is in."""
     with _connect(url) as con:
         where = _new_generation(con)
         try:
             writer = _PostgresWriter(con, where)
             n = write_generation(
-                writer, data_dir, bundle, policy, sample_size=sample_size, chunk_size=chunk_size, work=None
+                writer,
+                data_dir,
+                bundle,
+                policy,
+                sample_size=sample_size,
+                chunk_size=chunk_size,
+                work=None,
+                shadow=shadow,
             )
             _switch(con, where)
         except BaseException:
             _drop(con, where)
             raise
+    if shadow is not None:
+        shadow.write()
     return n
 
 
