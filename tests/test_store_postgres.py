@@ -188,7 +188,11 @@ def test_a_rebuild_switches_generations_and_a_failed_one_leaves_the_store(
 
 
 def test_a_build_with_a_challenger_logs_its_view_of_every_client(
-    postgres_cluster, synth_dir, trained_models, second_bundle, tmp_path
+    postgres_cluster,
+    synth_dir,
+    trained_models,
+    second_bundle,  # noqa: F811 - the imported fixture
+    tmp_path,
 ):
     """build-store on PostgreSQL shadow-scores the portfolio as the SQLite build does, into the kept schema."""
     import shutil
