@@ -17,7 +17,7 @@ from collections import OrderedDict
 
 from scoring.store import postgres_schema as pg
 from scoring.store import reviews
-from scoring.store.postgres_pool import POOL_SIZE, pool, portable  # noqa: F401  (their home before postgres_pool)
+from scoring.store.postgres_pool import Rows, pool, portable
 from scoring.store.sqlite import SQLiteStore, _stored_id
 
 _READ_POINTER = (  # and read-only: a lookup never writes
@@ -46,7 +46,7 @@ class _Reads:
     def __init__(self, url: str, pins):
         self._url, self._pins = url, pins
 
-    def execute(self, sql: str, params=()) -> _Rows:
+    def execute(self, sql: str, params=()) -> Rows:
         from psycopg import errors
 
         pinned = self._pins.get(_current())
@@ -58,28 +58,12 @@ class _Reads:
                     else:
                         con.execute(_READ_PINNED, (pinned, pg.KEPT_SCHEMA))
                     cur = con.execute(portable(sql), tuple(params))
-                    return _Rows(cur.fetchall() if cur.description else [])
+                    return Rows(cur.fetchall() if cur.description else [], cur.rowcount, cur.description)
             except errors.UndefinedTable:  # the generation read was dropped as the statement began: read again
                 if attempt == 2:
                     raise
                 pinned = None  # a pinned generation dropped (two builds since the pin): the current one
         raise AssertionError("unreachable")
-
-
-class _Rows:
-    """A statement's rows, fetched whole: what the SQLite reading code does with a cursor."""
-
-    def __init__(self, rows: list):
-        self._rows = rows
-
-    def fetchone(self):
-        return self._rows[0] if self._rows else None
-
-    def fetchall(self) -> list:
-        return self._rows
-
-    def __iter__(self):
-        return iter(self._rows)
 
 
 class PostgresStore(SQLiteStore):

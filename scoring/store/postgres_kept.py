@@ -21,7 +21,7 @@ import sqlite3
 import threading
 
 from scoring.store import postgres_schema as pg
-from scoring.store.postgres_pool import pool, portable
+from scoring.store.postgres_pool import Rows, pool, portable
 
 WRITE_LOCK = 0x5C0_57_0F  # advisory lock key of BEGIN IMMEDIATE: the store's one write lock
 # search_path for one transaction: the generation readers use (none before the first build), then the kept schema
@@ -44,26 +44,6 @@ def ensure_kept(url: str) -> None:
         with pool(url).connection() as con:
             pg.ensure_kept(con)
         _ensured.add(url)
-
-
-class Rows:
-    """A statement's result, fetched whole: what callers do with an sqlite3 cursor."""
-
-    def __init__(self, rows: list, rowcount: int, description=None):
-        self._rows, self.rowcount, self.description = rows, rowcount, description
-
-    def fetchone(self):
-        return self._rows[0] if self._rows else None
-
-    def fetchall(self) -> list:
-        return self._rows
-
-    def __iter__(self):
-        return iter(self._rows)
-
-    @property
-    def lastrowid(self):
-        raise AttributeError("no lastrowid on PostgreSQL: write INSERT ... RETURNING id (SQLite reads it too)")
 
 
 def _control(sql: str) -> str | None:

@@ -103,6 +103,26 @@ def pool(url: str) -> Pool:
         return found
 
 
+class Rows:
+    """A statement's result, fetched whole: what the SQLite code (readers and kept-table writers) does with a cursor."""
+
+    def __init__(self, rows: list, rowcount: int, description=None):
+        self._rows, self.rowcount, self.description = rows, rowcount, description
+
+    def fetchone(self):
+        return self._rows[0] if self._rows else None
+
+    def fetchall(self) -> list:
+        return self._rows
+
+    def __iter__(self):
+        return iter(self._rows)
+
+    @property
+    def lastrowid(self):
+        raise AttributeError("no lastrowid on PostgreSQL: write INSERT ... RETURNING id (SQLite reads it too)")
+
+
 def portable(sql: str) -> str:
     """The SQLite backend's SQL in psycopg's placeholders: `?` -> `%s` (a literal % doubled)."""
     return sql.replace("%", "%%").replace("?", "%s")
