@@ -1,9 +1,11 @@
 #!/usr/bin/env python
 """`make demo`: from a fresh clone to a running API and dashboard, each set-up step skipped when already up to date.
 
-Steps: data (real Kaggle files in data/raw, else a synthetic portfolio) -> train -> client store -> demo users
--> API and dashboard under gunicorn until Ctrl-C. Environment: DEMO_CLIENTS, DEMO_HOST, API_PORT, DASHBOARD_PORT,
-API_WORKERS, DASHBOARD_WORKERS, plus the SCORING_* settings of scoring.config.
+Steps: data (real Kaggle files in data/raw, else a synthetic portfolio) -> train into a model registry (LightGBM
+champion, scorecard challenger: shadow scoring is live) -> client store -> monitoring (two later synthetic cohorts
+recorded with `predict --as-of`, a stable month then a drifted one, and the stable month's outcomes) -> campaign
+-> demo users -> API and dashboard under gunicorn until Ctrl-C. Environment: DEMO_CLIENTS, DEMO_HOST, API_PORT,
+DASHBOARD_PORT, API_WORKERS, DASHBOARD_WORKERS, plus the SCORING_* settings of scoring.config.
 """
 
 from __future__ import annotations
@@ -142,36 +144,298 @@ def _step_data(cfg: dict) -> str:
     return f"synthetic portfolio of {n:,} clients written to {data}"
 
 
-def _signed_by_demo_key(models: Path) -> bool:
-    """The model verifies with the demo's key (a model from before signing, or from another key, is retrained)."""
+def _signed_by_demo_key(folder: Path) -> bool:
+    """The bundle verifies with the demo's key (a model from before signing, or from another key, is retrained)."""
     from scoring.bundle import ModelIntegrityError, verified_files
 
     try:
-        verified_files(models)
+        verified_files(folder)
     except ModelIntegrityError:
         return False
     return True
 
 
+def _fresh_version(cfg: dict, version: str | None, kind: str) -> bool:
+    """A registry version of `kind` newer than the data and signed with the demo's key."""
+    from scoring import registry
+
+    if version is None:
+        return False
+    folder = cfg["models"] / version
+    manifest = folder / "MANIFEST.sha256"
+    if not manifest.exists() or manifest.stat().st_mtime < _newest_mtime(cfg["data"]):
+        return False
+    if not _signed_by_demo_key(folder):
+        return False
+    return any(r["version"] == version and r.get("kind") == kind for r in registry.describe(cfg["models"]))
+
+
+def _registry_state(models: Path) -> dict:
+    from scoring import registry
+
+    try:
+        return registry.read_registry(models) if registry.is_registry(models) else {}
+    except registry.RegistryIntegrityError:
+        return {}  # another key's alias file (or an altered one): made again below
+
+
+def _new_registry(cfg: dict) -> None:
+    """An empty registry in place of what the models folder held (an older demo's single bundle, stale versions);
+    tune's parameters are kept."""
+    from scoring.train import PARAMS_FILE
+
+    models = cfg["models"]
+    if models.exists():
+        for entry in models.iterdir():
+            if entry.name == PARAMS_FILE or entry.name.startswith("."):
+                continue
+            if entry.is_dir():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+    _run(["models", "init", "--models", str(models), "--store", str(cfg["store"]), "--quiet"])
+
+
 def _step_train(cfg: dict) -> str:
-    manifest = cfg["models"] / "MANIFEST.sha256"
-    if (
-        manifest.exists()
-        and manifest.stat().st_mtime >= _newest_mtime(cfg["data"])
-        and _signed_by_demo_key(cfg["models"])
-    ):
-        return f"skipped: model in {cfg['models']} is newer than the data and signed with {cfg['verify_key']}"
-    _run(["train", "--data", str(cfg["data"]), "--models", str(cfg["models"])])
-    return f"model written to {cfg['models']}, signed with {cfg['signing_key']} (mode 0600)"
+    """A model registry: the LightGBM model as champion, the scorecard as challenger (shadow scoring is live)."""
+    from scoring import registry
+
+    models, data = cfg["models"], str(cfg["data"])
+    state = _registry_state(models)
+    champion_ok = _fresh_version(cfg, state.get("champion"), "lightgbm")
+    challenger_ok = champion_ok and _fresh_version(cfg, state.get("challenger"), "scorecard")
+    if champion_ok and challenger_ok:
+        return (
+            f"skipped: champion {state['champion']} (lightgbm) and challenger {state['challenger']} (scorecard) "
+            f"in {models} are newer than the data and signed with {cfg['verify_key']}"
+        )
+    if not champion_ok:
+        _new_registry(cfg)
+        _run(["train", "--kind", "lightgbm", "--data", data, "--models", str(models)])  # the first: champion
+    champion = registry.read_registry(models)["champion"]
+    before = set(registry.version_names(models))
+    _run(["train", "--kind", "scorecard", "--data", data, "--models", str(models)])
+    added = sorted(set(registry.version_names(models)) - before)
+    if len(added) != 1 or added[0] == champion:
+        raise DemoError(f"`train --kind scorecard` added {added or 'no version'} to {models}, expected one version")
+    challenger = added[0]
+    _run(["models", "challenger", challenger, "--models", str(models), "--store", str(cfg["store"]), "--quiet"])
+    return (
+        f"registry {models}: champion {champion} (lightgbm), challenger {challenger} (scorecard), "
+        f"signed with {cfg['signing_key']} (mode 0600)"
+    )
+
+
+def _aliases(cfg: dict) -> tuple[str, str | None]:
+    from scoring import registry
+
+    state = registry.read_registry(cfg["models"])
+    return state["champion"], state.get("challenger")
+
+
+def _count(store: Path, sql: str, params: tuple = ()) -> int:
+    """One count from the store's kept tables (0 when the table is not there yet)."""
+    from scoring.shadow.log import missing_table, query
+
+    try:
+        return int(query(store, sql, params)[0][0] or 0)
+    except Exception as exc:
+        if missing_table(exc):
+            return 0
+        raise
+
+
+def _shadow_rows(store: Path, champion: str, challenger: str | None, source: str, ids=None) -> int:
+    if challenger is None:
+        return 0
+    sql = "SELECT count(*) FROM shadow_scores WHERE champion_version = ? AND challenger_version = ? AND source = ?"
+    params: tuple = (champion, challenger, source)
+    if ids is not None:
+        sql, params = sql + " AND client_id BETWEEN ? AND ?", (*params, *ids)
+    return _count(store, sql, params)
+
+
+def _store_stale(cfg: dict, champion: str, challenger: str | None) -> str | None:
+    """Why the store must be built again (None when it is up to date).
+
+    By what it holds, not by time stamps alone: a store built before a challenger was (re)trained is newer than
+    the unchanged champion yet holds no shadow scores of that challenger."""
+    from scoring.store import open_store
+
+    store = cfg["store"]
+    if not store.exists():
+        return "no store yet"
+    if store.stat().st_mtime < _newest_mtime(cfg["data"]):
+        return "the data is newer"
+    meta = open_store(store).meta()
+    if meta.get("model_version") != champion:
+        return f"scored by {meta.get('model_version')}, not the champion {champion}"
+    n = int(meta.get("n_clients") or 0)
+    if challenger is not None and _shadow_rows(store, champion, challenger, "store") < n:
+        return f"no shadow scores of the challenger {challenger}"
+    return None
 
 
 def _step_store(cfg: dict) -> str:
-    store, manifest = cfg["store"], cfg["models"] / "MANIFEST.sha256"
-    newest_input = max(manifest.stat().st_mtime, _newest_mtime(cfg["data"]))
-    if store.exists() and store.stat().st_mtime >= newest_input:
-        return f"skipped: store {store} is newer than the model and the data"
+    store = cfg["store"]
+    champion, challenger = _aliases(cfg)
+    why = _store_stale(cfg, champion, challenger)
+    if why is None:
+        return (
+            f"skipped: store {store} is scored by the champion {champion}, with the challenger's shadow scores, "
+            "and newer than the data"
+        )
+    _say(f"    building: {why}")
     _run(["build-store", "--data", str(cfg["data"]), "--models", str(cfg["models"]), "--store", str(store)])
-    return f"store built at {store}"
+    return f"store built at {store} (the challenger's scores of every client in its shadow_scores)"
+
+
+# a stable month then a drifted one, as tests/monitoring_fixtures.py records them; ids apart from the portfolio's
+COHORT_CLIENTS = 2_000
+COHORTS = (("stable", 5_000_000, 2), ("drifted", 6_000_000, 1))  # cohort, first id, months before the store's
+
+
+def _cohorts_dir(cfg: dict) -> Path:
+    return cfg["store"].parent / "cohorts"
+
+
+def _cohort_ids(first_id: int) -> tuple[int, int]:
+    return first_id, first_id + COHORT_CLIENTS - 1
+
+
+def _cohort_day(built_at: str, months_before: int) -> str:
+    """The 15th of the month `months_before` before the store's build: the cohorts precede the demo's today."""
+    year, month = int(built_at[:4]), int(built_at[5:7]) - months_before
+    while month < 1:
+        year, month = year - 1, month + 12
+    return f"{year:04d}-{month:02d}-15"
+
+
+def _recorded(store: Path, champion: str, ids: tuple[int, int]) -> dict[str, int]:
+    """{month: rows} the champion recorded for a cohort's ids."""
+    from scoring.shadow.log import missing_table, query
+
+    sql = (
+        "SELECT substr(scored_at, 1, 7), count(*) FROM scored_applications WHERE model_version = ? "
+        "AND client_id BETWEEN ? AND ? GROUP BY substr(scored_at, 1, 7) ORDER BY 1"
+    )
+    try:
+        return {month: int(n) for month, n in query(store, sql, (champion, *ids))}
+    except Exception as exc:
+        if missing_table(exc):
+            return {}
+        raise
+
+
+def _synth_cohort(cfg: dict, cohort: str, first_id: int) -> Path:
+    folder = _cohorts_dir(cfg) / cohort
+    info = synthetic_info(folder) if folder.is_dir() else None
+    if not (
+        info
+        and info.get("cohort") == cohort
+        and info.get("clients") == COHORT_CLIENTS
+        and info.get("seed") == SEED
+        and (folder / "application_test.parquet").exists()
+        and (folder / "outcomes.csv").exists()
+    ):
+        _run(
+            [
+                "synth",
+                "--cohort",
+                cohort,
+                "--clients",
+                str(COHORT_CLIENTS),
+                "--seed",
+                str(SEED),
+                "--first-id",
+                str(first_id),
+                "--out",
+                str(folder),
+                "--quiet",
+            ]
+        )
+    return folder
+
+
+def _predict_cohort(cfg: dict, folder: Path, *extra: str) -> None:
+    _run(
+        [
+            "predict",
+            "--input",
+            str(folder / "application_test.parquet"),
+            "--data",
+            str(folder),
+            "--models",
+            str(cfg["models"]),
+            "--store",
+            str(cfg["store"]),
+            "--output",
+            str(folder / "scored.csv"),
+            "--quiet",
+            *extra,
+        ]
+    )
+
+
+def _measured(cfg: dict) -> dict[str, dict]:
+    """{month: stability period} as GET /api/v1/monitoring/stability computes it (the champion's records)."""
+    from scoring.bundle import ModelBundle
+    from scoring.monitoring.levels import load_levels
+    from scoring.monitoring.stability import stability
+    from scoring.store import open_store
+
+    levels = load_levels()  # policies/monitoring.yaml, as the API reads it
+    store = cfg["store"]
+    result = stability(store, open_store(store), ModelBundle.load(cfg["models"]), "month", levels.top_features, levels)
+    return {p["period"]: p for p in result["periods"]}
+
+
+def _step_monitoring(cfg: dict) -> str:
+    """Two later cohorts of SYNTHETIC applicants scored with `predict --as-of` (a stable month, then a drifted one)
+    and the stable month's outcomes imported, so that drift, performance and the challenger have data. Each part
+    is done only when the store lacks it: a rebuilt store (a new champion) is recorded again."""
+    from scoring.store import open_store
+
+    store = cfg["store"]
+    champion, challenger = _aliases(cfg)
+    built_at = open_store(store).meta()["built_at"]
+    done: list[str] = []
+    months: dict[str, str] = {}
+    for cohort, first_id, months_before in COHORTS:
+        ids = _cohort_ids(first_id)
+        recorded = _recorded(store, champion, ids)
+        if sum(recorded.values()) >= COHORT_CLIENTS:
+            months[cohort] = max(recorded, key=recorded.get)
+            if challenger is None or _shadow_rows(store, champion, challenger, "batch", ids) >= COHORT_CLIENTS:
+                continue
+            folder = _synth_cohort(cfg, cohort, first_id)
+            _predict_cohort(cfg, folder, "--no-record")  # the challenger's shadow scores only
+            done.append(f"{cohort}: shadow scores")
+            continue
+        day = _cohort_day(built_at, months_before)
+        folder = _synth_cohort(cfg, cohort, first_id)
+        _predict_cohort(cfg, folder, "--as-of", day)
+        months[cohort] = day[:7]
+        done.append(f"{cohort}: recorded as of {day}")
+    stable_ids = _cohort_ids(COHORTS[0][1])
+    if _count(store, "SELECT count(*) FROM outcomes WHERE client_id BETWEEN ? AND ?", stable_ids) < COHORT_CLIENTS:
+        folder = _synth_cohort(cfg, "stable", COHORTS[0][1])
+        _run(["outcomes", "import", str(folder / "outcomes.csv"), "--store", str(store), "--quiet"])
+        done.append(f"stable: {COHORT_CLIENTS:,} outcomes imported")
+    measured = _measured(cfg)
+    parts = []
+    for cohort, _, _ in COHORTS:
+        period = measured.get(months[cohort], {})
+        psi = period.get("score_psi")
+        psi_text = "-" if psi is None else f"{psi:.3f}"
+        parts.append(
+            f"{months[cohort]} {cohort}: {period.get('n', 0):,} rows, score PSI {psi_text} ({period.get('level')})"
+        )
+    what = "; ".join(parts) + f"; outcomes of {months['stable']} imported"
+    head = "SYNTHETIC later cohorts (generated applicants, not real people)"
+    if not done:
+        return f"skipped: {head} already recorded by the champion {champion}: {what}"
+    return f"{head} recorded by the champion {champion} in {store} ({', '.join(done)}): {what}"
 
 
 def _offers_path(cfg: dict) -> Path:
@@ -475,8 +739,9 @@ def main() -> int:
         creds: dict = {}
         steps = [
             ("data", _step_data),
-            ("train the model", _step_train),
+            ("train the models (registry: champion and challenger)", _step_train),
             ("build the client store", _step_store),
+            ("monitoring: synthetic later cohorts (a stable month, a drifted month)", _step_monitoring),
             ("pre-approved offers (campaign)", _step_campaign),
             ("demo users", _step_users),
         ]

@@ -22,6 +22,7 @@ from tests.servers import free_port
 ROOT = Path(__file__).resolve().parents[1]
 SETUP_TIMEOUT = 900.0  # synth + train + store on 2,000 clients take about a minute; CI machines can be slow
 CRED_LINE = re.compile(r"^#\s+(manager|customer)\s+(\S+)\s+(\S+)\s+(\d*)\s*#$")
+COHORT_CLIENTS = 2_000  # applications per synthetic cohort of the demo's monitoring step (scripts/demo.py)
 
 
 def _port_in(low: int, high: int) -> int:
@@ -207,6 +208,22 @@ def test_make_demo_runs_signs_in_and_stops_cleanly(clone, tmp_path):
         # the manager sees any client
         boss = _get_token_for(api, managers[0])
         assert _get(api, f"/api/v1/clients/{other['client_id']}/explanation", boss).status_code == 200
+
+        # the models folder is a registry: a LightGBM champion serving, a scorecard challenger
+        models = _get(api, "/api/v1/models", boss).json()
+        kinds = {v["version"]: v["kind"] for v in models["versions"]}
+        assert models["registry"] is True and models["serving"] == models["champion"], models
+        assert kinds[models["champion"]] == "lightgbm" and kinds[models["challenger"]] == "scorecard", models
+
+        # shadow scoring is live: the challenger scored the whole store and both cohorts beside the champion, and
+        # the stable cohort's imported outcomes give both an AUC
+        compared = _get(api, "/api/v1/monitoring/challenger", boss).json()
+        assert (compared["champion"], compared["challenger"]) == (models["champion"], models["challenger"]), compared
+        assert sum(p["n"] for p in compared["periods"]) >= 2000 + 2 * COHORT_CLIENTS, compared
+        assert any(p["auc_champion"] is not None and p["auc_challenger"] is not None for p in compared["periods"])
+
+        # monitoring: the two synthetic cohort months, the stable one below "act", the drifted one at "act"
+        stable, drifted = _monitored_months(api, boss, out)
     except BaseException:
         demo.cleanup(demo.descendants())
         raise
@@ -215,9 +232,12 @@ def test_make_demo_runs_signs_in_and_stops_cleanly(clone, tmp_path):
     # a second run reuses everything: every set-up step is skipped and the same users still sign in
     demo, out, api_port, dash_port = _run_demo(clone, tmp_path / "second.log")
     try:
-        assert out.count("skipped") >= 4, out
+        skipped = [line for line in out.splitlines() if re.match(r"^    skipped: .* \(\d+\.\d s\)$", line)]
+        assert len(skipped) == 6, out  # every set-up step: data, models, store, monitoring, campaign, users
         assert {u["password"] for u in _credentials(out)} == {u["password"] for u in users}
-        _get_token_for(f"http://127.0.0.1:{api_port}", managers[0])
+        api = f"http://127.0.0.1:{api_port}"
+        boss = _get_token_for(api, managers[0])
+        assert _monitored_months(api, boss, out) == (stable, drifted)  # the same months, nothing recorded twice
     except BaseException:
         demo.cleanup(demo.descendants())
         raise
@@ -226,6 +246,33 @@ def test_make_demo_runs_signs_in_and_stops_cleanly(clone, tmp_path):
 
 def _get_token_for(api: str, user: dict) -> str:
     return _token(api, user["username"], user["password"])
+
+
+def _monitored_months(api: str, token: str, out: str) -> tuple[str, str]:
+    """The monitoring routes on the demo's cohorts: two months of COHORT_CLIENTS applications each, the earlier
+    (stable cohort) below "act" with its outcomes and an AUC, the later (drifted cohort) at "act" without outcomes;
+    both named in the monitoring step's message with their PSI. Returns (stable month, drifted month)."""
+    response = _get(api, "/api/v1/monitoring/stability", token)
+    assert response.status_code == 200, response.text
+    stability = response.json()
+    assert stability["data_source"] == "synthetic", stability
+    periods = [p for p in stability["periods"] if p["n"]]
+    assert [p["n"] for p in periods] == [COHORT_CLIENTS, COHORT_CLIENTS], periods
+    stable, drifted = periods
+    assert stable["level"] in ("stable", "watch") and stable["score_psi"] < stability["levels"]["act"], stable
+    assert drifted["level"] == "act" and drifted["score_psi"] >= stability["levels"]["act"], drifted
+    step = next(line for line in out.splitlines() if "SYNTHETIC later cohorts" in line)
+    for period, cohort in ((stable, "stable"), (drifted, "drifted")):
+        assert f"{period['period']} {cohort}: {COHORT_CLIENTS:,} rows, score PSI {period['score_psi']:.3f}" in step
+
+    response = _get(api, "/api/v1/monitoring/performance", token)
+    assert response.status_code == 200, response.text
+    performance = {p["period"]: p for p in response.json()["periods"]}
+    known, unknown = performance[stable["period"]], performance[drifted["period"]]
+    assert known["n_scored"] == known["n_outcomes"] == COHORT_CLIENTS, known
+    assert 0.5 < known["auc"] <= 1.0, known  # the champion ranks the synthetic defaults better than chance
+    assert unknown["n_scored"] == COHORT_CLIENTS and unknown["n_outcomes"] == 0 and unknown["auc"] is None, unknown
+    return stable["period"], drifted["period"]
 
 
 # ---------------------------------------------------------------- the set-up steps on their own (fast)
