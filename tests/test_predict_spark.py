@@ -1,4 +1,5 @@
-"""`predict --engine spark` in Spark local mode against the single-machine `predict_file` on the same rows.
+"""`predict --engine spark` in Spark local mode against the single-machine `predict_file` on the same rows: the
+output, the monitoring records (scored_applications) and the shadow rows (shadow_scores) of a registry's challenger.
 
 One SparkSession for the module (local[2], 4 shuffle partitions, UI off, small input splits so a file spans several
 partitions); each test that runs a job is one of the few that must.
@@ -6,15 +7,22 @@ partitions); each test that runs a job is one of the few that must.
 
 from __future__ import annotations
 
+import argparse
+import json
+import math
 import shutil
+import sqlite3
+from contextlib import closing
 
 import pandas as pd
 import pytest
 
-from scoring import cli
+from scoring import cli, registry
 from scoring.bundle import ModelBundle, ModelIntegrityError
+from scoring.monitoring.commands import predict_recording
 from scoring.predict import predict_file
 from scoring.tables import SCHEMAS, find_table, read_table
+from tests.test_registry import second_bundle  # noqa: F401 - the fixture
 
 pytest.importorskip("pyspark")
 
@@ -41,25 +49,105 @@ def applications(synth_dir, tmp_path_factory):
     return path
 
 
-def _run_spark(spark, src, out, data_dir, models):
+@pytest.fixture(scope="module")
+def registry_models(trained_models, second_bundle, tmp_path_factory):  # noqa: F811 - the imported fixture
+    """A registry: the trained model (A) champion, the second bundle (B) challenger."""
+    models = tmp_path_factory.mktemp("spark-registry") / "models"
+    shutil.copytree(trained_models, models)
+    a = registry.init_registry(models, "tester")
+    b = registry.add_version(models, second_bundle, "tester")
+    registry.set_challenger(models, b, "tester")
+    return {"models": models, "a": a, "b": b}
+
+
+def _store(path):
+    """A store file holding nothing yet: the kept tables are made on the first write."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with closing(sqlite3.connect(path)) as con:
+        con.execute("CREATE TABLE scores (client_id INTEGER PRIMARY KEY, pd REAL, grade TEXT)")
+    return path
+
+
+def _rows(store, table: str) -> list[dict]:
+    with closing(sqlite3.connect(store)) as con:
+        con.row_factory = sqlite3.Row
+        try:
+            return [dict(r) for r in con.execute(f"SELECT * FROM {table} ORDER BY id")]
+        except sqlite3.OperationalError as exc:  # no writer has opened the store: no rows
+            assert "no such table" in str(exc)
+            return []
+
+
+def _run_spark(spark, src, out, data_dir, models, **kw):
     from scoring.spark.predict import predict_file_spark
 
-    return predict_file_spark(src, out, data_dir=data_dir, models_dir=models, spark=spark)
+    return predict_file_spark(src, out, data_dir=data_dir, models_dir=models, spark=spark, **kw)
 
 
-def test_spark_equals_single_machine_on_every_application(spark, synth_dir, trained_models, applications, tmp_path):
-    single, on_spark = tmp_path / "single.parquet", tmp_path / "spark.parquet"
-    n = predict_file(applications, single, data_dir=synth_dir, models_dir=trained_models)
-    assert _run_spark(spark, applications, on_spark, synth_dir, trained_models) == n == 2000
-    want, got = pd.read_parquet(single), pd.read_parquet(on_spark)
-    assert list(got.columns) == list(want.columns)
-    assert got["SK_ID_CURR"].tolist() == want["SK_ID_CURR"].tolist()  # the input's order
+def _without(rows: list[dict], *columns: str) -> list[tuple]:
+    return [tuple(v for k, v in r.items() if k not in columns) for r in rows]
+
+
+def _same_features(got: str, want: str) -> bool:
+    """The same features JSON, floats to 1e-12: a history sum's last bit depends on which clients share a chunk
+    with the applicant (the feature code's DuckDB aggregate), and Spark's batches are not predict_file's chunks."""
+    a, b = json.loads(got), json.loads(want)
+    return list(a) == list(b) and all(
+        x == y or (isinstance(x, float) and isinstance(y, float) and math.isclose(x, y, rel_tol=1e-12, abs_tol=0))
+        for x, y in zip(a.values(), b.values(), strict=True)
+    )
+
+
+def test_spark_equals_single_machine_on_every_application(
+    spark, synth_dir, registry_models, applications, tmp_path, monkeypatch
+):
+    """Both engines through the CLI on a registry with a challenger, recording --as-of a day: the same output,
+    the same scored_applications rows and the same shadow_scores rows, each run under its own run id."""
+    got = {}
+    for engine in ("stream", "spark"):
+        store, out = _store(tmp_path / "stores" / f"{engine}.sqlite"), tmp_path / f"{engine}.parquet"
+        monkeypatch.setenv("SCORING_STORE", str(store))  # where predict logs the shadow rows
+        argv = ["predict", "--engine", engine, "--input", str(applications), "--output", str(out), "--quiet"]
+        argv += ["--data", str(synth_dir), "--models", str(registry_models["models"]), "--store", str(store)]
+        assert cli.main([*argv, "--as-of", "2026-03-01"]) == 0
+        got[engine] = pd.read_parquet(out), _rows(store, "scored_applications"), _rows(store, "shadow_scores")
+    (want, want_records, want_shadow), (output, records, shadow) = got["stream"], got["spark"]
+    assert len(output) == len(want) == 2000
+    assert list(output.columns) == list(want.columns)
+    assert output["SK_ID_CURR"].tolist() == want["SK_ID_CURR"].tolist()  # the input's order
     for column in ("grade", "decision", "outcome", "fired"):
-        assert got[column].tolist() == want[column].tolist(), column
+        assert output[column].tolist() == want[column].tolist(), column
     for column in ("pd", "offer_amount", "offer_annuity"):  # equal floats (NaN where there is no offer)
-        assert got[column].equals(want[column]), column
+        assert output[column].equals(want[column]), column
     assert want["outcome"].nunique() >= 2 and (want["fired"] != "").any()  # decisions and reasons both vary
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["single.parquet", "spark.parquet"]  # no parts left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["spark.parquet", "stores", "stream.parquet"]  # no parts
+
+    # scored_applications: every scored row once, in input order, the same values to the bit, dated --as-of
+    scored = want[want["outcome"] != "technical_refusal"]
+    assert [r["client_id"] for r in records] == scored["SK_ID_CURR"].tolist() and len(records) > 1900
+    assert _without(records, "id", "request_id", "features") == _without(want_records, "id", "request_id", "features")
+    features = [(r["features"], w["features"]) for r, w in zip(records, want_records, strict=True)]
+    assert all(_same_features(*pair) for pair in features)
+    assert sum(a == b for a, b in features) >= 0.99 * len(features)  # to the character but for a last bit or two
+    assert [r["pd"] for r in records] == scored["pd"].tolist()
+    assert {(r["scored_at"], r["source"], r["model_version"]) for r in records} == {
+        ("2026-03-01T12:00:00.000+00:00", "batch", registry_models["a"])
+    }
+    assert list(json.loads(records[0]["features"])) == list(ModelBundle.load(registry_models["models"]).feature_names)
+    runs = [{r["request_id"] for r in rows} for rows in (records, want_records)]
+    assert all(len(ids) == 1 for ids in runs) and runs[0] != runs[1]
+
+    # shadow_scores: the challenger's view of every application beside the champion's, as the stream engine logs it
+    assert _without(shadow, "id", "scored_at", "request_id") == _without(want_shadow, "id", "scored_at", "request_id")
+    assert [r["client_id"] for r in shadow] == want["SK_ID_CURR"].tolist()
+    assert {(r["source"], r["champion_version"], r["challenger_version"]) for r in shadow} == {
+        ("batch", registry_models["a"], registry_models["b"])
+    }
+    assert [r["champion_outcome"] for r in shadow] == want["outcome"].tolist()
+    assert [r["champion_pd"] for r in shadow if r["champion_pd"] is not None] == scored["pd"].tolist()
+    assert any(r["champion_pd"] != r["challenger_pd"] for r in shadow)
+    runs = [{r["request_id"] for r in rows} for rows in (shadow, want_shadow)]
+    assert all(len(ids) == 1 and next(iter(ids)).startswith("batch-") for ids in runs) and runs[0] != runs[1]
 
 
 def _csv_history(synth_dir, folder, ids):
@@ -79,8 +167,9 @@ def _csv_history(synth_dir, folder, ids):
 
 
 def test_cli_spark_engine_parquet_in_csv_out_with_csv_history(
-    spark, synth_dir, trained_models, tmp_path, capsys, monkeypatch
+    spark, synth_dir, trained_models, registry_models, tmp_path, capsys, monkeypatch
 ):
+    """--no-record: nothing recorded in the store, while the challenger is still shadow scored (as on stream)."""
     app = read_table(synth_dir, "application_test").iloc[:250]
     src = tmp_path / "in.parquet"
     app.to_parquet(src, index=False)
@@ -88,36 +177,76 @@ def test_cli_spark_engine_parquet_in_csv_out_with_csv_history(
     _csv_history(synth_dir, history, app["SK_ID_CURR"].tolist())
     single = tmp_path / "single.csv"
     predict_file(src, single, data_dir=history, models_dir=trained_models)
+    store = _store(tmp_path / "store" / "store.sqlite")
+    monkeypatch.setenv("SCORING_STORE", str(store))
     monkeypatch.setenv("SCORING_PROGRESS", "lines")
     out = tmp_path / "spark.csv"
-    argv = ["predict", "--engine", "spark", "--input", str(src), "--output", str(out)]
-    assert cli.main([*argv, "--data", str(history), "--models", str(trained_models)]) == 0
+    argv = ["predict", "--engine", "spark", "--input", str(src), "--output", str(out), "--no-record"]
+    argv += ["--store", str(store), "--data", str(history), "--models", str(registry_models["models"])]
+    assert cli.main(argv) == 0
     captured = capsys.readouterr()
     assert f"scored 250 applications -> {out}" in captured.out
     for stage in ("checking the model", "scoring and deciding on Spark", "putting rows back", "writing spark.csv"):
         assert f"{stage}" in captured.err and ": done" in captured.err, stage
     assert out.read_text() == single.read_text()  # the same file, to the character
     assert len(pd.read_csv(out)) == 250
+    assert _rows(store, "scored_applications") == []
+    assert [r["client_id"] for r in _rows(store, "shadow_scores")] == app["SK_ID_CURR"].tolist()
 
 
-def test_a_bad_value_names_the_same_data_row_as_the_single_machine_path(spark, trained_models, applications, tmp_path):
+def _recording(store):
+    """The recorder `predict` runs with (scoring.monitoring.commands.predict_recording: undone on a failure)."""
+    return predict_recording(argparse.Namespace(no_record=False, store=store, as_of=None, engine="spark"))
+
+
+def test_a_bad_value_names_the_same_data_row_as_the_single_machine_path(
+    spark, registry_models, applications, tmp_path, monkeypatch
+):
+    """... and a failed job leaves nothing recorded and no shadow rows."""
     app = pd.read_csv(applications, dtype=str, keep_default_na=False)
     app.loc[1733, "AMT_CREDIT"] = "a lot"  # in a later input partition than the first
     src = tmp_path / "bad.csv"
     app.to_csv(src, index=False)
+    models = registry_models["models"]
     with pytest.raises(ValueError) as single:
-        predict_file(src, tmp_path / "single.csv", models_dir=trained_models)
+        predict_file(src, tmp_path / "single.csv", models_dir=models)
     assert "data row 1734" in str(single.value)
+    store = _store(tmp_path / "store" / "store.sqlite")
+    monkeypatch.setenv("SCORING_STORE", str(store))
     out = tmp_path / "out.parquet"
-    with pytest.raises(ValueError) as on_spark:
-        _run_spark(spark, src, out, None, trained_models)
+    with pytest.raises(ValueError) as on_spark, _recording(store) as recorder:
+        _run_spark(spark, src, out, None, models, recorder=recorder)
     assert str(on_spark.value) == str(single.value)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv"]  # no output, no partial, no parts
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "store"]  # no output, no partial, no parts
+    assert _rows(store, "scored_applications") == [] and _rows(store, "shadow_scores") == []
+
+
+def test_a_run_failing_after_the_job_takes_its_records_back(spark, synth_dir, trained_models, tmp_path):
+    """The driver records chunk by chunk once the job has succeeded; a chunk refused by the store fails the run
+    and the chunks already recorded go (a trigger refuses the third chunk's first client)."""
+    from scoring.store.connection import connect
+
+    app = read_table(synth_dir, "application_test").iloc[:300]
+    src = tmp_path / "in.parquet"
+    app.to_parquet(src, index=False)
+    store = _store(tmp_path / "store.sqlite")
+    connect(store)  # the kept tables, for the trigger
+    with closing(sqlite3.connect(store)) as con:
+        con.execute(
+            "CREATE TRIGGER refuse BEFORE INSERT ON scored_applications "
+            f"WHEN NEW.client_id = {int(app['SK_ID_CURR'].iloc[200])} BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+    out = tmp_path / "out.csv"
+    with pytest.raises(sqlite3.IntegrityError, match="refused"), _recording(store) as recorder:
+        _run_spark(spark, src, out, None, trained_models, recorder=recorder, chunk_rows=100)
+    assert 0 < recorder.rows <= 200  # the chunks before it were recorded, then taken back
+    assert _rows(store, "scored_applications") == []
+    assert not out.exists() and not list(tmp_path.glob(".out.csv*"))
 
 
 def test_cli_errors_before_any_job(spark, trained_models, applications, tmp_path, capsys):
     out = tmp_path / "out.csv"
-    base = ["predict", "--engine", "spark", "--models", str(trained_models), "--output", str(out)]
+    base = ["predict", "--engine", "spark", "--no-record", "--models", str(trained_models), "--output", str(out)]
     assert cli.main([*base, "--input", str(tmp_path / "nope.csv")]) == 2
     assert "error: input file" in capsys.readouterr().err
     assert cli.main([*base[:-1], str(tmp_path / "out.xlsx"), "--input", str(applications)]) == 2

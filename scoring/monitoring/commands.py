@@ -66,6 +66,18 @@ class BatchRecorder:
         )
         self.rows += records.record(self.store, rows)
 
+    def add(self, model_version: str, client_ids, pds, grades, outcomes, features) -> None:
+        """Rows the Spark engine scored, recorded by its driver after the job: the values rows_of gives (features:
+        its JSON, made in the worker), the rows it leaves out already dropped."""
+        from scoring.monitoring import records
+
+        stamp = self.scored_at or records.now()
+        rows = [
+            (stamp, "batch", self.run_id, int(c), model_version, float(p), str(g), str(o), f)
+            for c, p, g, o, f in zip(client_ids, pds, grades, outcomes, features, strict=True)
+        ]
+        self.rows += records.record(self.store, rows)
+
     def undo(self) -> None:
         from scoring.monitoring import records
 
@@ -75,8 +87,9 @@ class BatchRecorder:
 
 @contextlib.contextmanager
 def predict_recording(args):
-    """The recorder predict_file calls per chunk (None with --no-record); nothing stays recorded if predict fails."""
-    if args.no_record or getattr(args, "engine", "stream") != "stream":  # the Spark engine does not record yet
+    """The recorder predict_file (or predict_file_spark's driver) calls per chunk (None with --no-record); nothing
+    stays recorded if predict fails."""
+    if args.no_record:
         yield None
         return
     recorder = BatchRecorder(args.store, scored_at=args.as_of)

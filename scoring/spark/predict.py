@@ -4,6 +4,11 @@ Stages: check the inputs, the model and the policy on the driver; score (clean t
 applicant's history, decide in the workers) into Parquet parts; put the parts back in input order; join them into
 the one output file through scoring.predict's writer (`<output>.partial`, renamed at the end). Every folder of
 parts is a temporary one beside the output, removed whatever happens: a failure leaves no output at all.
+
+The store is written by the driver only, once the job has succeeded: the scoring task also emits the monitoring
+record's features and the challenger's columns, which ride in the ordered parts, so the driver logs each chunk it
+writes (in input order) into scored_applications (the recorder, one run id, undone if the run fails) and
+shadow_scores (scoring.shadow.run.ShadowRun), one chunk in memory at a time.
 """
 
 from __future__ import annotations
@@ -16,6 +21,9 @@ from pathlib import Path
 
 from scoring import progress
 from scoring.predict import CHUNK_ROWS, _kind, _Writer
+from scoring.shadow.rows import now as shadow_now
+from scoring.shadow.run import log as log_shadow
+from scoring.shadow.run import shadow_batch
 from scoring.spark import inputs, tasks
 from scoring.spark.session import run_tracked, spark_session
 
@@ -27,6 +35,17 @@ _RUN_CONF = {
 }
 
 
+def _copy_bundle(source: Path, model: Path):
+    """The bundle copied from `source` into `model`, loaded (verified) from the copy."""
+    from scoring.bundle import ModelBundle
+
+    model.mkdir(parents=True)
+    for path in source.iterdir():  # the signed files, manifest and signature (what else is there is ignored)
+        if path.is_file():
+            shutil.copyfile(path, model / path.name)
+    return ModelBundle.load(model)
+
+
 def _stage_model(models_dir, policy_path, folder: Path) -> tuple:
     """Copy the deciding bundle and the policy into `folder` and load them from there, so the bytes the
     workers get are the very bytes checked here. Returns (bundle, policy) as loaded from the user's paths."""
@@ -36,15 +55,36 @@ def _stage_model(models_dir, policy_path, folder: Path) -> tuple:
 
     source = bundle_dir(models_dir)
     ModelBundle.load(source)  # the user's folder named in any error, before anything is copied
-    model = folder / tasks.MODEL_FOLDER
-    model.mkdir(parents=True)
-    for path in source.iterdir():  # the signed files, manifest and signature (what else is there is ignored)
-        if path.is_file():
-            shutil.copyfile(path, model / path.name)
-    bundle = ModelBundle.load(model)
+    bundle = _copy_bundle(source, folder / tasks.MODEL_FOLDER)
     policy = load_policy(policy_path, grades=bundle.grades)
     (folder / tasks.POLICY_FILE).write_bytes(Path(policy.path).read_bytes())
     return bundle, policy
+
+
+def _stage_challenger(models_dir, champion: str, policy_path, folder: Path):
+    """The ShadowRun of this run (scoring.shadow.run.shadow_batch: none without a store to log in) and the
+    fingerprint of its challenger staged in `folder` as the champion is (None: no shadow scoring). A challenger
+    failing to load is logged and dropped (scoring.shadow.challenger.load_challenger); the run goes on."""
+    from scoring import registry
+    from scoring.shadow.challenger import load_challenger, log, registry_root
+
+    shadow = shadow_batch(models_dir, policy_path)
+    found = None if shadow.store is None else load_challenger(models_dir, champion, policy_path)
+    shadow.loaded, shadow.challenger = True, None  # set below once the staged copy is verified
+    if found is None:
+        return shadow, None
+    version = found[0].version
+    try:
+        staged = _copy_bundle(
+            registry.version_dir(registry_root(models_dir), version), folder / tasks.CHALLENGER_FOLDER
+        )
+        if staged.fingerprint != found[0].fingerprint:
+            raise ValueError(f"challenger {version} changed while it was staged")
+    except Exception as exc:  # noqa: BLE001 - as load_challenger: no shadow scoring, the champion goes on
+        log.error("challenger not loaded, no shadow scoring: %s", exc)
+        return shadow, None
+    shadow.challenger = (staged, found[1])
+    return shadow, staged.fingerprint
 
 
 def _verify_key_bytes() -> bytes:
@@ -74,18 +114,44 @@ def _parts(folder: Path) -> list[Path]:
     return sorted(folder.glob("part-*.parquet"))
 
 
-def _write_output(parts: list[Path], dst: Path, chunk_rows: int) -> int:
+def _log(batch, versions: tuple[str, str | None], recorder, shadow) -> bool:
+    """One ordered chunk into scored_applications (recorder) and shadow_scores (shadow); False once the
+    challenger failed in a worker (its columns null), which stops shadow scoring the run as ShadowRun.add does."""
+    column = batch.column
+    if recorder is not None:
+        features = column(tasks.FEATURES)
+        kept = features.is_valid()
+        names = ("SK_ID_CURR", "pd", "grade", "outcome", tasks.FEATURES)
+        recorder.add(versions[0], *(column(n).filter(kept).to_pylist() for n in names))
+    if shadow is None:
+        return True
+    if column("challenger_outcome").null_count:
+        shadow.failures += 1
+        log_shadow.error("shadow scoring stopped for this run (the challenger failed in a worker)")
+        return False
+    at, head = shadow_now(), (shadow.request_id, shadow.source)
+    values = zip(*(column(f.name).to_pylist() for f in tasks.SHADOW_SCHEMA), strict=True)
+    ids = column("SK_ID_CURR").to_pylist()
+    shadow.rows += [(at, *head, cid, *versions, *v) for cid, v in zip(ids, values, strict=True)]
+    shadow.write()
+    return True
+
+
+def _write_output(parts: list[Path], dst: Path, chunk_rows: int, versions=None, recorder=None, shadow=None) -> int:
     """Join the ordered parts into `dst` with predict_file's writer (same columns, same CSV text, same atomic
-    rename); returns rows written."""
+    rename), logging each chunk (_log) before it is written, as predict_file does; returns rows written."""
     import pyarrow.parquet as pq
 
     total = sum(pq.ParquetFile(part).metadata.num_rows for part in parts)
+    names = [f.name for f in tasks.OUTPUT_SCHEMA if f.name != tasks.ROW]
     writer, rows, ok = _Writer(dst), 0, False
     try:
         with progress.step(f"writing {dst.name}", total=total, unit="rows") as done:
             for part in parts:
                 for batch in pq.ParquetFile(part).iter_batches(batch_size=chunk_rows):
-                    frame = batch.to_pandas()
+                    if (recorder is not None or shadow is not None) and not _log(batch, versions, recorder, shadow):
+                        shadow = None
+                    frame = batch.select(names).to_pandas()
                     writer.write(frame)
                     rows += len(frame)
                     done.update(len(frame))
@@ -104,9 +170,11 @@ def predict_file_spark(
     policy_path=None,
     spark=None,
     chunk_rows: int = CHUNK_ROWS,
+    recorder=None,
 ) -> int:
     """predict_file's output (same rows in the same order, same columns and file kind) from a Spark job on
-    `spark` (default: scoring.spark.session.spark_session()). Input, output, data_dir and models_dir are paths
+    `spark` (default: scoring.spark.session.spark_session()), and the same monitoring records (`recorder`, a
+    scoring.monitoring.commands.BatchRecorder) and shadow rows. Input, output, data_dir and models_dir are paths
     every Spark node sees (local mode, or storage mounted at the same path on the whole cluster)."""
     src, dst = Path(input), Path(output)
     if not src.exists():
@@ -121,6 +189,9 @@ def predict_file_spark(
     try:
         with progress.step("checking the model, the policy and the input"):
             bundle, policy = _stage_model(models_dir, policy_path, work / staged)
+            if recorder is not None:
+                recorder.check()
+            shadow, challenger = _stage_challenger(models_dir, bundle.version, policy_path, work / staged)
             key = _verify_key_bytes()
             raw = inputs.raw_applications(spark, src)
             names, history = inputs.history_lists(spark, data_dir)
@@ -131,8 +202,11 @@ def predict_file_spark(
         clean = tasks.clean_batches(str(src), schema, text_input=_kind(src) == "csv")
         applications = raw.mapInArrow(clean, tasks.spark_ddl(schema))
         joined = inputs.with_history(applications, history)
-        scorer = tasks.score_batches(staged, key, bundle.fingerprint, policy.sha256, names)
-        scored = joined.mapInArrow(scorer, tasks.spark_ddl(tasks.OUTPUT_SCHEMA))
+        record = recorder is not None
+        scorer = tasks.score_batches(
+            staged, key, bundle.fingerprint, policy.sha256, names, record=record, challenger=challenger
+        )
+        scored = joined.mapInArrow(scorer, tasks.spark_ddl(tasks.scored_schema(record, challenger is not None)))
         try:
             run_tracked(spark, "scoring and deciding on Spark", lambda: scored.write.parquet(inputs.uri(work / "s")))
         except Exception as exc:  # a job's failure comes as py4j/Spark errors holding the worker's text
@@ -142,7 +216,9 @@ def predict_file_spark(
             raise mapped from None
         ordered = spark.read.parquet(inputs.uri(work / "s")).orderBy(tasks.ROW).drop(tasks.ROW)
         run_tracked(spark, "putting rows back in input order", lambda: ordered.write.parquet(inputs.uri(work / "o")))
-        return _write_output(_parts(work / "o"), dst, chunk_rows)
+        versions = (bundle.version, shadow.challenger[0].version if challenger else None)
+        shadow = shadow if challenger else None
+        return _write_output(_parts(work / "o"), dst, chunk_rows, versions, recorder, shadow)
     finally:
         for conf_key, value in saved.items():
             if value is None:

@@ -5,10 +5,13 @@ is reported the same way); `score_batches` rebuilds each batch's history tables 
 and calls the same decide_records and output_rows as `predict_file`. The model bundle and the policy are staged
 by the driver (scoring.spark.predict), fetched with SparkFiles, verified then loaded once per worker process.
 Errors meant for the user leave a worker as ValueError text with a marker the driver finds (`error_text`).
+When asked, each row also carries what the driver logs after the job (workers never open the store): the features
+JSON of scoring.monitoring.records.rows_of and the challenger's columns of scoring.shadow.rows.shadow_rows.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
@@ -16,12 +19,15 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from scoring.shadow.rows import COLUMNS as SHADOW_COLUMNS
+
 MODEL_FOLDER = "model"
+CHALLENGER_FOLDER = "challenger"
 POLICY_FILE = "policy.yaml"
 ORDER = "_ord"  # a history row's place in its file: the single-machine path reads rows in that order
 ROW = "_row"  # an application row's place in the input: the output keeps the input's order
 _MARK = re.compile(r"scoring-error\[(-?\d+)\]: ([^\n]*)")
-_loaded: dict[str, tuple] = {}  # per worker process: staged folder name -> (bundle, policy)
+_loaded: dict[str, tuple] = {}  # per worker process: staged folder name -> (bundle, policy, challenger or None)
 
 OUTPUT_SCHEMA = pa.schema(
     [
@@ -38,7 +44,23 @@ OUTPUT_SCHEMA = pa.schema(
 )
 
 
+FEATURES = "_features"  # the monitoring record's features JSON; null where rows_of records nothing
+# shadow_scores' columns from champion_pd on, as scoring.shadow.rows.shadow_rows ends its rows
+_SHADOW_TYPES = {"pd": pa.float64(), "grade": pa.string(), "outcome": pa.string()}
+SHADOW_SCHEMA = pa.schema(
+    [(c, _SHADOW_TYPES[c.split("_", 1)[1]]) for c in SHADOW_COLUMNS[SHADOW_COLUMNS.index("champion_pd") :]]
+)
 _SPARK_TYPES = {pa.int64(): "long", pa.float64(): "double", pa.string(): "string"}
+
+
+def scored_schema(record: bool, shadow: bool) -> pa.Schema:
+    """The scoring task's columns: the output's and its row place, then the record's and the shadow's if asked."""
+    fields = list(OUTPUT_SCHEMA)
+    if record:
+        fields.append(pa.field(FEATURES, pa.string()))
+    if shadow:
+        fields += list(SHADOW_SCHEMA)
+    return pa.schema(fields)
 
 
 def spark_ddl(schema: pa.Schema) -> str:
@@ -99,29 +121,41 @@ def clean_batches(source: str, schema: pa.Schema, text_input: bool):
     return run
 
 
-def load_staged(folder: Path, verify_key: bytes, fingerprint: str, policy_sha256: str) -> tuple:
-    """The bundle and policy the driver staged in `folder`: the bundle's signature and hashes checked before its
-    bytes are unpickled (ModelBundle.load), both checked to be the very ones the driver loaded."""
+def load_staged(
+    folder: Path, verify_key: bytes, fingerprint: str, policy_sha256: str, model: str = MODEL_FOLDER
+) -> tuple:
+    """The bundle (folder/`model`) and policy the driver staged in `folder`: the bundle's signature and hashes
+    checked before its bytes are unpickled (ModelBundle.load), both checked to be the very ones the driver loaded."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     from scoring.bundle import ModelBundle
     from scoring.decision import load_policy
 
-    bundle = ModelBundle.load(folder / MODEL_FOLDER, verify_key=Ed25519PublicKey.from_public_bytes(verify_key))
+    bundle = ModelBundle.load(folder / model, verify_key=Ed25519PublicKey.from_public_bytes(verify_key))
     if bundle.fingerprint != fingerprint:
-        raise ValueError(f"the model in {folder} is not the one the driver checked")
+        raise ValueError(f"the model in {folder / model} is not the one the driver checked")
     policy = load_policy(folder / POLICY_FILE, grades=bundle.grades)
     if policy.sha256 != policy_sha256:
         raise ValueError(f"the policy in {folder} is not the one the driver checked")
     return bundle, policy
 
 
-def _cached(staged: str, verify_key: bytes, fingerprint: str, policy_sha256: str) -> tuple:
+def _cached(staged: str, verify_key: bytes, fingerprint: str, policy_sha256: str, challenger: str | None) -> tuple:
+    """(bundle, policy, challenger's (bundle, policy) or None) of a run, loaded once per worker process. A
+    challenger that fails here is logged and dropped, as scoring.shadow.challenger does: the champion goes on."""
     if staged not in _loaded:
         from pyspark import SparkFiles
 
-        _loaded.clear()  # one run's bundle at a time in a reused worker
-        _loaded[staged] = load_staged(Path(SparkFiles.get(staged)), verify_key, fingerprint, policy_sha256)
+        _loaded.clear()  # one run's bundles at a time in a reused worker
+        folder = Path(SparkFiles.get(staged))
+        bundle, policy = load_staged(folder, verify_key, fingerprint, policy_sha256)
+        shadow = None
+        if challenger is not None:
+            try:
+                shadow = load_staged(folder, verify_key, challenger, policy_sha256, CHALLENGER_FOLDER)
+            except Exception as exc:  # noqa: BLE001 - no shadow scoring: the driver sees its columns empty
+                logging.getLogger("scoring.shadow").error("challenger not loaded in a worker: %s", exc)
+        _loaded[staged] = (bundle, policy, shadow)
     return _loaded[staged]
 
 
@@ -135,14 +169,58 @@ def history_table(lists: pa.Array) -> pd.DataFrame:
     return rows.drop(columns=[ORDER]).reset_index(drop=True)
 
 
-def score_batches(staged: str, verify_key: bytes, fingerprint: str, policy_sha256: str, tables: list[str]):
-    """mapInArrow function over application rows joined to their history lists: the output columns of
-    scoring.predict.output_rows and each row's input place."""
+def _record_columns(bundle, decided, ids) -> pa.Array:
+    """Per row, the features JSON scoring.monitoring.records.rows_of records for it (null: not recorded)."""
+    from scoring.decision.record import TECHNICAL_REFUSAL
+    from scoring.monitoring.records import rows_of
+
+    rows = rows_of(bundle, decided, source="batch", request_id=None, client_ids=ids, scored_at="")
+    kept = np.flatnonzero(np.asarray(decided.decisions.outcome, dtype=object) != TECHNICAL_REFUSAL)
+    if len(kept) != len(rows):
+        raise RuntimeError("the monitoring rows do not match the scored rows")
+    features = np.full(len(ids), None, dtype=object)
+    features[kept] = [row[-1] for row in rows]
+    return pa.array(features, pa.string())
+
+
+def _shadow_columns(decided, challenger, ids) -> list[pa.Array]:
+    """The champion's and challenger's columns of scoring.shadow.rows.shadow_rows; all null when the challenger
+    is missing or fails (the driver then stops shadow scoring the run, as ShadowRun.add does)."""
+    from scoring.shadow.rows import shadow_rows
+
+    rows = None
+    if challenger is not None:
+        try:
+            rows = shadow_rows(decided, challenger, source="batch", request_id=None, client_ids=ids)
+        except Exception as exc:  # noqa: BLE001 - the champion's run never fails for the challenger
+            logging.getLogger("scoring.shadow").error("shadow scoring failed in a worker (%s)", type(exc).__name__)
+    first = len(SHADOW_COLUMNS) - len(SHADOW_SCHEMA)
+    return [
+        pa.array([row[first + i] for row in rows] if rows else [None] * len(ids), field.type)
+        for i, field in enumerate(SHADOW_SCHEMA)
+    ]
+
+
+def score_batches(
+    staged: str,
+    verify_key: bytes,
+    fingerprint: str,
+    policy_sha256: str,
+    tables: list[str],
+    *,
+    record: bool = False,
+    challenger: str | None = None,
+):
+    """mapInArrow function over application rows joined to their history lists: scored_schema's columns (the
+    output columns of scoring.predict.output_rows, each row's input place, the record's features when `record`,
+    the shadow columns when `challenger`, the staged challenger's fingerprint, is given)."""
     from scoring.decision.service import decide_records
     from scoring.predict import output_rows
 
+    schema = scored_schema(record, challenger is not None)
+
     def run(batches):
-        bundle, policy = _cached(staged, verify_key, fingerprint, policy_sha256)
+        bundle, policy, shadow = _cached(staged, verify_key, fingerprint, policy_sha256, challenger)
         for batch in batches:
             names = [n for n in batch.schema.names if n not in tables and n != ROW]
             chunk = pa.RecordBatch.from_arrays([batch.column(n) for n in names], names=names).to_pandas()
@@ -151,8 +229,14 @@ def score_batches(staged: str, verify_key: bytes, fingerprint: str, policy_sha25
                 decided = decide_records(bundle, policy, chunk, history)
             except ValueError as exc:
                 raise _user_error(-1, exc) from None
-            out = output_rows(chunk["SK_ID_CURR"].to_numpy(), decided)
+            ids = chunk["SK_ID_CURR"].to_numpy()
+            out = output_rows(ids, decided)
             out[ROW] = batch.column(ROW).to_numpy()
-            yield pa.RecordBatch.from_pandas(out, schema=OUTPUT_SCHEMA, preserve_index=False)
+            columns = list(pa.RecordBatch.from_pandas(out, schema=OUTPUT_SCHEMA, preserve_index=False).columns)
+            if record:
+                columns.append(_record_columns(bundle, decided, ids))
+            if challenger is not None:
+                columns += _shadow_columns(decided, shadow, ids)
+            yield pa.RecordBatch.from_arrays(columns, schema=schema)
 
     return run
