@@ -196,7 +196,7 @@ def test_cli_spark_engine_parquet_in_csv_out_with_csv_history(
 
 def _recording(store):
     """The recorder `predict` runs with (scoring.monitoring.commands.predict_recording: undone on a failure)."""
-    return predict_recording(argparse.Namespace(no_record=False, store=store, as_of=None, engine="spark"))
+    return predict_recording(argparse.Namespace(no_record=False, store=store, as_of=None))
 
 
 def test_a_bad_value_names_the_same_data_row_as_the_single_machine_path(
