@@ -8,6 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+# frames up to this many rows code their categories with a dict per feature (one applicant: ~15 µs a feature,
+# where pandas' where + get_indexer take ~0.5 ms); larger ones stay on pandas' vectorised path
+SMALL_FRAME = 64
+
 
 class FeatureEncoder:
     """Feature names in training order and each categorical feature's levels (a level's code is its index)."""
@@ -16,6 +20,7 @@ class FeatureEncoder:
         self.feature_names = list(feature_names)
         self.categories = {k: list(v) for k, v in categories.items()}
         self._cat_index = {c: pd.Index(v) for c, v in self.categories.items()}
+        self._cat_code = {c: {level: float(i) for i, level in enumerate(v)} for c, v in self.categories.items()}
 
     @classmethod
     def fit(cls, X: pd.DataFrame) -> "FeatureEncoder":
@@ -59,13 +64,27 @@ class FeatureEncoder:
                 if pd.to_numeric(features[col], errors="coerce").isna().sum() != features[col].isna().sum():
                     raise ValueError(f"feature {col} must be numeric") from None
             raise ValueError("numeric features could not be read as numbers") from None
-        for j, col in enumerate(self.feature_names):
-            if col in self._cat_index:
-                values = features[col].astype(object).where(features[col].notna(), None)
-                codes = self._cat_index[col].get_indexer(values).astype("float64")
-                codes[codes < 0] = np.nan
-                M[:, j] = codes
+        cat_pos = [j for j, c in enumerate(self.feature_names) if c in self._cat_index]
+        if len(features) <= SMALL_FRAME and cat_pos:  # one block read out of the frame, not a Series per column
+            block = features[[self.feature_names[j] for j in cat_pos]].to_numpy(dtype=object)
+            for i, j in enumerate(cat_pos):
+                M[:, j] = self._small_codes(self.feature_names[j], block[:, i])
+        else:
+            for j in cat_pos:
+                M[:, j] = self._codes(self.feature_names[j], features[self.feature_names[j]])
         return M
+
+    def _codes(self, col: str, values: pd.Series) -> np.ndarray:
+        """Each value's level index on the training levels, NaN for a missing or unseen one."""
+        codes = self._cat_index[col].get_indexer(values.astype(object).where(values.notna(), None)).astype("float64")
+        codes[codes < 0] = np.nan
+        return codes
+
+    def _small_codes(self, col: str, values: np.ndarray) -> list[float]:
+        """_codes of a few rows by dict lookup: the levels are text, so a value that is not text (missing, a
+        number) matches none, as in get_indexer."""
+        lookup = self._cat_code[col]
+        return [lookup.get(v, np.nan) if isinstance(v, str) else np.nan for v in values]
 
     def as_matrix(self, X) -> np.ndarray:
         """A frame encoded, or an already built matrix checked for its width."""

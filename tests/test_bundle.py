@@ -160,6 +160,28 @@ def test_bundle_encodes_as_training_did(toy):
     np.testing.assert_array_equal(bundle.matrix(X), learned.matrix(X))
 
 
+def test_a_few_rows_are_coded_as_a_large_frame_is():
+    """The small frames' dict lookup (one applicant) codes every kind of value as pandas' get_indexer does."""
+    from scoring.encoding import SMALL_FRAME
+
+    encoder = FeatureEncoder(["N", "K", "C"], {"K": ["a", "b", "c"], "C": ["x", "y"]})
+    odd = ["a", "c", "never-seen", None, np.nan, pd.NA, 1, 1.0, True, "A", "b ", np.str_("b"), "b"]
+    rows = pd.DataFrame(
+        {
+            "N": np.arange(len(odd), dtype=float),
+            "K": pd.Series(odd, dtype=object),
+            "C": pd.Categorical(["x", "y", None, "x", "y", None, "x", "y", "x", "y", "x", None, "y"]),
+        }
+    )
+    large = pd.concat([rows] * (SMALL_FRAME // len(rows) + 1), ignore_index=True)
+    assert len(rows) <= SMALL_FRAME < len(large)
+    expected = encoder.matrix(large)[: len(rows)]
+    np.testing.assert_array_equal(encoder.matrix(rows), expected)
+    assert list(expected[:, 1][[0, 1, 11, 12]]) == [0.0, 2.0, 1.0, 1.0] and np.isnan(expected[2:11, 1]).all()
+    for i in range(len(rows)):  # one row at a time, as the API scores an applicant
+        np.testing.assert_array_equal(encoder.matrix(rows.iloc[[i]]), expected[[i]])
+
+
 def test_unseen_category_scores_like_missing(toy):
     X, _, bundle = toy
     row = X.iloc[[0]].copy()

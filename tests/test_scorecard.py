@@ -85,6 +85,49 @@ def test_missing_values_have_their_own_bin_and_unknown_levels_read_as_missing(ca
     assert card_bundle.model.woe(card_bundle.matrix(row))[0, kk] == kinds["woe_missing"]
 
 
+def _reference_bins(characteristics, M):
+    """Bins one characteristic at a time, with optbinning's rule written plainly: np.digitize on the cut points,
+    np.isin on each group of codes (a later group wins)."""
+    out = np.full((len(M), len(characteristics)), -1)
+    for k, c in enumerate(characteristics):
+        x = M[:, c["index"]]
+        present = ~np.isnan(x)
+        if c["dtype"] == "numerical":
+            out[present, k] = np.digitize(x[present], np.asarray(c["splits"], dtype=float), right=False)
+        else:
+            for pos, codes in enumerate(c["groups"]):
+                out[present & np.isin(x, codes), k] = pos
+    return out
+
+
+@pytest.mark.parametrize("rows", [1, 5000])
+def test_bins_and_woe_of_every_kind_of_value_follow_the_plain_rule(card_bundle, toy, rows):
+    """The array lookup bins as the rule does: cut points themselves, +-inf, missing values, unknown codes."""
+    X, _ = toy
+    kind = card_bundle.model
+    rng = np.random.default_rng(rows)
+    M = card_bundle.matrix(X.sample(rows, replace=True, random_state=rows))
+    cuts = np.concatenate([c["splits"] for c in kind.characteristics if c["dtype"] == "numerical"])
+    for j in range(M.shape[1]):
+        if card_bundle.feature_names[j] in card_bundle.categories:
+            pick = rng.uniform(size=rows)
+            M[pick < 0.2, j] = np.nan
+            M[(pick >= 0.2) & (pick < 0.3), j] = 99  # a code no group holds
+        else:
+            pick = rng.uniform(size=rows)
+            M[pick < 0.1, j] = np.nan
+            M[(pick >= 0.1) & (pick < 0.3), j] = rng.choice(cuts, size=int(((pick >= 0.1) & (pick < 0.3)).sum()))
+            M[(pick >= 0.3) & (pick < 0.35), j] = np.inf
+            M[(pick >= 0.35) & (pick < 0.4), j] = -np.inf
+    expected = _reference_bins(kind.characteristics, M)
+    np.testing.assert_array_equal(kind.bins(M), expected)
+    woe = np.array(
+        [[(c["woe"][b] if b >= 0 else c["woe_missing"]) for c, b in zip(kind.characteristics, row)] for row in expected]
+    )
+    np.testing.assert_array_equal(kind.woe(M), woe)
+    assert rows == 1 or ((expected == -1).any() and (expected > 0).any())  # the odd values were drawn
+
+
 @pytest.mark.parametrize("rows", [1, 700])
 def test_contributions_are_exact_and_centred(card_bundle, toy, rows):
     X, _ = toy
