@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import math
 import os
 import random
 import resource
@@ -77,7 +78,8 @@ end
 
 # ------------------------------------------------------------------------------------------ load drivers
 def _wrk(work: Path, port, requests_, auth, connections, seconds, threads) -> dict:
-    """One wrk run over `requests_` (cycled); its figures, and the CPU the wrk process itself took."""
+    """One wrk run over `requests_` (cycled); its figures, and the CPU the wrk process itself took. wrk reads whole
+    seconds only (`-d 0.3s` is a usage error): `seconds` is rounded up to one at least."""
     script, listing = work / "bench.lua", work / f"requests-{os.getpid()}.txt"
     script.write_text(_LUA)
     lines = [auth.get("Authorization", "")]
@@ -85,7 +87,8 @@ def _wrk(work: Path, port, requests_, auth, connections, seconds, threads) -> di
     listing.write_text("\n".join(lines) + "\n")  # holds the token: in the private work folder, not on a command line
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(
-        ["wrk", "-t", str(min(threads, connections)), "-c", str(connections), "-d", f"{seconds:g}s", "--timeout", "10s"]
+        ["wrk", "-t", str(min(threads, connections)), "-c", str(connections), "-d", f"{max(1, math.ceil(seconds))}s"]
+        + ["--timeout", "10s"]
         + ["-s", str(script), f"http://127.0.0.1:{port}", "--", str(listing)],
         capture_output=True,
         text=True,

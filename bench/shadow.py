@@ -108,7 +108,7 @@ def served(store: Path, reg: Path, challenger: str, bodies: list[bytes], args, w
         for _ in range(args.rounds):
             for setup in ("without", "with"):
                 registry.set_challenger(reg, challenger if setup == "with" else None, "bench")
-                _wrk(work, port, requests_[:5], auth, 1, 0.3, 1)  # the worker follows the alias
+                _wrk(work, port, requests_[:5], auth, 1, 1, 1)  # the worker follows the alias
                 rows, cpu = _shadow_rows(store), _cpu(workers)
                 result = _wrk(work, port, requests_, auth, 1, args.seconds, 1)
                 result["cpu_ms"] = 1000 * (_cpu(workers) - cpu) / max(result["requests"], 1)
