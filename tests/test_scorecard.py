@@ -121,8 +121,9 @@ def test_bins_and_woe_of_every_kind_of_value_follow_the_plain_rule(card_bundle, 
             M[(pick >= 0.35) & (pick < 0.4), j] = -np.inf
     expected = _reference_bins(kind.characteristics, M)
     np.testing.assert_array_equal(kind.bins(M), expected)
+    chars = kind.characteristics
     woe = np.array(
-        [[(c["woe"][b] if b >= 0 else c["woe_missing"]) for c, b in zip(kind.characteristics, row)] for row in expected]
+        [[c["woe"][b] if b >= 0 else c["woe_missing"] for c, b in zip(chars, row, strict=True)] for row in expected]
     )
     np.testing.assert_array_equal(kind.woe(M), woe)
     assert rows == 1 or ((expected == -1).any() and (expected > 0).any())  # the odd values were drawn
