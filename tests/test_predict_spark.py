@@ -287,3 +287,42 @@ def test_workers_verify_the_staged_bundle_and_policy_before_loading(trained_mode
     card.write_text(card.read_text() + "tampered")
     with pytest.raises(ModelIntegrityError, match="does not match"):
         load_staged(folder, key, bundle.fingerprint, policy.sha256)
+
+
+def test_the_staged_challenger_and_its_columns_logged_by_the_driver(registry_models, synth_dir, tmp_path, monkeypatch):
+    """The driver stages the registry's challenger beside the champion, verified as workers verify it; a batch's
+    shadow columns become the stream engine's shadow rows, and null ones (the challenger failed in a worker) stop
+    the run's shadow scoring while its monitoring records go on."""
+    import pyarrow as pa
+
+    from scoring.decision.service import decide_records
+    from scoring.monitoring.commands import BatchRecorder
+    from scoring.predict import history_frames, output_rows
+    from scoring.shadow.rows import shadow_rows
+    from scoring.spark import tasks
+    from scoring.spark.predict import _log, _stage_challenger, _stage_model, _verify_key_bytes
+
+    store = _store(tmp_path / "store" / "store.sqlite")
+    monkeypatch.setenv("SCORING_STORE", str(store))
+    models, folder = registry_models["models"], tmp_path / "staged"
+    bundle, policy = _stage_model(models, None, folder)
+    shadow, fingerprint = _stage_challenger(models, bundle.version, None, folder)
+    challenger = tasks.load_staged(folder, _verify_key_bytes(), fingerprint, policy.sha256, tasks.CHALLENGER_FOLDER)
+    assert challenger[0].version == shadow.challenger[0].version == registry_models["b"]
+    app = read_table(synth_dir, "application_test").iloc[:30]
+    ids = app["SK_ID_CURR"].to_numpy()
+    decided = decide_records(bundle, policy, app, history_frames(synth_dir, ids))
+
+    def batch(worker_challenger):  # what score_batches yields for these rows
+        out = output_rows(ids, decided).assign(**{tasks.ROW: range(len(ids))})
+        columns = list(pa.RecordBatch.from_pandas(out, schema=tasks.OUTPUT_SCHEMA, preserve_index=False).columns)
+        columns.append(tasks._record_columns(bundle, decided, ids))
+        columns += tasks._shadow_columns(decided, worker_challenger, ids)
+        return pa.RecordBatch.from_arrays(columns, schema=tasks.scored_schema(True, True))
+
+    recorder, versions = BatchRecorder(store), (bundle.version, registry_models["b"])
+    assert _log(batch(challenger), versions, recorder, shadow)
+    want = shadow_rows(decided, shadow.challenger, source="batch", request_id=shadow.request_id, client_ids=ids)
+    assert _without(_rows(store, "shadow_scores"), "id", "scored_at") == [row[1:] for row in want]
+    assert not _log(batch(None), versions, recorder, shadow) and shadow.failures == 1
+    assert len(_rows(store, "shadow_scores")) == 30 and len(_rows(store, "scored_applications")) == 60
