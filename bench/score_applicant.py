@@ -14,7 +14,9 @@ import argparse
 import json
 import math
 import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -151,9 +153,11 @@ def main() -> None:
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     os.chdir(ROOT)
-    store, models = bench_store(args.work, args.clients)
-    if "bench" not in {u["username"] for u in users.list_users(store)}:
-        users.add_user(store, "bench", PASSWORD, "service")
+    shared, models = bench_store(args.work, args.clients)
+    folder = Path(tempfile.mkdtemp(prefix="bench-applicant-"))
+    store = folder / "store.sqlite"
+    shutil.copy(shared, store)  # users and the audit log are written: into a copy, as bench/api.py does
+    users.add_user(store, "bench", PASSWORD, "service")
     raw = args.work / "raw"
     cid = _busy_client(raw, args.rows)
     body, rows = applicant_body(raw, cid)
@@ -163,6 +167,7 @@ def main() -> None:
     print("real gunicorn (1 gevent worker):")
     served(store, models, body, args.seconds, args.work)
     print(f"load average at the end {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
