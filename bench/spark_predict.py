@@ -64,7 +64,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--master", default="local[2]")
-    parser.add_argument("--shuffle-partitions", type=int, default=4, help="spark.sql.shuffle.partitions")
+    parser.add_argument(
+        "--shuffle-partitions", type=int, default=None, help="default: the engine's (input partitions or 2 x cores)"
+    )
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "scoring-bench-spark")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
@@ -75,7 +77,9 @@ def main() -> None:
     os.environ.pop("SCORING_STORE", None)  # a legacy model folder: no challenger, no shadow rows either way
     tmp = Path(tempfile.mkdtemp(prefix="bench-spark-", dir=args.work))
     src, n = _input(raw, tmp)
-    print(f"{n:,} applications with history ({args.clients:,} clients), {args.master}; load {load_before}", flush=True)
+    shuffle = args.shuffle_partitions or "the engine's"
+    print(f"{n:,} applications with history ({args.clients:,} clients), {args.master}, shuffle partitions {shuffle}")
+    print(f"load average (1/5/15 min) {load_before}", flush=True)
 
     from scoring.spark.session import spark_session
 

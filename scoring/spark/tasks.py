@@ -44,6 +44,7 @@ OUTPUT_SCHEMA = pa.schema(
 )
 
 
+OUT_ROWS = 4096  # rows per batch handed back to Spark: a record's features JSON is ~8 KB
 FEATURES = "_features"  # the monitoring record's features JSON; null where rows_of records nothing
 # shadow_scores' columns from champion_pd on, as scoring.shadow.rows.shadow_rows ends its rows
 _SHADOW_TYPES = {"pd": pa.float64(), "grade": pa.string(), "outcome": pa.string()}
@@ -237,6 +238,8 @@ def score_batches(
                 columns.append(_record_columns(bundle, decided, ids))
             if challenger is not None:
                 columns += _shadow_columns(decided, shadow, ids)
-            yield pa.RecordBatch.from_arrays(columns, schema=schema)
+            scored = pa.RecordBatch.from_arrays(columns, schema=schema)
+            for start in range(0, scored.num_rows, OUT_ROWS):  # the JVM holds one slice at a time, not a chunk
+                yield scored.slice(start, OUT_ROWS)
 
     return run
