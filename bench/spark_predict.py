@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -103,6 +104,7 @@ def main() -> None:
             took = seconds[(engine, record)][-1]
             print(f"  round {r + 1}: {engine:<6} record={record!s:<5} {took:6.1f} s  load {_load()}", flush=True)
     spark.stop()
+    shutil.rmtree(tmp, ignore_errors=True)  # the input and outputs; the store and model stay for the next run
     load_after = _load()
 
     print(f"\n{'engine':<8}{'recording':<11}{'seconds':>9}{'rows/s':>10}")
