@@ -120,7 +120,15 @@ def _cmd_predict(args):
 
     with monitoring_commands.predict_recording(args) as recorder:  # scored_applications, unless --no-record
         extra = {} if recorder is None else {"recorder": recorder}
-        rows = predict_file(args.input, args.output, data_dir=args.data, models_dir=args.models, **extra)
+        rows = predict_file(
+            args.input,
+            args.output,
+            data_dir=args.data,
+            models_dir=args.models,
+            store=args.store,  # the challenger's rows go where the records go, dated as they are
+            scored_at=args.as_of,
+            **extra,
+        )
     print(f"scored {rows:,} applications -> {args.output}")
 
 

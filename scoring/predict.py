@@ -176,11 +176,14 @@ def predict_file(
     chunk_rows: int = CHUNK_ROWS,
     policy_path=None,
     recorder=None,
+    store=None,
+    scored_at: str | None = None,
 ) -> int:
     """Score and decide every application row of `input` into `output` (CSV or Parquet by extension) under the
     policy at `policy_path` (default SCORING_POLICY); returns rows scored. `recorder(bundle, decided, ids)` is
     called per chunk (scoring.monitoring.commands.BatchRecorder: the monitoring record), its `check()` once the
-    bundle is verified."""
+    bundle is verified. The registry's challenger, if any, decides the same rows, logged into `store` (SCORING_STORE
+    when None) and dated `scored_at` (now when None), as the records are."""
     from scoring.decision import load_policy
     from scoring.decision.service import decide_records
 
@@ -193,7 +196,7 @@ def predict_file(
     policy = load_policy(policy_path, grades=bundle.grades)
     if recorder is not None:
         recorder.check()
-    shadow = shadow_batch(models_dir, policy_path)  # the registry's challenger, if any
+    shadow = shadow_batch(models_dir, policy_path, store=store, scored_at=scored_at)
     writer = _Writer(dst)
     rows, ok = 0, False
     try:

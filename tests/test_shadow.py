@@ -211,6 +211,27 @@ def test_batch_predict_is_shadow_scored_into_the_store(served, synth_dir, tmp_pa
     assert len(_shadow(s["store"])) == 40
 
 
+def test_predict_logs_the_challenger_into_its_store_dated_as_its_records(served, synth_dir, tmp_path, monkeypatch):
+    """predict --store X --as-of DAY: the shadow rows go to X (not SCORING_STORE) and are dated DAY, as the
+    monitoring records are, so a backfilled cohort is compared in its own month."""
+    from scoring.cli import main
+
+    s = served
+    pd.read_parquet(synth_dir / "application_test.parquet").head(25).to_csv(tmp_path / "new.csv", index=False)
+    monkeypatch.setenv("SCORING_STORE", str(tmp_path / "elsewhere.sqlite"))  # absent: nothing may go there
+    args = ["predict", "--input", str(tmp_path / "new.csv"), "--output", str(tmp_path / "out.csv")]
+    args += ["--data", str(synth_dir), "--models", str(s["models"]), "--store", str(s["store"]), "--quiet"]
+    assert main([*args, "--as-of", "2026-10-15"]) == 0
+    rows = _shadow(s["store"])
+    assert len(rows) == 25 and {r["scored_at"] for r in rows} == {"2026-10-15T12:00:00.000+00:00"}
+    with closing(sqlite3.connect(s["store"])) as con:
+        recorded = {r[0] for r in con.execute("SELECT scored_at FROM scored_applications WHERE source = 'batch'")}
+    assert recorded == {"2026-10-15T12:00:00.000+00:00"}
+    assert not (tmp_path / "elsewhere.sqlite").exists()
+    assert main(args) == 0  # without --as-of: when it was scored
+    assert len({r["scored_at"] for r in _shadow(s["store"])}) >= 2
+
+
 def test_rows_are_written_with_the_declared_columns(tmp_path, scores_only_store):
     """The table is the declared one, kept, and a store from before it gets it on the first write."""
     from scoring.store import schema

@@ -31,10 +31,11 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
-def shadow_rows(decided, challenger: tuple, *, source: str, request_id, client_ids=None) -> list[tuple]:
+def shadow_rows(decided, challenger: tuple, *, source: str, request_id, client_ids=None, at=None) -> list[tuple]:
     """One row per applicant of `decided` (scoring.decision.service.Decided, the champion's pass): the
     challenger (bundle, policy) decides the same features and policy inputs. A technical refusal has no PD or
-    grade on either side. `client_ids`: the clients' ids in the store or the input file (None: new applicants)."""
+    grade on either side. `client_ids`: the clients' ids in the store or the input file (None: new applicants);
+    `at`: the rows' time (a backfilled cohort's `predict --as-of`), now by default."""
     from scoring.decision.service import decide_features
 
     if source not in SOURCES:
@@ -45,7 +46,7 @@ def shadow_rows(decided, challenger: tuple, *, source: str, request_id, client_i
     theirs_outcome = np.asarray(theirs.decisions.outcome, dtype=object)
     ours_pd, theirs_pd = decided.scores["pd"].to_numpy(), theirs.scores["pd"].to_numpy()
     ours_grade, theirs_grade = decided.scores["grade"].to_numpy(), theirs.scores["grade"].to_numpy()
-    at = now()
+    at = at or now()
     ids = [None] * len(ours_outcome) if client_ids is None else [int(i) for i in client_ids]
     out = []
     for i, cid in enumerate(ids):

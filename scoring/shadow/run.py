@@ -23,8 +23,9 @@ class ShadowRun:
     """The challenger's rows of one run into `store`, with one run id as their request_id. The challenger is
     loaded at the first chunk, once the champion's version is known."""
 
-    def __init__(self, models_dir, *, source: str, policy_path=None, store=None):
+    def __init__(self, models_dir, *, source: str, policy_path=None, store=None, scored_at: str | None = None):
         self.models_dir, self.source, self.policy_path, self.store = models_dir, source, policy_path, store
+        self.scored_at = scored_at  # the rows' time when given (predict --as-of), else when each chunk is scored
         self.challenger, self.loaded = None, store is None  # no store to log in: no challenger to run
         self.request_id = f"{source}-{secrets.token_hex(8)}"
         self.rows: list[tuple] = []
@@ -39,7 +40,12 @@ class ShadowRun:
             return
         try:
             self.rows += shadow_rows(
-                decided, self.challenger, source=self.source, request_id=self.request_id, client_ids=client_ids
+                decided,
+                self.challenger,
+                source=self.source,
+                request_id=self.request_id,
+                client_ids=client_ids,
+                at=self.scored_at,
             )
         except Exception as exc:  # noqa: BLE001 - the champion's run never fails for the challenger
             log.error("shadow scoring stopped for this run (%s)", type(exc).__name__)
@@ -59,15 +65,16 @@ class ShadowRun:
             return 0
 
 
-def shadow_batch(models_dir, policy_path=None) -> ShadowRun:
-    """`predict`'s shadow run: each chunk's rows logged into the configured store (SCORING_STORE), when there is
-    one (a batch scored on a machine without a store is not shadow scored)."""
+def shadow_batch(models_dir, policy_path=None, *, store=None, scored_at: str | None = None) -> ShadowRun:
+    """`predict`'s shadow run: each chunk's rows logged into `store` (predict's --store; SCORING_STORE when None),
+    when there is one (a batch scored on a machine without a store is not shadow scored), dated `scored_at` when
+    given (--as-of, as its monitoring records are)."""
     from scoring.store import store_location
 
     try:
-        store = store_location()
+        found = store_location(store)
     except ValueError:
-        store = None
-    if isinstance(store, Path) and not store.exists():
-        store = None
-    return ShadowRun(models_dir, source="batch", policy_path=policy_path, store=store)
+        found = None
+    if isinstance(found, Path) and not found.exists():
+        found = None
+    return ShadowRun(models_dir, source="batch", policy_path=policy_path, store=found, scored_at=scored_at)

@@ -76,14 +76,15 @@ def _stage_model(models_dir, policy_path, folder: Path) -> tuple:
     return bundle, policy
 
 
-def _stage_challenger(models_dir, champion: str, policy_path, folder: Path):
-    """The ShadowRun of this run (scoring.shadow.run.shadow_batch: none without a store to log in) and the
-    fingerprint of its challenger staged in `folder` as the champion is (None: no shadow scoring). A challenger
-    failing to load is logged and dropped (scoring.shadow.challenger.load_challenger); the run goes on."""
+def _stage_challenger(models_dir, champion: str, policy_path, folder: Path, *, store=None, scored_at=None):
+    """The ShadowRun of this run (scoring.shadow.run.shadow_batch into `store`, dated `scored_at`: none without a
+    store to log in) and the fingerprint of its challenger staged in `folder` as the champion is (None: no shadow
+    scoring). A challenger failing to load is logged and dropped (scoring.shadow.challenger.load_challenger); the
+    run goes on."""
     from scoring import registry
     from scoring.shadow.challenger import load_challenger, log, registry_root
 
-    shadow = shadow_batch(models_dir, policy_path)
+    shadow = shadow_batch(models_dir, policy_path, store=store, scored_at=scored_at)
     found = None if shadow.store is None else load_challenger(models_dir, champion, policy_path)
     shadow.loaded, shadow.challenger = True, None  # set below once the staged copy is verified
     if found is None:
@@ -144,7 +145,7 @@ def _log(batch, versions: tuple[str, str | None], recorder, shadow) -> bool:
         shadow.failures += 1
         log_shadow.error("shadow scoring stopped for this run (the challenger failed in a worker)")
         return False
-    at, head = shadow_now(), (shadow.request_id, shadow.source)
+    at, head = shadow.scored_at or shadow_now(), (shadow.request_id, shadow.source)
     values = zip(*(column(f.name).to_pylist() for f in tasks.SHADOW_SCHEMA), strict=True)
     ids = column("SK_ID_CURR").to_pylist()
     shadow.rows += [(at, *head, cid, *versions, *v) for cid, v in zip(ids, values, strict=True)]
@@ -186,6 +187,8 @@ def predict_file_spark(
     spark=None,
     chunk_rows: int = CHUNK_ROWS,
     recorder=None,
+    store=None,
+    scored_at: str | None = None,
 ) -> int:
     """predict_file's output (same rows in the same order, same columns and file kind) from a Spark job on
     `spark` (default: scoring.spark.session.spark_session()), and the same monitoring records (`recorder`, a
@@ -206,7 +209,9 @@ def predict_file_spark(
             bundle, policy = _stage_model(models_dir, policy_path, work / staged)
             if recorder is not None:
                 recorder.check()
-            shadow, challenger = _stage_challenger(models_dir, bundle.version, policy_path, work / staged)
+            shadow, challenger = _stage_challenger(
+                models_dir, bundle.version, policy_path, work / staged, store=store, scored_at=scored_at
+            )
             key = _verify_key_bytes()
             raw = inputs.raw_applications(spark, src)
             names, history = inputs.history_lists(spark, data_dir)
