@@ -29,24 +29,10 @@ sys.path.insert(0, str(ROOT))
 from bench.api import PASSWORD, _cpu, _token, _workers_of, _wrk, bench_store  # noqa: E402
 from scoring import users  # noqa: E402
 from scoring.tables import SCHEMAS, read_table  # noqa: E402
+from tests.api_fixtures import posted_history  # noqa: E402
 from tests.servers import gunicorn  # noqa: E402
 
 _HISTORY = ("bureau", "previous_application", "POS_CASH_balance", "installments_payments", "credit_card_balance")
-
-
-def _records(raw: Path, table: str, where: str) -> list[dict]:
-    """Rows as a caller posts them: no NaN (null), integer columns as integers."""
-    out = []
-    for rec in read_table(raw, table, where=where).to_dict("records"):
-        row = {}
-        for k, v in rec.items():
-            if isinstance(v, float) and math.isnan(v):
-                v = None
-            elif v is not None and SCHEMAS[table][k] == "int":
-                v = int(v)
-            row[k] = v
-        out.append(row)
-    return out
 
 
 def _busy_client(raw: Path, rows: int) -> int:
@@ -65,13 +51,13 @@ def _busy_client(raw: Path, rows: int) -> int:
 
 def applicant_body(raw: Path, cid: int) -> tuple[dict, int]:
     """The client's application (no target, no id) and history, as POST /api/v1/score takes them; history rows."""
-    (app,) = _records(raw, "application_train", f"SK_ID_CURR = {cid}")
-    app = {k: v for k, v in app.items() if v is not None and k not in ("SK_ID_CURR", "TARGET")}
-    history = {t: _records(raw, t, f"SK_ID_CURR = {cid}") for t in _HISTORY}
-    ids = [r["SK_ID_BUREAU"] for r in history["bureau"]]
-    history["bureau_balance"] = (
-        _records(raw, "bureau_balance", f"SK_ID_BUREAU IN ({','.join(map(str, ids))})") if ids else []
-    )
+    (app,) = read_table(raw, "application_train", where=f"SK_ID_CURR = {cid}").to_dict("records")
+    app = {
+        k: (int(v) if SCHEMAS["application_train"][k] == "int" else v)
+        for k, v in app.items()
+        if not (isinstance(v, float) and math.isnan(v)) and v is not None and k not in ("SK_ID_CURR", "TARGET")
+    }
+    history = posted_history(raw, cid)
     return {"application": app, "history": history}, sum(len(v) for v in history.values())
 
 

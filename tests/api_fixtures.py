@@ -6,6 +6,7 @@ read, and `fresh_api_*`, an app on its own store copy for each test that changes
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -97,3 +98,29 @@ def registry_app(env: dict, second_bundle: Path, folder: Path, *, challenger: bo
     client = app.test_client()
     served = {"app": app, "client": client, "heads": headers_by_role(client), "models": models, "a": a, "b": b}
     return {**served, "store": env["store"], "cid": env["own"], "other": env["other"]}
+
+
+def posted_history(raw_dir, cid) -> dict:
+    """The client's rows of the history tables in `raw_dir`, as a caller would post them to /api/v1/score (no NaN,
+    integer columns as int); bench/score_applicant.py posts them too."""
+    from scoring.tables import SCHEMAS, read_table
+
+    def clean(table, rec):
+        out = {}
+        for k, v in rec.items():
+            if isinstance(v, float) and math.isnan(v):
+                v = None
+            elif v is not None and SCHEMAS[table][k] == "int":
+                v = int(v)
+            out[k] = v
+        return out
+
+    hist = {
+        t: [clean(t, r) for r in read_table(raw_dir, t, where=f"SK_ID_CURR = {cid}").to_dict("records")]
+        for t in ("bureau", "previous_application", "POS_CASH_balance", "installments_payments", "credit_card_balance")
+    }
+    ids = [r["SK_ID_BUREAU"] for r in hist["bureau"]]
+    if ids:
+        rows = read_table(raw_dir, "bureau_balance", where=f"SK_ID_BUREAU IN ({','.join(map(str, ids))})")
+        hist["bureau_balance"] = [clean("bureau_balance", r) for r in rows.to_dict("records")]
+    return hist

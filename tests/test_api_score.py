@@ -2,36 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 
-from scoring.tables import SCHEMAS, read_table
+from scoring.tables import SCHEMAS
 from tests.api_fixtures import assert_error
-
-
-def _history(raw_dir, cid):
-    """The client's rows of the history tables, as a caller would post them (no NaN, integer columns as int)."""
-
-    def clean(table, rec):
-        out = {}
-        for k, v in rec.items():
-            if isinstance(v, float) and math.isnan(v):
-                v = None
-            elif v is not None and SCHEMAS[table][k] == "int":
-                v = int(v)
-            out[k] = v
-        return out
-
-    hist = {
-        t: [clean(t, r) for r in read_table(raw_dir, t, where=f"SK_ID_CURR = {cid}").to_dict("records")]
-        for t in ("bureau", "previous_application", "POS_CASH_balance", "installments_payments", "credit_card_balance")
-    }
-    ids = [r["SK_ID_BUREAU"] for r in hist["bureau"]]
-    if ids:
-        rows = read_table(raw_dir, "bureau_balance", where=f"SK_ID_BUREAU IN ({','.join(map(str, ids))})")
-        hist["bureau_balance"] = [clean("bureau_balance", r) for r in rows.to_dict("records")]
-    return hist
+from tests.api_fixtures import posted_history as _history
 
 
 def _application(app, cid):

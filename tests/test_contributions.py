@@ -9,7 +9,8 @@ import pytest
 
 from scoring.contributions import logistic, pd_path
 from tests.api_fixtures import assert_error
-from tests.test_api_score import _application, _history
+from tests.api_fixtures import posted_history as _history
+from tests.test_api_score import _application
 
 
 def test_each_step_is_the_pd_after_minus_the_pd_before():
