@@ -1,5 +1,6 @@
 """Shadow scoring in the API: the challenger decides what the champion has just answered, once the answer is
-sent (response.call_on_close), and both land in `shadow_scores`; GET /api/v1/monitoring/challenger compares them.
+sent (response.call_on_close: queued, then decided with the worker's other queued requests in one pass, within
+FLUSH_SECONDS), and both land in `shadow_scores`; GET /api/v1/monitoring/challenger compares them.
 
 The answer is the champion's alone and never waits for the challenger: its features and policy inputs, computed
 once for the champion, are handed over as they are, and the challenger needs no SHAP. A challenger that fails is
@@ -8,7 +9,9 @@ logged (its exception's type only: the text may quote an applicant's values) and
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
 import threading
 import time
 
@@ -19,35 +22,96 @@ from api.audit import audit
 from api.auth import require
 from api.errors import ApiError
 from api.request_id import request_id
+from scoring.shadow.rows import now
 
 bp = Blueprint("shadow", __name__)
 log = logging.getLogger("api")
+FLUSH_APPLICANTS = 32  # queued applicants decided together by the challenger (_Queue)
+FLUSH_SECONDS = 1.0  # the longest a queued applicant waits for the challenger
 METRICS_CACHE_SECONDS = 30.0  # the gauges read the table at most this often per worker
 _metrics_lock = threading.Lock()
 _metrics_cache: dict = {}  # store path -> (monotonic time read, compared, disagreeing)
 
 
 def score_after_answer(decided) -> None:
-    """Have the pinned challenger (if any) decide the applicants of `decided` after this request's answer."""
+    """Queue the applicants of `decided` for the pinned challenger (if any), once this request's answer is sent."""
     challenger = current_app.config.get("CHALLENGER")
     if challenger is None:
         return
-    store, rid = current_app.config["STORE_PATH"], request_id()
-
-    def shadow():  # after the answer: no app or request context here, only what was captured
-        from scoring.shadow.log import write_rows
-        from scoring.shadow.rows import shadow_rows
-
-        try:
-            write_rows(store, shadow_rows(decided, challenger, source="api", request_id=rid))
-        except Exception as exc:  # noqa: BLE001 - the champion's answer is sent; the challenger never fails it
-            metrics.count_shadow_failure()
-            log.error("shadow scoring failed (%s) on request %s", type(exc).__name__, rid)
+    item = (current_app.config["STORE_PATH"], challenger, decided, request_id(), now())
 
     @after_this_request
     def _after(response):
-        response.call_on_close(shadow)
+        response.call_on_close(lambda: _queue.add(item))  # after the answer: no app or request context there
         return response
+
+
+class _Queue:
+    """This worker's requests waiting for the challenger. Decided one at a time, each applicant paid the
+    challenger's fixed cost (frames, encoder, policy: about 2 ms), which a keep-alive client's next request waited
+    for; decided together, that cost is paid once per FLUSH_APPLICANTS. A timer decides what waits longer than
+    FLUSH_SECONDS, so a quiet worker logs its last requests too, and the worker decides what is left as it exits."""
+
+    def __init__(self):
+        self.lock, self.items, self.timer, self.pid = threading.Lock(), [], None, os.getpid()
+
+    def add(self, item) -> None:
+        with self.lock:
+            if self.pid != os.getpid():  # a forked worker starts with its own, empty queue
+                self.items, self.timer, self.pid = [], None, os.getpid()
+            self.items.append(item)
+            if sum(len(queued[2].features) for queued in self.items) < FLUSH_APPLICANTS:
+                if self.timer is None:
+                    self.timer = threading.Timer(FLUSH_SECONDS, self.flush)
+                    self.timer.daemon = True
+                    self.timer.start()
+                return
+            items = self._take()
+        _decide(items)
+
+    def flush(self) -> None:
+        with self.lock:
+            items = self._take() if self.pid == os.getpid() else []
+        _decide(items)
+
+    def _take(self) -> list:
+        items, self.items = self.items, []
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        return items
+
+
+def _decide(items: list) -> None:
+    """The challenger's rows of the queued requests, one pass per run of requests with the same store and
+    challenger, logged; a failure is logged (its type only: the text may quote an applicant) and counted."""
+    from scoring.shadow.log import write_rows
+    from scoring.shadow.rows import shadow_rows_of_many
+
+    start = 0
+    while start < len(items):
+        store, challenger = items[start][0], items[start][1]
+        end = start
+        while end < len(items) and items[end][0] == store and items[end][1] is challenger:
+            end += 1
+        group = items[start:end]
+        try:
+            passes = [(decided, rid, None, at) for _, _, decided, rid, at in group]
+            write_rows(store, shadow_rows_of_many(passes, challenger, source="api"))
+        except Exception as exc:  # noqa: BLE001 - the champion's answers are sent; the challenger never fails them
+            for _ in group:
+                metrics.count_shadow_failure()
+            log.error("shadow scoring failed (%s) on %d request(s)", type(exc).__name__, len(group))
+        start = end
+
+
+_queue = _Queue()
+atexit.register(_queue.flush)
+
+
+def flush_queue() -> None:
+    """Decide and log whatever this worker has queued (tests, and a worker about to exit)."""
+    _queue.flush()
 
 
 @bp.get("/api/v1/monitoring/challenger")

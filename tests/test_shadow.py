@@ -38,8 +38,10 @@ def _applicant(store, cid) -> dict:
 
 
 @pytest.fixture()
-def served(fresh_api_env, second_bundle, tmp_path):  # noqa: F811 - the imported fixture
-    """The API on a registry: A champion (its store), B challenger; the headers of each role."""
+def served(fresh_api_env, second_bundle, tmp_path, monkeypatch):  # noqa: F811 - the imported fixture
+    """The API on a registry: A champion (its store), B challenger; the headers of each role. Each request's
+    applicants go to the challenger as soon as it closes (the queue's batching has its own test)."""
+    monkeypatch.setattr("api.shadow.FLUSH_APPLICANTS", 1)
     return registry_app(fresh_api_env, second_bundle, tmp_path, challenger=True)
 
 
@@ -81,6 +83,45 @@ def test_posted_applicants_are_shadow_scored_and_only_the_champion_answers(serve
     again = _post(s, "/api/v1/score", one)
     assert again.json == answer.json
     assert len(_shadow(s["store"])) == 3
+
+
+def test_queued_requests_are_decided_together_as_each_alone(served, monkeypatch):
+    """The worker's queue: nothing is logged until FLUSH_APPLICANTS are queued, then the challenger decides them in
+    one pass, with each request's id, time and figures as when decided alone; a timer logs what waits longer."""
+    import time
+
+    from api.shadow import flush_queue
+
+    s = served
+    monkeypatch.setattr("api.shadow.FLUSH_APPLICANTS", 4)
+    monkeypatch.setattr("api.shadow.FLUSH_SECONDS", 60.0)
+    bodies = [_applicant(s["store"], cid) for cid in (s["cid"], s["other"], s["cid"])]
+    first = _post(s, "/api/v1/score", bodies[0], **{"X-Request-ID": "queued-1"})
+    batch = _post(s, "/api/v1/score/batch", {"applicants": bodies[1:]}, **{"X-Request-ID": "queued-2"})
+    assert _shadow(s["store"]) == []  # three applicants queued, fewer than four
+    last = _post(s, "/api/v1/score", bodies[1], **{"X-Request-ID": "queued-3"})
+    rows = _shadow(s["store"])
+    assert [r["request_id"] for r in rows] == ["queued-1", "queued-2", "queued-2", "queued-3"]
+    served_pds = [first.json["pd"]] + [r["pd"] for r in batch.json["results"]] + [last.json["pd"]]
+    assert [r["champion_pd"] for r in rows] == pytest.approx(served_pds, abs=1e-12)
+    b = registry.load_version(s["models"], s["b"])
+    alone = [
+        decide_applicants(b, load_policy(None, grades=b.grades), [validate_applicant(x)])
+        for x in (bodies[0], bodies[1], bodies[2], bodies[1])
+    ]
+    assert [r["challenger_pd"] for r in rows] == pytest.approx([a.scores["pd"].iloc[0] for a in alone], abs=1e-12)
+    assert [r["challenger_outcome"] for r in rows] == [a.decisions.outcome[0] for a in alone]
+    assert rows[0]["scored_at"] <= rows[1]["scored_at"] <= rows[3]["scored_at"]  # each request's own time
+    monkeypatch.setattr("api.shadow.FLUSH_SECONDS", 0.2)
+    _post(s, "/api/v1/score", bodies[2], **{"X-Request-ID": "queued-4"})
+    deadline = time.monotonic() + 30
+    while len(_shadow(s["store"])) < 5 and time.monotonic() < deadline:  # the timer's pass, on a busy machine too
+        time.sleep(0.05)
+    assert [r["request_id"] for r in _shadow(s["store"])][4:] == ["queued-4"]
+    monkeypatch.setattr("api.shadow.FLUSH_SECONDS", 60.0)
+    _post(s, "/api/v1/score", bodies[0], **{"X-Request-ID": "queued-5"})
+    flush_queue()  # what the worker does as it exits
+    assert [r["request_id"] for r in _shadow(s["store"])][5:] == ["queued-5"]
 
 
 def test_a_failing_challenger_never_fails_the_answer_and_is_counted(served):

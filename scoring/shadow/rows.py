@@ -36,35 +36,49 @@ def shadow_rows(decided, challenger: tuple, *, source: str, request_id, client_i
     challenger (bundle, policy) decides the same features and policy inputs. A technical refusal has no PD or
     grade on either side. `client_ids`: the clients' ids in the store or the input file (None: new applicants);
     `at`: the rows' time (a backfilled cohort's `predict --as-of`), now by default."""
+    return shadow_rows_of_many([(decided, request_id, client_ids, at)], challenger, source=source)
+
+
+def shadow_rows_of_many(passes: list[tuple], challenger: tuple, *, source: str) -> list[tuple]:
+    """shadow_rows of several champion passes, each (decided, request_id, client_ids, at), in one challenger pass
+    over all their applicants: the API's queued requests decided at once, a pass's fixed cost paid once."""
+    import pandas as pd
+
     from scoring.decision.service import decide_features
 
     if source not in SOURCES:
         raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {source!r}")
     bundle, policy = challenger
-    theirs = decide_features(bundle, policy, decided.features, decided.policy_inputs, explain=False)
-    ours_outcome = np.asarray(decided.decisions.outcome, dtype=object)
+    if len(passes) == 1:
+        features, inputs = passes[0][0].features, passes[0][0].policy_inputs
+    else:  # one frame of every applicant, numbered afresh: each pass numbers its own applicants from 1
+        features = pd.concat([p[0].features for p in passes], ignore_index=True)
+        inputs = pd.concat([p[0].policy_inputs for p in passes], ignore_index=True)
+    theirs = decide_features(bundle, policy, features, inputs, explain=False)
     theirs_outcome = np.asarray(theirs.decisions.outcome, dtype=object)
-    ours_pd, theirs_pd = decided.scores["pd"].to_numpy(), theirs.scores["pd"].to_numpy()
-    ours_grade, theirs_grade = decided.scores["grade"].to_numpy(), theirs.scores["grade"].to_numpy()
-    at = at or now()
-    ids = [None] * len(ours_outcome) if client_ids is None else [int(i) for i in client_ids]
-    out = []
-    for i, cid in enumerate(ids):
-        mine, other = str(ours_outcome[i]), str(theirs_outcome[i])
-        out.append(
-            (
-                at,
-                request_id,
-                source,
-                cid,
-                decided.decisions.model_version,
-                bundle.version,
-                None if mine == TECHNICAL_REFUSAL else float(ours_pd[i]),
-                None if other == TECHNICAL_REFUSAL else float(theirs_pd[i]),
-                None if mine == TECHNICAL_REFUSAL else str(ours_grade[i]),
-                None if other == TECHNICAL_REFUSAL else str(theirs_grade[i]),
-                mine,
-                other,
+    theirs_pd, theirs_grade = theirs.scores["pd"].to_numpy(), theirs.scores["grade"].to_numpy()
+    out, k, stamp = [], 0, now()
+    for decided, request_id, client_ids, at in passes:
+        ours_outcome = np.asarray(decided.decisions.outcome, dtype=object)
+        ours_pd, ours_grade = decided.scores["pd"].to_numpy(), decided.scores["grade"].to_numpy()
+        ids = [None] * len(ours_outcome) if client_ids is None else [int(i) for i in client_ids]
+        for i, cid in enumerate(ids):
+            mine, other = str(ours_outcome[i]), str(theirs_outcome[k])
+            out.append(
+                (
+                    at or stamp,
+                    request_id,
+                    source,
+                    cid,
+                    decided.decisions.model_version,
+                    bundle.version,
+                    None if mine == TECHNICAL_REFUSAL else float(ours_pd[i]),
+                    None if other == TECHNICAL_REFUSAL else float(theirs_pd[k]),
+                    None if mine == TECHNICAL_REFUSAL else str(ours_grade[i]),
+                    None if other == TECHNICAL_REFUSAL else str(theirs_grade[k]),
+                    mine,
+                    other,
+                )
             )
-        )
+            k += 1
     return out
