@@ -10,6 +10,7 @@ logged (its exception's type only: the text may quote an applicant's values) and
 from __future__ import annotations
 
 import atexit
+import itertools
 import logging
 import os
 import threading
@@ -55,13 +56,15 @@ class _Queue:
 
     def __init__(self):
         self.lock, self.items, self.timer, self.pid = threading.Lock(), [], None, os.getpid()
+        self.applicants = 0  # queued applicants (a batch request brings several)
 
     def add(self, item) -> None:
         with self.lock:
             if self.pid != os.getpid():  # a forked worker starts with its own, empty queue
-                self.items, self.timer, self.pid = [], None, os.getpid()
+                self.items, self.timer, self.pid, self.applicants = [], None, os.getpid(), 0
             self.items.append(item)
-            if sum(len(queued[2].features) for queued in self.items) < FLUSH_APPLICANTS:
+            self.applicants += len(item[2].features)
+            if self.applicants < FLUSH_APPLICANTS:
                 if self.timer is None:
                     self.timer = threading.Timer(FLUSH_SECONDS, self.flush)
                     self.timer.daemon = True
@@ -76,7 +79,7 @@ class _Queue:
         _decide(items)
 
     def _take(self) -> list:
-        items, self.items = self.items, []
+        items, self.items, self.applicants = self.items, [], 0
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
@@ -89,21 +92,16 @@ def _decide(items: list) -> None:
     from scoring.shadow.log import write_rows
     from scoring.shadow.rows import shadow_rows_of_many
 
-    start = 0
-    while start < len(items):
-        store, challenger = items[start][0], items[start][1]
-        end = start
-        while end < len(items) and items[end][0] == store and items[end][1] is challenger:
-            end += 1
-        group = items[start:end]
+    runs = itertools.groupby(items, key=lambda item: (item[0], id(item[1])))  # same store, same challenger
+    for _, run in runs:
+        group = list(run)
         try:
             passes = [(decided, rid, None, at) for _, _, decided, rid, at in group]
-            write_rows(store, shadow_rows_of_many(passes, challenger, source="api"))
+            write_rows(group[0][0], shadow_rows_of_many(passes, group[0][1], source="api"))
         except Exception as exc:  # noqa: BLE001 - the champion's answers are sent; the challenger never fails them
             for _ in group:
                 metrics.count_shadow_failure()
             log.error("shadow scoring failed (%s) on %d request(s)", type(exc).__name__, len(group))
-        start = end
 
 
 _queue = _Queue()
