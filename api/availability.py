@@ -14,16 +14,10 @@ import time
 from flask import Flask, current_app, request
 
 from api.errors import ApiError
-from scoring.store import database_problem, store_location
+from scoring.store import database_problem, postgres_url
 
 # routes that need no store: liveness, metrics, the spec; /ready runs the full probe itself
 _NO_STORE = {"health.health", "health.ready", "health.prometheus", "openapi.spec", "openapi.docs"}
-
-
-def _database_url(location) -> str | None:
-    """The postgresql:// URL of a PostgreSQL store, None for a SQLite file's path."""
-    found = store_location(location)
-    return found if isinstance(found, str) else None
 
 
 def _file_problem(path) -> tuple[str | None, os.stat_result | None]:
@@ -41,8 +35,9 @@ def _file_problem(path) -> tuple[str | None, os.stat_result | None]:
 def store_problem(path) -> str | None:
     """Why the store at `path` cannot serve (missing, unreadable, not a store, no generation), or None; a
     postgresql:// location is probed in its database (scoring.store.database_problem)."""
-    if _database_url(path) is not None:
-        return database_problem(_database_url(path))
+    url = postgres_url(path)
+    if url is not None:
+        return database_problem(url)
     problem, _ = _file_problem(path)
     if problem:
         return problem
@@ -94,7 +89,7 @@ class _Probe:
         self.interval, self.key, self.checked_at, self.problem = interval, None, -1e9, None
 
     def __call__(self, path) -> str | None:
-        if _database_url(path) is not None:  # no file to stat: the database probed once per interval
+        if postgres_url(path) is not None:  # no file to stat: the database probed once per interval
             info = None
         else:
             problem, info = _file_problem(path)

@@ -20,7 +20,7 @@ from scoring.store.interface import (
     NotReleased,
     ReviewConflict,
 )
-from scoring.store.location import describe_location, sqlite_file, store_location
+from scoring.store.location import describe_location, postgres_url, sqlite_file, store_location
 from scoring.store.offers import save_offers
 from scoring.store.secret import describe_secret, stored_secret
 
@@ -42,6 +42,7 @@ __all__ = [
     "explain_all",
     "migrate_store",
     "open_store",
+    "postgres_url",
     "regenerate",
     "save_offers",
     "sqlite_file",
