@@ -19,19 +19,9 @@ import time
 from pathlib import Path
 
 from scoring.store import schema
-from scoring.store.location import store_location
+from scoring.store.location import postgres_url
 
 _local = threading.local()
-
-
-def _url(store) -> str | None:
-    """The postgresql:// URL `store` names (a location, or a store object: a SQLiteStore's `path`, a
-    PostgresStore's `location`), None for a file."""
-    target = getattr(store, "path", None) or getattr(store, "location", None) or store
-    if not isinstance(target, str) or "://" not in target:
-        return None
-    found = store_location(target)
-    return found if isinstance(found, str) else None
 
 
 def connect(store, *, readonly: bool = False) -> sqlite3.Connection:
@@ -41,7 +31,7 @@ def connect(store, *, readonly: bool = False) -> sqlite3.Connection:
     Read-write: a missing file is FileNotFoundError (an append must never land in a replaced file). Read-only:
     query_only, and a file missing mid-swap keeps answering from the file already open.
     """
-    url = _url(store)
+    url = postgres_url(store)
     if url is not None:
         from scoring.store import postgres_kept
 
@@ -75,7 +65,7 @@ def kept_write(store):
     (users, audit, sign-ins, reviews). A rebuild holds the lock exclusively while it copies those tables and swaps the
     new file in (rebuild_lock), so a write lands before the copy or in the new file, never in a replaced one.
     PostgreSQL: the block is one transaction in the kept schema, which a rebuild never replaces (no lock needed)."""
-    url = _url(store)
+    url = postgres_url(store)
     if url is not None:
         from scoring.store import postgres_kept
 

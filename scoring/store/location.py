@@ -32,8 +32,10 @@ def store_location(location=None) -> Path | str:
 
 
 def postgres_url(location=None) -> str | None:
-    """The PostgreSQL URL at `location`, None when it names a SQLite file."""
-    found = store_location(location)
+    """The PostgreSQL URL at `location`, None when it names a SQLite file. `location` may be a store object too:
+    a SQLiteStore's `path`, a PostgresStore's `location` (what the kept tables' writers are handed)."""
+    target = getattr(location, "path", None) or getattr(location, "location", None) or location
+    found = store_location(target)
     return found if isinstance(found, str) else None
 
 
