@@ -67,15 +67,13 @@ class BatchRecorder:
         self.rows += records.record(self.store, rows)
 
     def add(self, model_version: str, client_ids, pds, grades, outcomes, features) -> None:
-        """Rows the Spark engine scored, recorded by its driver after the job: the values rows_of gives (features:
-        its JSON, made in the worker), the rows it leaves out already dropped."""
+        """Rows the Spark engine scored, recorded by its driver after the job: the columns records.rows takes
+        (features: its JSON, made in the worker), the rows rows_of leaves out already dropped."""
         from scoring.monitoring import records
 
         stamp = self.scored_at or records.now()
-        rows = [
-            (stamp, "batch", self.run_id, int(c), model_version, float(p), str(g), str(o), f)
-            for c, p, g, o, f in zip(client_ids, pds, grades, outcomes, features, strict=True)
-        ]
+        columns = (client_ids, pds, grades, outcomes, features)
+        rows = records.rows(model_version, *columns, source="batch", request_id=self.run_id, scored_at=stamp)
         self.rows += records.record(self.store, rows)
 
     def undo(self) -> None:

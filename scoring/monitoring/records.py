@@ -58,20 +58,41 @@ def feature_json(features: pd.DataFrame, names) -> list[bytes]:
 
 def rows_of(bundle, decided, *, source: str, request_id: str | None, client_ids, scored_at: str) -> list[tuple]:
     """The rows to insert for one pass of scoring.decision.service (a Decided), in its row order."""
-    if source not in SOURCES:
-        raise ValueError(f"source: must be one of {', '.join(SOURCES)}")
     outcomes = decided.decisions.summary()["outcome"].tolist()
     keep = [i for i, o in enumerate(outcomes) if o != _NOT_SCORED]
-    if not keep:
-        return []
-    names = list(bundle.feature_names)
-    features = feature_json(decided.features.iloc[keep], names)
+    ids = list(client_ids)
     scores = decided.scores.iloc[keep]
-    ids = [None if c is None or (isinstance(c, float) and np.isnan(c)) else int(c) for c in client_ids]
+    features = feature_json(decided.features.iloc[keep], list(bundle.feature_names))
+    return rows(
+        bundle.version,
+        [ids[i] for i in keep],
+        scores["pd"].tolist(),
+        scores["grade"].tolist(),
+        [outcomes[i] for i in keep],
+        [f.decode() for f in features],
+        source=source,
+        request_id=request_id,
+        scored_at=scored_at,
+    )
+
+
+def rows(
+    model_version: str, client_ids, pds, grades, outcomes, features, *, source: str, request_id, scored_at: str
+) -> list[tuple]:
+    """The rows of applicants scored, given column by column (`features`: each one's JSON text, feature_json), the
+    refused already left out: the one place a row is made, for rows_of and for the rows the Spark engine's driver
+    records (scoring.monitoring.commands.BatchRecorder.add)."""
+    if source not in SOURCES:
+        raise ValueError(f"source: must be one of {', '.join(SOURCES)}")
     return [
-        (scored_at, source, request_id, ids[i], bundle.version, float(p), str(g), outcomes[i], f.decode())
-        for i, p, g, f in zip(keep, scores["pd"].tolist(), scores["grade"].tolist(), features, strict=True)
+        (scored_at, source, request_id, _client_id(c), model_version, float(p), str(g), str(o), f)
+        for c, p, g, o, f in zip(client_ids, pds, grades, outcomes, features, strict=True)
     ]
+
+
+def _client_id(value) -> int | None:
+    """A client id as recorded: None for a new applicant (None or NaN in the input), else the integer."""
+    return None if value is None or (isinstance(value, float) and np.isnan(value)) else int(value)
 
 
 def record(store, rows: list[tuple]) -> int:

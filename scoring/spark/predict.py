@@ -22,6 +22,7 @@ from pathlib import Path
 from scoring import progress
 from scoring.predict import CHUNK_ROWS, _kind, _Writer
 from scoring.shadow.rows import now as shadow_now
+from scoring.shadow.rows import side_by_side
 from scoring.shadow.run import log as log_shadow
 from scoring.shadow.run import shadow_batch
 from scoring.spark import inputs, tasks
@@ -145,10 +146,18 @@ def _log(batch, versions: tuple[str, str | None], recorder, shadow) -> bool:
         shadow.failures += 1
         log_shadow.error("shadow scoring stopped for this run (the challenger failed in a worker)")
         return False
-    at, head = shadow.scored_at or shadow_now(), (shadow.request_id, shadow.source)
-    values = zip(*(column(f.name).to_pylist() for f in tasks.SHADOW_SCHEMA), strict=True)
-    ids = column("SK_ID_CURR").to_pylist()
-    shadow.rows += [(at, *head, cid, *versions, *v) for cid, v in zip(ids, values, strict=True)]
+
+    def side(name: str, version) -> tuple:  # the worker's columns of tasks.SHADOW_SCHEMA, e.g. champion_pd
+        return (version, *(column(f"{name}_{value}").to_pylist() for value in ("pd", "grade", "outcome")))
+
+    shadow.rows += side_by_side(
+        side("champion", versions[0]),
+        side("challenger", versions[1]),
+        at=shadow.scored_at or shadow_now(),
+        request_id=shadow.request_id,
+        source=shadow.source,
+        client_ids=column("SK_ID_CURR").to_pylist(),
+    )
     shadow.write()
     return True
 
