@@ -253,10 +253,74 @@ _BY_ALIAS = {alias: (source, feats + policy) for alias, source, feats, policy in
 HISTORY_POLICY_INPUTS = [n for *_, policy in AGGREGATES for n, _, _ in policy]
 
 
-def _aggregate_sql(alias: str) -> str:
+_FILTER = " FILTER (WHERE "
+
+
+def _closing(sql: str, start: int) -> int:
+    """The index of the parenthesis closing the one opened at `start`."""
+    depth = 0
+    for i in range(start, len(sql)):
+        depth += {"(": 1, ")": -1}.get(sql[i], 0)
+        if depth == 0:
+            return i
+    raise ValueError(f"unbalanced parentheses in {sql!r}")
+
+
+def _opening(sql: str, end: int) -> int:
+    """The index of the parenthesis that the one at `end` closes."""
+    depth = 0
+    for i in range(end, -1, -1):
+        depth += {")": 1, "(": -1}.get(sql[i], 0)
+        if depth == 0:
+            return i
+    raise ValueError(f"unbalanced parentheses in {sql!r}")
+
+
+def _has_top_level_comma(argument: str) -> bool:
+    depth = 0
+    for ch in argument:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            return True
+    return False
+
+
+def without_filter(sql: str) -> str:
+    """`agg(x) FILTER (WHERE c)` written as `agg(CASE WHEN c THEN x END)`, `count(*)`'s as `count(CASE WHEN c THEN 1
+    END)`: the same values (a row whose c is false or NULL is left out of both), computed much faster.
+
+    The catalog reads best with FILTER, but DuckDB 1.4's cost grows with the square of a statement's filtered
+    aggregates (50: 4.0 ms for 7 rows, 100: 15 ms) where the CASE form grows linearly (0.49 and 1.1 ms)."""
+    while (at := sql.find(_FILTER)) >= 0:
+        call_end = at - 1  # the aggregate call's closing parenthesis, right before FILTER
+        if sql[call_end] != ")":
+            raise ValueError(f"FILTER not after an aggregate call in {sql!r}")
+        call_open = _opening(sql, call_end)
+        cond_open = at + len(" FILTER ")
+        cond_end = _closing(sql, cond_open)
+        argument = sql[call_open + 1 : call_end]
+        condition = sql[cond_open + len("(WHERE ") : cond_end]
+        if argument.upper().startswith("DISTINCT") or _has_top_level_comma(argument):
+            raise ValueError(f"FILTER on a DISTINCT or several-argument aggregate in {sql!r}: write it by hand")
+        value = "1" if argument.strip() == "*" else argument
+        sql = f"{sql[: call_open + 1]}CASE WHEN {condition} THEN {value} END){sql[cond_end + 1 :]}"
+    return sql
+
+
+def written_sql(alias: str, *, one_client: bool = False) -> str:
+    """The statement of history source `alias` as the catalogue writes it (FILTER clauses): per client, or with
+    `one_client` over rows all of one client as an ungrouped aggregate.
+
+    One applicant's statements ran DuckDB's hash aggregate for a single group, 0.5-1.2 ms more each than the
+    ungrouped one (3.3 ms of the 7 statements for a 500-row history); HAVING keeps the grouped statement's
+    answer when no row is left (as `ia`'s 6-month window may leave none): no row, not a row of NULLs and zeros."""
     source, feats = _BY_ALIAS[alias]
     aggs = ", ".join(f'{expr} AS "{name}"' for name, expr, _ in feats)
+    if one_client:
+        return f"SELECT min(SK_ID_CURR) AS SK_ID_CURR, {aggs} FROM ({source}) HAVING count(*) > 0"
     return f"SELECT SK_ID_CURR, {aggs} FROM ({source}) GROUP BY SK_ID_CURR"
 
 
-AGGREGATE_SQL = {alias: _aggregate_sql(alias) for alias, *_ in AGGREGATES}
+# What runs: the written statements with their FILTER clauses as CASE (without_filter)
+AGGREGATE_SQL = {alias: without_filter(written_sql(alias)) for alias, *_ in AGGREGATES}
+ONE_CLIENT_AGGREGATE_SQL = {alias: without_filter(written_sql(alias, one_client=True)) for alias, *_ in AGGREGATES}
