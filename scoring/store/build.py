@@ -3,7 +3,8 @@
 A build writes `<path>.tmp` chunk by chunk without a journal, copies the kept tables (users, audit log, sign-in
 attempts, reviews) from the store it replaces under the rebuild lock their writers share, then renames it into
 place: readers follow the new file, a failed build leaves the old one untouched. explain-all re-scores in place in
-one transaction.
+one transaction; its chunk re-scoring (rescore) and the aggregates and meta after it (refresh_aggregates) are
+also what a PostgreSQL store's explain-all runs (scoring.store.postgres_regenerate), so both backends agree.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import sqlite3
 import tempfile
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -229,16 +231,93 @@ def _replace_file(tmp: Path, path: Path) -> None:
     os.replace(tmp, path)
 
 
+class Layout(NamedTuple):
+    """How a store keeps its clients' features and policy inputs (its meta), as re-scoring reads them."""
+
+    numeric: list[str]
+    categorical: list[str]
+    input_names: list[str] | None  # None: a store built before decisions were stored (scores only)
+
+
+def stored_layout(meta: dict, bundle, decided: bool) -> Layout:
+    """The layout of a store whose meta is `meta` (`decided`: it holds decisions); ValueError when the store lacks
+    a feature the bundle reads (re-scoring cannot make it up: build-store)."""
+    numeric, categorical = meta["numeric_features"], meta["categorical_features"]
+    missing = [f for f in bundle.feature_names if f not in numeric and f not in categorical]
+    if missing:
+        raise ValueError(f"the store lacks model feature(s) {', '.join(missing[:10])}: rebuild it with build-store")
+    return Layout(numeric, categorical, meta.get("policy_input_names") if decided else None)
+
+
+class Rescored(NamedTuple):
+    """One chunk of stored clients re-scored by `rescore`, in id order."""
+
+    ids: list[int]
+    shap: list[bytes]  # as stored (float32)
+    scores: tuple  # rows.score_columns: pd, grade, decision, raw_score
+    decisions: list[tuple] | None  # (outcome, offer_amount, offer_annuity, fired) per client; None when undecided
+    base: float
+
+    def score_rows(self):
+        return zip(self.ids, *self.scores, strict=True)
+
+
+def rescore(bundle, policy, layout: Layout, stored, shadow=None) -> Rescored:
+    """Score, explain and decide one chunk of stored clients: `stored` holds (client_id, num, cat, policy_inputs)
+    rows in id order, as either backend reads them; `shadow`: a ShadowRun given the chunk's decisions."""
+    from scoring.decision.service import decide_features
+
+    ids = [r[0] for r in stored]
+    frame = rows.stored_features(ids, [r[1] for r in stored], [r[2] for r in stored], *layout[:2])
+    if not layout.input_names:
+        scores, base, contrib = bundle.score_and_explain(frame)
+        return Rescored(ids, list(rows.shap_blobs(contrib)), rows.score_columns(scores), None, float(base))
+    inputs = rows.stored_policy_inputs(ids, [r[3] for r in stored], layout.input_names)
+    outcome = decide_features(bundle, policy, frame, inputs, explain=True)
+    if shadow is not None:
+        shadow.add(outcome, ids)
+    decisions = [row[1:5] for row in rows.decision_rows(np.asarray(ids), outcome.decisions, inputs)]
+    shap = list(rows.shap_blobs(outcome.contributions))
+    return Rescored(ids, shap, rows.score_columns(outcome.scores), decisions, float(outcome.base))
+
+
+def refresh_aggregates(con: sqlite3.Connection, bundle, policy, *, base: float, decided: bool, pds) -> None:
+    """After re-scoring, in `con` (the store file, or a PostgreSQL build's in-memory copy of its sample,
+    population and meta tables): the sample's PDs (`pds(ids)`: {client_id: new PD}), the customers' aggregates
+    (counts kept, mean PD redrawn: population.release) and the meta naming the new model and generation."""
+    sample_ids = unpack(con.execute("SELECT data FROM sample WHERE name = '__client_id__'").fetchone()[0], "int64")
+    pd_by_id = pds(sample_ids.tolist())
+    s_pd = np.array([pd_by_id.get(int(i), np.nan) for i in sample_ids], dtype="float64")
+    con.execute("UPDATE sample SET data = ? WHERE name = '__pd__'", (pack(s_pd, "float64"),))
+    population.release(con, bundle.importance, keep_counts=True)  # PD changed: mean PD redrawn, counts kept
+    updates = {
+        "model_version": bundle.version,
+        "threshold": bundle.threshold,
+        "base_value": float(base),
+        "model_features": list(bundle.feature_names),
+        "explained_at": rows.now(),
+        "generation": rows.new_generation(),
+    }
+    if decided:
+        updates.update({k: v for k, v in rows.policy_meta(policy).items() if k != "policy_input_names"})
+    con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows.meta_rows(updates))
+
+
 def explain_all(store_path, models_dir, *, chunk_size: int = rows.CHUNK_CLIENTS, policy_path=None, shadow=None) -> int:
     """Re-score every stored client with the current bundle from the stored features, in one transaction, and
     re-decide them under the policy at `policy_path` (default SCORING_POLICY) from their stored policy inputs;
     `shadow`: a ShadowRun given each chunk's decisions (the caller logs it once the generation is in place).
+    A postgresql:// store gets a new generation instead, switched in whole (scoring.store.postgres_regenerate).
 
     A store built before decisions were stored keeps none (the policy inputs need the raw tables: build-store)."""
     from scoring.bundle import ModelBundle
     from scoring.decision import load_policy
-    from scoring.decision.service import decide_features
 
+    url = postgres_url(store_path)
+    if url is not None:
+        from scoring.store.postgres_regenerate import explain_postgres
+
+        return explain_postgres(url, models_dir, chunk_size=chunk_size, policy_path=policy_path, shadow=shadow)
     path = sqlite_file(store_path)
     if not path.exists():
         raise FileNotFoundError(f"client store {path} not found: build it first with `python -m scoring build-store`")
@@ -247,73 +326,43 @@ def explain_all(store_path, models_dir, *, chunk_size: int = rows.CHUNK_CLIENTS,
     con = sqlite3.connect(path, timeout=60, isolation_level=None)
     try:
         meta = {k: json.loads(v) for k, v in con.execute("SELECT key, value FROM meta")}
-        numeric, categorical = meta["numeric_features"], meta["categorical_features"]
-        missing = [f for f in bundle.feature_names if f not in numeric and f not in categorical]
-        if missing:
-            raise ValueError(f"the store lacks model feature(s) {', '.join(missing[:10])}: rebuild it with build-store")
         decided = con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'decisions'").fetchone()
-        input_names = meta.get("policy_input_names") if decided else None
+        layout = stored_layout(meta, bundle, decided is not None)
+        joined = "d.policy_inputs FROM clients c LEFT JOIN decisions d USING (client_id)"
+        inputs = joined if layout.input_names else "NULL FROM clients c"
         con.execute("BEGIN IMMEDIATE")
         last, n, base = -1, 0, meta.get("base_value", 0.0)
         explaining = progress.step("re-scoring, explaining, deciding", total=meta.get("n_clients"), unit="clients")
         with explaining as done:
             while True:
                 stored = con.execute(
-                    "SELECT client_id, num, cat FROM clients WHERE client_id > ? ORDER BY client_id LIMIT ?",
+                    f"SELECT c.client_id, c.num, c.cat, {inputs} WHERE c.client_id > ? ORDER BY c.client_id LIMIT ?",
                     (last, chunk_size),
                 ).fetchall()
                 if not stored:
                     break
-                ids = [r[0] for r in stored]
-                frame = rows.stored_features(ids, [r[1] for r in stored], [r[2] for r in stored], numeric, categorical)
-                if input_names:
-                    blobs = con.execute(
-                        "SELECT policy_inputs FROM decisions WHERE client_id IN (SELECT value FROM json_each(?)) "
-                        "ORDER BY client_id",
-                        (json.dumps(ids),),
-                    ).fetchall()
-                    inputs = rows.stored_policy_inputs(ids, [b[0] for b in blobs], input_names)
-                    outcome = decide_features(bundle, policy, frame, inputs, explain=True)
-                    if shadow is not None:
-                        shadow.add(outcome, ids)
-                    scores, base, contrib = outcome.scores, outcome.base, outcome.contributions
+                chunk = rescore(bundle, policy, layout, stored, shadow)
+                if chunk.decisions is not None:
                     con.executemany(
                         "UPDATE decisions SET outcome = ?, offer_amount = ?, offer_annuity = ?, fired = ? "
                         "WHERE client_id = ?",
-                        (row[1:5] + row[:1] for row in rows.decision_rows(np.asarray(ids), outcome.decisions, inputs)),
+                        (decision + (cid,) for decision, cid in zip(chunk.decisions, chunk.ids, strict=True)),
                     )
-                else:
-                    scores, base, contrib = bundle.score_and_explain(frame)
                 con.executemany(
-                    "UPDATE clients SET shap = ? WHERE client_id = ?", zip(rows.shap_blobs(contrib), ids, strict=True)
+                    "UPDATE clients SET shap = ? WHERE client_id = ?", zip(chunk.shap, chunk.ids, strict=True)
                 )
                 con.executemany(
                     "UPDATE scores SET pd = ?, grade = ?, decision = ?, raw_score = ? WHERE client_id = ?",
-                    zip(*rows.score_columns(scores), ids, strict=True),
+                    zip(*chunk.scores, chunk.ids, strict=True),
                 )
-                last, n = ids[-1], n + len(ids)
-                done.update(len(ids))
-        sample_ids = unpack(con.execute("SELECT data FROM sample WHERE name = '__client_id__'").fetchone()[0], "int64")
-        pd_by_id = dict(
-            con.execute(
-                "SELECT client_id, pd FROM scores WHERE client_id IN (SELECT value FROM json_each(?))",
-                (json.dumps(sample_ids.tolist()),),
-            )
-        )
-        s_pd = np.array([pd_by_id.get(int(i), np.nan) for i in sample_ids], dtype="float64")
-        con.execute("UPDATE sample SET data = ? WHERE name = '__pd__'", (pack(s_pd, "float64"),))
-        population.release(con, bundle.importance, keep_counts=True)  # PD changed: mean PD redrawn, counts kept
-        updates = {
-            "model_version": bundle.version,
-            "threshold": bundle.threshold,
-            "base_value": float(base),
-            "model_features": list(bundle.feature_names),
-            "explained_at": rows.now(),
-            "generation": rows.new_generation(),
-        }
-        if input_names:
-            updates.update({k: v for k, v in rows.policy_meta(policy).items() if k != "policy_input_names"})
-        con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", rows.meta_rows(updates))
+                last, n, base = chunk.ids[-1], n + len(chunk.ids), chunk.base
+                done.update(len(chunk.ids))
+
+        def pds(ids):
+            sql = "SELECT client_id, pd FROM scores WHERE client_id IN (SELECT value FROM json_each(?))"
+            return dict(con.execute(sql, (json.dumps(ids),)))
+
+        refresh_aggregates(con, bundle, policy, base=base, decided=bool(layout.input_names), pds=pds)
         con.execute("COMMIT")
     except BaseException:
         if con.in_transaction:

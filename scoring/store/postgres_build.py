@@ -16,6 +16,7 @@ from pathlib import Path
 from scoring.store import population, rows, schema
 from scoring.store import postgres_schema as pg
 from scoring.store.build import write_generation
+from scoring.store.postgres_kept import WRITE_LOCK
 from scoring.store.secret import copy_file_secret
 
 _STAGED = (schema.SAMPLE, schema.POPULATION_GROUPS, schema.POPULATION_CELLS, schema.META)
@@ -86,14 +87,25 @@ def _new_generation(con) -> str:
     return where
 
 
-def _switch(con, where: str) -> None:
+def _switch(con, where: str, *, prepare=None, on_switch=None) -> None:
     """Readers to generation `where` in one transaction; the one it replaced is kept (a request pinned on it may
-    still be reading), any older one dropped."""
+    still be reading), any older one dropped.
+
+    With `prepare` or `on_switch` (a re-scored generation: scoring.store.postgres_regenerate), the transaction
+    first takes the store's write lock, the one every BEGIN IMMEDIATE writer takes (postgres_kept), so that what
+    they run sits wholly before or after the switch: `prepare(old)` with the pointer row locked (it may copy what
+    writers change, or refuse by raising), then `on_switch()` right before the commit."""
     for table in schema.REBUILT:
         con.execute(f"ANALYZE {where}.{table.name}")
     with con.transaction():
-        pg.reset_identities(con, schema.REBUILT, where)
+        if prepare is not None or on_switch is not None:
+            con.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
         old = pg.switch(con, where, rows.now())
+        if prepare is not None:
+            prepare(old)
+        pg.reset_identities(con, schema.REBUILT, where)
+        if on_switch is not None:
+            on_switch()
     for stale in pg.stale_generations(con, (where, old)):
         con.execute(f"DROP SCHEMA IF EXISTS {stale} CASCADE")
 
