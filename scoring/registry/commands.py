@@ -10,6 +10,7 @@ from pathlib import Path
 from scoring import registry as reg
 from scoring.bundle import ModelIntegrityError
 from scoring.registry import promotion
+from scoring.store import describe_location
 
 
 @contextlib.contextmanager
@@ -31,7 +32,7 @@ def training_folder(models_dir):
         version = reg.add_version(models_dir, staging, user)
         champion = reg.read_registry(models_dir)["champion"]
         outcome = "added as champion" if champion == version else "added"
-        promotion.record(settings().store_path, user=user, command="add", outcome=outcome, version=version)
+        promotion.record(settings().store_location, user=user, command="add", outcome=outcome, version=version)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -87,7 +88,8 @@ def _add(args, user):
 
 def _promote(args, user):
     done = promotion.promote(args.models, args.store, args.version, user=user)
-    print(f"champion {done['version']} (was {done['previous']}): {done['clients']:,} clients re-scored in {args.store}")
+    where = describe_location(args.store)  # never a URL: it may hold a password
+    print(f"champion {done['version']} (was {done['previous']}): {done['clients']:,} clients re-scored in {where}")
     return f"promoted from {done['previous']}", done["version"]
 
 

@@ -7,7 +7,7 @@ names below and never a backend module, so a second backend is a new module, not
 from __future__ import annotations
 
 from scoring.store.build import build_store, explain_all
-from scoring.store.generation import regenerate, store_model_version
+from scoring.store.generation import regenerate, store_exists, store_model_version
 from scoring.store.interface import (
     REVIEW_OUTCOMES,
     REVIEW_REASON_PATTERN,
@@ -46,6 +46,7 @@ __all__ = [
     "regenerate",
     "save_offers",
     "sqlite_file",
+    "store_exists",
     "store_model_version",
     "stored_secret",
     "store_location",

@@ -6,6 +6,9 @@
    reviews) are brought up to the live store, so nothing written meanwhile is lost; the caller's `on_switch` runs
    (the registry names the new champion there); the copy is renamed over the live store.
 A failure before the rename leaves the live store as it was.
+A PostgreSQL store needs neither copy nor catch-up: explain-all writes a new generation schema and the kept tables
+are shared by every generation; `on_switch` runs at the pointer switch, under the store's write lock
+(scoring.store.postgres_regenerate).
 """
 
 from __future__ import annotations
@@ -15,25 +18,49 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
-from scoring.store import schema
+from scoring.store import rows, schema
 from scoring.store.build import _replace_file, _shadow_run, explain_all
 from scoring.store.connection import rebuild_lock
-from scoring.store.location import sqlite_file
+from scoring.store.location import postgres_url, sqlite_file, store_location
+
+
+def store_exists(store_path) -> bool:
+    """Whether a store was built at the location: the SQLite file, or a PostgreSQL database whose pointer names a
+    generation (a database without one holds no store yet, whatever else it holds)."""
+    url = postgres_url(store_path)
+    if url is None:
+        return sqlite_file(store_path).exists()
+    from scoring.store import postgres_schema as pg
+    from scoring.store.postgres_pool import pool
+
+    with pool(url).connection() as con:
+        return pg.current_generation(con) is not None
 
 
 def store_model_version(store_path) -> str | None:
     """The model version the store's scores were computed with (None when there is no store yet)."""
     from scoring.store import open_store
 
-    path = sqlite_file(store_path)
-    if not path.exists():
+    try:
+        return open_store(store_location(store_path)).meta().get("model_version")
+    except FileNotFoundError:  # no file, or a database without a generation
         return None
-    return open_store(path).meta().get("model_version")
 
 
 def regenerate(store_path, models_dir, *, on_switch, policy_path=None) -> int:
     """Re-score a copy of the store with the bundle in `models_dir`, then call `on_switch()` and swap the copy in,
-    both under the rebuild lock; returns the clients scored."""
+    both under the rebuild lock; returns the clients scored. PostgreSQL: a new generation, switched in with
+    `on_switch()` under the store's write lock."""
+    url = postgres_url(store_path)
+    if url is not None:
+        from scoring.store.postgres_regenerate import explain_postgres
+
+        shadow = _shadow_run(models_dir, policy_path, url)
+        n = explain_postgres(
+            url, models_dir, chunk_size=rows.CHUNK_CLIENTS, policy_path=policy_path, shadow=shadow, on_switch=on_switch
+        )
+        shadow.write()  # the challenger's scores of the new generation, as on SQLite
+        return n
     live = sqlite_file(store_path)
     if not live.exists():
         raise FileNotFoundError(f"client store {live} not found: build it first with `python -m scoring build-store`")
