@@ -30,6 +30,7 @@ log = logging.getLogger("api")
 # queued applicants decided together by the challenger (_Queue); bench/shadow.py: 32 made the p99 x1.17, 8 x1.03
 FLUSH_APPLICANTS = 8
 FLUSH_SECONDS = 1.0  # the longest a queued applicant waits for the challenger
+EXIT_WAIT_SECONDS = 10.0  # the longest flush_queue (a worker's exit) waits for the flusher's pass in hand
 METRICS_CACHE_SECONDS = 30.0  # the gauges read the table at most this often per worker
 _metrics_lock = threading.Lock()
 _metrics_cache: dict = {}  # store path -> (monotonic time read, compared, disagreeing)
@@ -44,46 +45,94 @@ def score_after_answer(decided) -> None:
 
     @after_this_request
     def _after(response):
-        response.call_on_close(lambda: _queue.add(item))  # after the answer: no app or request context there
+        response.call_on_close(lambda: _worker_queue().add(item))  # after the answer: no app or request context there
         return response
 
 
 class _Queue:
     """This worker's requests waiting for the challenger. Decided one at a time, each applicant paid the
     challenger's fixed cost (frames, encoder, policy: about 2 ms), which a keep-alive client's next request waited
-    for; decided together, that cost is paid once per FLUSH_APPLICANTS. A timer decides what waits longer than
-    FLUSH_SECONDS, so a quiet worker logs its last requests too, and the worker decides what is left as it exits."""
+    for; decided together, that cost is paid once per FLUSH_APPLICANTS. One long-lived flusher thread decides what
+    waits longer than FLUSH_SECONDS, so a quiet worker logs its last requests too (a timer per batch started an OS
+    thread each time), and the worker decides what is left as it exits.
+
+    Made in the process that uses it (_worker_queue), so its Condition and thread are of the same kind: real
+    threads in the API's gevent workers (threading left unpatched), greenlets where threading is patched; either
+    way the flusher waits on the Condition with a timeout and a request never waits for it."""
 
     def __init__(self):
-        self.lock, self.items, self.timer, self.pid = threading.Lock(), [], None, os.getpid()
-        self.applicants = 0  # queued applicants (a batch request brings several)
+        self.pid = os.getpid()
+        self.ready = threading.Condition()  # guards what follows; wakes the flusher
+        self.items, self.applicants = [], 0  # queued requests, and their applicants (a batch brings several)
+        self.since = 0.0  # monotonic time the oldest queued request was queued
+        self.busy = False  # the flusher is deciding what it took
+        self.thread = threading.Thread(target=self._flusher, name="shadow-flusher", daemon=True)
 
     def add(self, item) -> None:
-        with self.lock:
-            if self.pid != os.getpid():  # a forked worker starts with its own, empty queue
-                self.items, self.timer, self.pid, self.applicants = [], None, os.getpid(), 0
+        with self.ready:
+            if not self.items:
+                self.since = time.monotonic()
+                self.ready.notify()  # the flusher waits for the first request, then until it is due
             self.items.append(item)
             self.applicants += len(item[2].features)
             if self.applicants < FLUSH_APPLICANTS:
-                if self.timer is None:
-                    self.timer = threading.Timer(FLUSH_SECONDS, self.flush)
-                    self.timer.daemon = True
-                    self.timer.start()
                 return
             items = self._take()
         _decide(items)
 
     def flush(self) -> None:
-        with self.lock:
-            items = self._take() if self.pid == os.getpid() else []
+        """Decide what is queued now, then wait (EXIT_WAIT_SECONDS at most) for a pass the flusher has in hand."""
+        with self.ready:
+            items = self._take()
         _decide(items)
+        with self.ready:
+            self.ready.wait_for(lambda: not self.busy, timeout=EXIT_WAIT_SECONDS)
 
     def _take(self) -> list:
         items, self.items, self.applicants = self.items, [], 0
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
         return items
+
+    def _flusher(self) -> None:
+        while True:
+            items = self._due()
+            try:
+                _decide(items)
+            except Exception as exc:  # noqa: BLE001 - the flusher outlives any pass: the next ones still log
+                log.error("shadow flush failed (%s)", type(exc).__name__)
+            with self.ready:
+                self.busy = False
+                self.ready.notify_all()
+
+    def _due(self) -> list:
+        """The queue, taken once its oldest request has waited FLUSH_SECONDS (read each time: tests change it)."""
+        with self.ready:
+            while True:
+                left = self.since + FLUSH_SECONDS - time.monotonic() if self.items else None
+                if left is not None and left <= 0:
+                    self.busy = True
+                    return self._take()
+                self.ready.wait(left)
+
+
+_queue: _Queue | None = None
+_queue_made = threading.Lock()  # held only to make the queue: nothing inside waits
+
+
+def _worker_queue() -> _Queue:
+    """This process's queue, made (and its flusher started) on first use; a forked worker makes its own, since a
+    fork copies no thread and the parent's queued requests are the parent's to decide."""
+    global _queue
+    queue = _queue
+    if queue is not None and queue.pid == os.getpid():
+        return queue
+    with _queue_made:
+        made = _queue is None or _queue.pid != os.getpid()
+        if made:
+            _queue = _Queue()
+        queue = _queue
+    if made:  # started outside the lock: a green thread's start yields to the hub
+        queue.thread.start()
+    return queue
 
 
 def _decide(items: list) -> None:
@@ -104,13 +153,14 @@ def _decide(items: list) -> None:
             log.error("shadow scoring failed (%s) on %d request(s)", type(exc).__name__, len(group))
 
 
-_queue = _Queue()
-atexit.register(_queue.flush)
-
-
 def flush_queue() -> None:
     """Decide and log whatever this worker has queued (tests, and a worker about to exit)."""
-    _queue.flush()
+    queue = _queue
+    if queue is not None and queue.pid == os.getpid():
+        queue.flush()
+
+
+atexit.register(flush_queue)
 
 
 @bp.get("/api/v1/monitoring/challenger")

@@ -124,6 +124,112 @@ def test_queued_requests_are_decided_together_as_each_alone(served, monkeypatch)
     assert [r["request_id"] for r in _shadow(s["store"])][5:] == ["queued-5"]
 
 
+def test_the_timer_is_one_long_lived_thread_and_flushes_in_time(served, monkeypatch):
+    """20 batches flushed by the timer: each logged FLUSH_SECONDS after its request was queued, not before and not
+    much later, all by the process's one flusher thread (a timer per batch started an OS thread each time)."""
+    import time
+
+    import api.shadow as shadow
+
+    s = served
+    shadow.flush_queue()  # nothing another test left queued
+    monkeypatch.setattr("api.shadow.FLUSH_APPLICANTS", 4)
+    monkeypatch.setattr("api.shadow.FLUSH_SECONDS", 0.05)
+    passes, decide = [], shadow._decide
+
+    def spied(items):
+        if items:
+            passes.append((threading.current_thread(), time.monotonic(), [item[3] for item in items]))
+        decide(items)
+
+    monkeypatch.setattr("api.shadow._decide", spied)
+    body, threads = _applicant(s["store"], s["cid"]), threading.active_count()
+    for i in range(20):
+        start = time.monotonic()
+        _post(s, "/api/v1/score", body, **{"X-Request-ID": f"timed-{i:02d}"})
+        sent = time.monotonic()
+        while len(passes) <= i and time.monotonic() < sent + 30:
+            time.sleep(0.005)
+        _, at, ids = passes[i]
+        assert ids == [f"timed-{i:02d}"]
+        assert start + 0.05 <= at < sent + 0.05 + 2.0  # due once it has waited, then taken at once
+        assert threading.active_count() <= threads + 1  # the flusher, if the first request started it
+    assert len({thread for thread, _, _ in passes}) == 1 and passes[0][0] is not threading.current_thread()
+    shadow.flush_queue()  # as a worker exits: returns once the flusher's pass in hand is logged
+    assert [r["request_id"] for r in _shadow(s["store"])] == [f"timed-{i:02d}" for i in range(20)]
+
+
+def test_a_forked_worker_makes_its_own_queue_and_flusher():
+    import os
+    import select
+    import signal
+
+    import api.shadow as shadow
+
+    parent = shadow._worker_queue()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # a gunicorn worker forked from a master that had the app loaded: no thread comes along
+        try:
+            mine = shadow._worker_queue()
+            ok = mine is not parent and mine.pid == os.getpid() and mine.thread.is_alive()
+            os.write(write, b"y" if ok else b"n")
+        finally:
+            os._exit(0)
+    os.close(write)
+    answered, _, _ = select.select([read], [], [], 30)
+    if not answered:
+        os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    assert answered and os.read(read, 1) == b"y"
+    assert shadow._worker_queue() is parent and parent.thread.is_alive()
+
+
+_GEVENT_QUEUE = """
+import json, sys, threading, time
+from types import SimpleNamespace
+from gevent import monkey
+monkey.patch_all() if sys.argv[1] == "all" else monkey.patch_all(thread=False, time=False)
+import api.shadow as shadow
+os_thread = monkey.get_original("_thread", "get_ident")
+passes = []
+shadow._decide = lambda items: items and passes.append((os_thread(), time.monotonic()))
+shadow.FLUSH_SECONDS = 0.05
+item = ("store", object(), SimpleNamespace(features=[0]), "id", "at")
+late = []
+for i in range(20):
+    start = time.monotonic()
+    shadow._worker_queue().add(item)
+    while len(passes) <= i and time.monotonic() < start + 30:
+        time.sleep(0.005)
+    late.append(passes[i][1] - start)
+flushers = sorted({t for t, _ in passes})
+print(json.dumps({"late": late, "same_os_thread": flushers == [os_thread()], "flushers": len(flushers),
+                  "threads": threading.active_count()}))
+"""
+
+
+@pytest.mark.parametrize("patched", ["all", "api worker"])
+def test_the_flusher_runs_under_gevent(patched, tmp_path):
+    """Fully patched (threading green: the flusher a greenlet waiting on a green Condition) and as the API's gevent
+    worker patches (threading real: an OS thread beside the hub): every batch flushed in time by one flusher."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    mode = "all" if patched == "all" else "api"
+    done = subprocess.run(
+        [sys.executable, "-c", _GEVENT_QUEUE, mode], cwd=root, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["flushers"] == 1 and out["same_os_thread"] is (mode == "all")
+    assert all(0.05 <= late < 2.0 for late in out["late"]), out["late"]
+    assert out["threads"] <= 3
+
+
 def test_a_failing_challenger_never_fails_the_answer_and_is_counted(served):
     s = served
     with closing(sqlite3.connect(s["store"])) as con:  # a real failure of the shadow write, nothing else
