@@ -7,8 +7,6 @@ weighted sum of the parts' contributions, so they still add up to its raw score.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold
 
 from scoring.model_kinds.lightgbm import LightGBMKind
 from scoring.model_kinds.scorecard import ScorecardKind
@@ -45,6 +43,9 @@ class BlendKind:
 
 def fold_aucs(y, raw, *, n_folds: int, seed: int) -> list[float]:
     """AUC of out-of-fold scores on each fold of scoring.train's stratified split."""
+    from sklearn.metrics import roc_auc_score  # training only: API workers never load scikit-learn (45 MB)
+    from sklearn.model_selection import StratifiedKFold
+
     y = np.asarray(y)
     folds = StratifiedKFold(n_folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y)
     return [float(roc_auc_score(y[va], raw[va])) for _, va in folds]

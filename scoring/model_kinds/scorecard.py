@@ -15,8 +15,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold
 
 # 600 points at good:bad odds of 50:1, 20 more points double the odds: the usual PDO scaling, as data.
 SCALING = {"pdo": 20.0, "base_points": 600.0, "base_odds": 50.0}
@@ -294,6 +292,9 @@ def _level(levels: list[str] | None, code: float) -> str:
 
 def cross_validate(M, y, feature_names, categories, *, n_folds: int = 5, seed: int = 0, c: float = C):
     """Stratified K-fold, the folds of scoring.train's -> (out-of-fold raw log-odds, fold AUCs)."""
+    from sklearn.metrics import roc_auc_score  # training only: API workers never load scikit-learn
+    from sklearn.model_selection import StratifiedKFold
+
     y = np.asarray(y).astype(int)
     oof_raw = np.zeros(len(y))
     fold_aucs = []
