@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import shutil
 import sys
@@ -28,8 +27,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.api import PASSWORD, _cpu, _token, _workers_of, _wrk, bench_store  # noqa: E402
 from scoring import users  # noqa: E402
-from scoring.tables import SCHEMAS, read_table  # noqa: E402
-from tests.api_fixtures import posted_history  # noqa: E402
+from scoring.tables import read_table  # noqa: E402
+from tests.api_fixtures import posted_applicant  # noqa: E402
 from tests.servers import gunicorn  # noqa: E402
 
 _HISTORY = ("bureau", "previous_application", "POS_CASH_balance", "installments_payments", "credit_card_balance")
@@ -51,14 +50,8 @@ def _busy_client(raw: Path, rows: int) -> int:
 
 def applicant_body(raw: Path, cid: int) -> tuple[dict, int]:
     """The client's application (no target, no id) and history, as POST /api/v1/score takes them; history rows."""
-    (app,) = read_table(raw, "application_train", where=f"SK_ID_CURR = {cid}").to_dict("records")
-    app = {
-        k: (int(v) if SCHEMAS["application_train"][k] == "int" else v)
-        for k, v in app.items()
-        if not (isinstance(v, float) and math.isnan(v)) and v is not None and k not in ("SK_ID_CURR", "TARGET")
-    }
-    history = posted_history(raw, cid)
-    return {"application": app, "history": history}, sum(len(v) for v in history.values())
+    body = posted_applicant(raw, cid)
+    return body, sum(len(v) for v in body["history"].values())
 
 
 def _percentiles(ms: list[float]) -> str:

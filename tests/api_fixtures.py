@@ -124,3 +124,22 @@ def posted_history(raw_dir, cid) -> dict:
         rows = read_table(raw_dir, "bureau_balance", where=f"SK_ID_BUREAU IN ({','.join(map(str, ids))})")
         hist["bureau_balance"] = [clean("bureau_balance", r) for r in rows.to_dict("records")]
     return hist
+
+
+def posted_applicant(raw_dir, cid) -> dict:
+    """The client's application (no id, no target, no missing field) and history as a caller would post them to
+    /api/v1/score; bench/score_applicant.py posts them too."""
+    from scoring.tables import SCHEMAS, read_table
+
+    for table in ("application_train", "application_test"):
+        rows = read_table(raw_dir, table, where=f"SK_ID_CURR = {int(cid)}").to_dict("records")
+        if rows:
+            break
+    else:
+        raise KeyError(cid)
+    app = {
+        k: (int(v) if SCHEMAS[table][k] == "int" else v)
+        for k, v in rows[0].items()
+        if not (isinstance(v, float) and math.isnan(v)) and v is not None and k not in ("SK_ID_CURR", "TARGET")
+    }
+    return {"application": app, "history": posted_history(raw_dir, cid)}

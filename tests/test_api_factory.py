@@ -32,6 +32,43 @@ def test_api_workers_load_lightgbm_without_scikit_learn():
     assert out.stdout.split() == ["False", "True"], out.stderr
 
 
+def test_a_served_worker_never_loads_what_serving_does_not_use(api_env, synth_dir, tmp_path):
+    """Real gunicorn with the shipped config: after a stored explanation, a new applicant's score and the
+    population routes, the worker has mapped no scikit-learn, matplotlib or pyarrow library (~100 MB of RSS)."""
+    import psutil
+    import requests
+
+    from tests.api_fixtures import PASSWORD, USERNAMES, posted_applicant
+    from tests.servers import gunicorn
+
+    env = {"SCORING_STORE": str(api_env["store"]), "SCORING_MODELS": str(api_env["models"]), "SCORING_SECRET_KEY": "x"}
+    cid = api_env["own"]
+    with gunicorn("api:create_app()", env, ready_path="/ready", log_path=tmp_path / "api.log") as base:
+        session = requests.Session()
+
+        def bearer(role):
+            body = {"username": USERNAMES[role], "password": PASSWORD}
+            return {
+                "Authorization": "Bearer " + session.post(f"{base}/api/v1/auth/token", json=body).json()["access_token"]
+            }
+
+        manager = bearer("manager")
+        for path in (f"clients/{cid}/explanation", f"clients/{cid}/decision", "population/summary"):
+            assert session.get(f"{base}/api/v1/{path}", headers=manager).status_code < 500, path
+        body = posted_applicant(synth_dir, cid)
+        scored = session.post(f"{base}/api/v1/score", json=body, headers=bearer("service"))
+        assert scored.status_code == 200, scored.text
+        port = base.rsplit(":", 1)[1]
+        served = [
+            p for p in psutil.process_iter(["cmdline"]) if f"127.0.0.1:{port}" in " ".join(p.info["cmdline"] or [])
+        ]
+        (worker,) = [p for p in served if p.ppid() in {q.pid for q in served}]  # the master's fork
+        mapped = Path(f"/proc/{worker.pid}/maps").read_text()
+    assert "lightgbm" in mapped  # the check reads the right process
+    for library in ("/sklearn/", "/matplotlib/", "/pyarrow/"):
+        assert library not in mapped, library
+
+
 def test_json_answers_are_strict_json(api_app):
     """NaN never reaches a client as the non-JSON token NaN; odd values still encode; no cookie is ever set."""
     import json
