@@ -160,10 +160,10 @@ def _cmd_store_migrate(args):
 
 
 def _cmd_explain_all(args):
-    from scoring.store import explain_all
+    from scoring.store import describe_location, explain_all
 
     n = explain_all(args.store, args.models)
-    print(f"explained {n:,} clients in {args.store}")
+    print(f"explained {n:,} clients in {describe_location(args.store)}")  # never a URL: it may hold a password
 
 
 def _cmd_campaign(args):

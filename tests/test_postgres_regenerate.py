@@ -273,3 +273,34 @@ def test_a_running_api_follows_a_promotion(
     promotion.rollback(s["models"], url, user="tester")
     time.sleep(GENERATION_TTL)
     assert set(_versions(s).values()) == {s["a"]}
+
+
+def test_a_writer_waiting_behind_a_switch_writes_into_the_new_generation(url):
+    """BEGIN IMMEDIATE takes the write lock, then reads the generation pointer: a writer that waited while a switch
+    held the lock finds the generation switched in, not the one it replaced (where its rows would be lost)."""
+    import threading
+
+    from scoring.store import postgres_kept
+
+    new = pg.new_generation_schema()
+    seen, started = [], threading.Event()
+    con = postgres_kept.connect(url)  # the kept schema checked now, not behind the switcher's locks
+    with psycopg.connect(url) as switcher:
+        switcher.execute("SELECT pg_advisory_xact_lock(%s)", (postgres_kept.WRITE_LOCK,))
+        switcher.execute(f"CREATE SCHEMA {new}")
+        pg.switch(switcher, new, "2026-12-02T00:00:00Z")
+
+        def write():
+            started.set()
+            con.execute("BEGIN IMMEDIATE")  # waits for the switcher's lock
+            seen.append(con.execute("SELECT current_setting('search_path')").fetchone()[0])
+            con.execute("COMMIT")
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        started.wait(10)
+        time.sleep(0.5)  # the writer is now waiting on the lock
+        assert not seen
+        switcher.commit()
+    writer.join(30)
+    assert seen and seen[0].split(",")[0].strip() == new, seen

@@ -98,8 +98,8 @@ def test_a_postgresql_url_read_as_a_path_is_refused_clearly_not_taken_for_a_file
             with pytest.raises(ValueError, match="read as a file path") as err:
                 call(*args)
             assert "s3cret" not in str(err.value)  # a URL may carry a password: never repeated
-    with pytest.raises(ValueError, match="needs a SQLite store file") as err:  # explain-all: SQLite only for now
-        explain_all("postgresql://scoring:s3cret@db.example/scoring", tmp_path)
+    with pytest.raises(ValueError, match="read as a file path") as err:
+        explain_all(Path("postgresql://scoring:s3cret@db.example/scoring"), tmp_path)
     assert "s3cret" not in str(err.value)
     assert list(tmp_path.iterdir()) == []  # no SQLite file named "postgresql:" or "postgres:"
 

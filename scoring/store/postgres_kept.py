@@ -29,7 +29,6 @@ _SEARCH_PATH = (
     "SELECT set_config('search_path', coalesce((SELECT generation_schema || ', ' FROM "
     f"{pg.KEPT_SCHEMA}.{pg.POINTER.name} WHERE id = 1), '') || %s, true)"
 )
-_LOCKED = _SEARCH_PATH + ", pg_advisory_xact_lock(%s)"
 _ensured: set = set()
 _ensured_lock = threading.Lock()
 
@@ -118,8 +117,14 @@ class KeptConnection:
         return Rows(rows, cur.rowcount, cur.description)
 
     def _start(self, con, *, locked: bool = False) -> None:
-        """The transaction's first statement: its search_path, and the write lock for BEGIN IMMEDIATE."""
-        con.execute(_LOCKED if locked else _SEARCH_PATH, (pg.KEPT_SCHEMA, WRITE_LOCK) if locked else (pg.KEPT_SCHEMA,))
+        """The transaction's first statements: the write lock for BEGIN IMMEDIATE, then its search_path.
+
+        Two statements, the lock first: the pointer must be read once the lock is held (a statement reads what was
+        committed when it began), or a writer that waited behind a generation switch would write into the
+        generation just replaced (a campaign's offers lost with it)."""
+        if locked:
+            con.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+        con.execute(_SEARCH_PATH, (pg.KEPT_SCHEMA,))
         self._started = True
 
     def _transaction(self, control: str) -> None:
