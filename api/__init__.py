@@ -11,18 +11,7 @@ from flask.sessions import SessionInterface
 from api.jsonio import OrjsonProvider
 from api.models_state import ModelsConfig
 from scoring.config import secret_key, settings
-
-
-class _NotServed:
-    """Import finder refusing what serving never uses while lightgbm loads (see _lean_lightgbm)."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in _NOT_SERVED:
-            raise ImportError(f"{name.split('.')[0]} is not loaded in API workers")
-        return None
-
-
-_NOT_SERVED = ("sklearn", "matplotlib", "pyarrow")
+from scoring.imports import refused
 
 
 def _lean_lightgbm() -> None:
@@ -36,12 +25,8 @@ def _lean_lightgbm() -> None:
         return
     import pandas  # noqa: F401  (with pyarrow unless the worker left it out: pandas' Parquet needs it from the start)
 
-    blocker = _NotServed()
-    sys.meta_path.insert(0, blocker)
-    try:
+    with refused("sklearn", "matplotlib", "pyarrow"):
         import lightgbm  # noqa: F401
-    finally:
-        sys.meta_path.remove(blocker)
 
 
 _lean_lightgbm()

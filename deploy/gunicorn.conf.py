@@ -38,25 +38,16 @@ class Worker(GeventWorker):
         self.sockets = [gsocket.socket(s.FAMILY, gsocket.SOCK_STREAM, fileno=s.sock.fileno()) for s in self.sockets]
 
 
-class _NoArrow:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] == "pyarrow":
-            raise ImportError("pyarrow is not loaded in API workers")
-        return None
-
-
 def _pandas_without_arrow() -> None:
     """An API worker's pandas, imported before the app, without pyarrow: ~30 MB less per worker. Nothing the API
     serves reads or writes Arrow or Parquet, and pandas then never will in this process (its Parquet support
     breaks once it has started without pyarrow): so only served API workers, never a command or a test process."""
+    from scoring.imports import refused
+
     if "pandas" in sys.modules:
         return
-    blocker = _NoArrow()
-    sys.meta_path.insert(0, blocker)
-    try:
+    with refused("pyarrow"):
         import pandas  # noqa: F401
-    finally:
-        sys.meta_path.remove(blocker)
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # gunicorn may load this before it puts its cwd there
