@@ -5,6 +5,7 @@ audit log stays append-only and its chain verifies after a migration, and no URL
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 
 import psycopg
@@ -236,3 +237,64 @@ def test_the_cli_migrates_a_store_and_never_prints_the_url(postgres_cluster, sou
     out = capsys.readouterr().out
     assert "users 3" in out and "PostgreSQL database scoring_test_" in out and url not in out
     assert open_store(url).meta() == open_store(source).meta()
+
+
+def _round_trips(con, action) -> tuple[int, str]:
+    """(requests `action` sent on the pooled connection `con` and waited for, what it sent): libpq's trace, where
+    the server's ReadyForQuery ends each request however many messages it held."""
+    import tempfile
+
+    from psycopg import pq
+
+    with tempfile.TemporaryFile() as trace:
+        con.pgconn.trace(trace.fileno())
+        con.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+        try:
+            action()
+        finally:
+            con.pgconn.untrace()
+        trace.seek(0)
+        lines = trace.read().decode(errors="replace").splitlines()
+    sent = "\n".join(line for line in lines if line.startswith("F"))
+    return sum(1 for line in lines if line.startswith("B") and "ReadyForQuery" in line), sent
+
+
+def test_a_read_is_one_statement_in_one_round_trip(migrated):
+    """A lookup is its statement alone, its tables named in the generation read: no BEGIN, search_path or COMMIT
+    around it (four round trips before), pinned or not; and it refuses anything but a SELECT."""
+    from scoring.store.postgres_pool import pool
+
+    store = open_store(migrated)
+    cid = store.list_clients(limit=1)["items"][0]["client_id"]
+    for pinned in (False, True):
+        if pinned:
+            store.pin_generation()
+        store.get_explanation(cid)  # the generation's layout read (and cached)
+        with pool(migrated, autocommit=True).connection() as con:
+            saved, con.prepare_threshold = con.prepare_threshold, None  # its text sent each time, as first sent
+        try:  # the readers' connection just given back: the next read's
+            trips, sent = _round_trips(con, lambda: [store.get_explanation(cid) for _ in range(5)])
+        finally:
+            con.prepare_threshold = saved
+        assert trips == 5, sent
+        assert sent.count(f"FROM {store.generation_key()}.clients c JOIN") == 5, sent
+        assert not any(word in sent for word in ("BEGIN", "COMMIT", "search_path", "set_config"))
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):  # as the SQLite backend's read connection
+        store._con().execute("DELETE FROM users")
+
+
+def test_a_request_pinned_on_a_dropped_generation_reads_the_current_one(
+    postgres_cluster, postgres_api_template, synth_dir, trained_models
+):
+    """Two switches after a pin, its generation is gone: a read finds the one the pointer names, not an error."""
+    url = postgres_cluster.database(template=postgres_api_template["store"])
+    store = open_store(url)
+    cid = store.list_clients(limit=1)["items"][0]["client_id"]
+    first = store.pin_generation()
+    before = store.get_explanation(cid)["generation"]
+    build_store(synth_dir, trained_models, url)
+    assert store.get_explanation(cid)["generation"] == before  # pinned: kept until the next switch
+    build_store(synth_dir, trained_models, url)
+    assert first not in _generations(url)
+    now = open_store(url).get_explanation(cid)["generation"]
+    assert store.get_explanation(cid)["generation"] == now != before

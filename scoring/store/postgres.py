@@ -1,34 +1,61 @@
 """The PostgreSQL backend: the same lookups and statistics as the SQLite one, from a database shared by every node.
 
-The reading code is the SQLite backend's (its SQL is portable): each of its statements runs here in one short
-read-only transaction that first points `search_path` at a generation schema (postgres_schema), so a statement
-reads one generation whole, whichever build switches the pointer meanwhile. That generation is the one the calling
-request pinned (pin_generation: the API pins one per request, with the bundle that scored it), else the one the
-pointer names now. The writes (reviews) go through scoring.store.connection like the SQLite backend's.
-Connections come from one small pool per process and database (postgres_pool). The URL is never printed or logged.
+The reading code is the SQLite backend's (its SQL is portable): each of its statements runs alone, one round trip
+and no transaction control, on a connection of the readers' pool (postgres_pool, autocommit), with every table it
+names qualified by its schema (postgres_schema): the generation's tables by the generation read, the kept ones by
+the kept schema. One statement reads one generation whole, whichever build switches the pointer meanwhile, and no
+session state outlives it (a transaction pooler may hand the next one another server connection). That generation
+is the one the calling request pinned (pin_generation: the API pins one per request, with the bundle that scored
+it), else the one the pointer names (read at most every GENERATION_TTL seconds per process, as a pin does). The
+writes (reviews) go through scoring.store.connection like the SQLite backend's. The URL is never printed or logged.
 """
 
 from __future__ import annotations
 
+import functools
+import re
+import sqlite3
 import threading
 import time
 import weakref
 from collections import OrderedDict
 
 from scoring.store import postgres_schema as pg
-from scoring.store import reviews
+from scoring.store import reviews, schema
 from scoring.store.postgres_pool import Rows, pool, portable
 from scoring.store.sqlite import SQLiteStore, _stored_id
 
-_READ_POINTER = (  # and read-only: a lookup never writes
-    "SELECT set_config('transaction_read_only', 'on', true), "
-    "set_config('search_path', generation_schema || ', ' || %s, true) "
-    f"FROM {pg.KEPT_SCHEMA}.{pg.POINTER.name} WHERE id = 1"
-)
-_READ_PINNED = (
-    "SELECT set_config('transaction_read_only', 'on', true), set_config('search_path', %s || ', ' || %s, true)"
-)
-GENERATION_TTL = 0.5  # seconds a process reuses the pointer it read (generation_key, pin_generation)
+# what postgres_schema.new_generation_schema makes: a plain identifier, never quoted, safe in a statement's text
+_GENERATION = re.compile(rf"{pg.GENERATION_PREFIX}[a-z0-9_]{{1,40}}")
+_TABLE = re.compile(r"\b(FROM|JOIN)(\s+)([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*[.(])", re.IGNORECASE)  # not x.y, not f(
+_KEPT = {table.name: table.kept for table in schema.TABLES}  # every table a read may name: kept, or a generation's
+_READ = re.compile(r"\s*SELECT\b", re.IGNORECASE)
+_NO_STORE = "no client store in this PostgreSQL database: build it first with `python -m scoring build-store`"
+GENERATION_TTL = 0.5  # seconds a process reuses the pointer it read (generation_key, pin_generation, unpinned reads)
+
+
+def _read_pointer(con) -> str | None:
+    """The generation schema the pointer names (None before the first build); ValueError for a name no build makes."""
+    found = pg.current_generation(con)
+    if found is not None and not _GENERATION.fullmatch(found):
+        raise ValueError("the store's generation pointer names a schema no build makes")
+    return found
+
+
+@functools.lru_cache(maxsize=1024)
+def _statement(sql: str, generation: str) -> str:
+    """A read of the SQLite code in psycopg's placeholders, each table after FROM or JOIN named in its schema:
+    `generation` (a checked name) for a generation's table, the kept schema for a kept one. Only the declared table
+    names and those two schema names enter the text; the values stay parameters."""
+
+    def qualified(match: re.Match) -> str:
+        keyword, space, name = match.groups()
+        kept = _KEPT.get(name.lower())
+        if kept is None:  # a subquery's alias or anything else that is no table of the store
+            return match.group(0)
+        return f"{keyword}{space}{pg.KEPT_SCHEMA if kept else generation}.{name}"
+
+    return _TABLE.sub(qualified, portable(sql))
 
 
 def _current():
@@ -43,26 +70,26 @@ def _current():
 class _Reads:
     """execute(sql, params) as the SQLite reading code calls it, each statement on the pinned or current generation."""
 
-    def __init__(self, url: str, pins):
-        self._url, self._pins = url, pins
+    def __init__(self, url: str, pins, pointed):
+        self._url, self._pins, self._pointed = url, pins, pointed  # pointed(fresh): the generation the pointer names
 
     def execute(self, sql: str, params=()) -> Rows:
         from psycopg import errors
 
-        pinned = self._pins.get(_current())
+        if not _READ.match(sql):  # in autocommit, a statement is its own transaction: only reads come here
+            raise sqlite3.OperationalError("attempt to write a readonly database: the store's readers only SELECT")
+        generation = self._pins.get(_current()) or self._pointed(False)
         for attempt in range(3):
+            if generation is None:
+                raise FileNotFoundError(_NO_STORE)
             try:
-                with pool(self._url).connection() as con:
-                    if pinned is None:
-                        con.execute(_READ_POINTER, (pg.KEPT_SCHEMA,))
-                    else:
-                        con.execute(_READ_PINNED, (pinned, pg.KEPT_SCHEMA))
-                    cur = con.execute(portable(sql), tuple(params))
+                with pool(self._url, autocommit=True).connection() as con:
+                    cur = con.execute(_statement(sql, generation), tuple(params))
                     return Rows(cur.fetchall() if cur.description else [], cur.rowcount, cur.description)
-            except errors.UndefinedTable:  # the generation read was dropped as the statement began: read again
+            except errors.UndefinedTable:  # its generation dropped (two switches since it was pinned or read)
                 if attempt == 2:
                     raise
-                pinned = None  # a pinned generation dropped (two builds since the pin): the current one
+                generation = self._pointed(True)  # the one the pointer names now
         raise AssertionError("unreachable")
 
 
@@ -71,15 +98,12 @@ class PostgresStore(SQLiteStore):
 
     def __init__(self, url: str):
         self._url = url
-        with pool(url).connection() as con:
-            if pg.current_generation(con) is None:
-                raise FileNotFoundError(
-                    "no client store in this PostgreSQL database: build it first with `python -m scoring build-store`"
-                )
-        self._pinned = weakref.WeakKeyDictionary()  # greenlet or thread -> the generation schema it pinned
-        self._reads = _Reads(url, self._pinned)
         self._pointer = (None, -1e9)  # (generation schema, monotonic time read)
         self._pointer_lock = threading.Lock()
+        if self._generation(fresh=True) is None:
+            raise FileNotFoundError(_NO_STORE)
+        self._pinned = weakref.WeakKeyDictionary()  # greenlet or thread -> the generation schema it pinned
+        self._reads = _Reads(url, self._pinned, self._generation)
         self._lock = threading.Lock()
         self._cache = OrderedDict()
         self._static = None
@@ -98,14 +122,17 @@ class PostgresStore(SQLiteStore):
     # --- which generation a request reads ---------------------------------------------------------------------
     def generation_key(self) -> str:
         """The generation schema the pointer names, read at most once per GENERATION_TTL seconds per process."""
-        schema, read_at = self._pointer
+        return self._generation(fresh=False)
+
+    def _generation(self, fresh: bool) -> str | None:
+        found, read_at = self._pointer
         now = time.monotonic()
-        if schema is None or now - read_at >= GENERATION_TTL:
-            with pool(self._url).connection() as con:
-                schema = pg.current_generation(con)
+        if fresh or found is None or now - read_at >= GENERATION_TTL:
+            with pool(self._url, autocommit=True).connection() as con:
+                found = _read_pointer(con)
             with self._pointer_lock:
-                self._pointer = (schema, now)
-        return schema
+                self._pointer = (found, now)
+        return found
 
     def pin_generation(self) -> str:
         """generation_key(), and this greenlet's (or thread's) reads use that generation until its next pin; the
@@ -131,8 +158,8 @@ def serving_problem(url: str) -> str | None:
     from psycopg import Error, OperationalError
 
     try:
-        with pool(url).connection(timeout=5) as con:
-            where = pg.current_generation(con)
+        with pool(url, autocommit=True).connection(timeout=5) as con:
+            where = _read_pointer(con)  # a checked name: it is part of the next statement's text
             if where is None:
                 return "no client store in the PostgreSQL database yet (build-store)"
             con.execute(f"SELECT 1 FROM {where}.clients LIMIT 1").fetchall()
@@ -140,6 +167,6 @@ def serving_problem(url: str) -> str | None:
                 con.execute(f"SELECT 1 FROM {pg.KEPT_SCHEMA}.{table} LIMIT 1").fetchall()  # noqa: S608 - fixed names
     except OperationalError as exc:
         return f"client store database unreachable ({type(exc).__name__})"
-    except Error as exc:
+    except (Error, ValueError) as exc:
         return f"client store database unreadable or not a store ({type(exc).__name__})"
     return None

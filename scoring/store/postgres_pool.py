@@ -8,7 +8,9 @@ It is made for the API's gevent workers, whose OS threads are not patched (deplo
 - it has no background thread and no queue: psycopg_pool's worker threads hand connections over through
   `queue.Queue`, which gevent patches into a greenlet queue that real threads cannot share (its pool then never
   delivers a connection). Here a borrower takes an idle connection or opens one itself, and gives it back.
-Idle connections are kept up to POOL_SIZE; a broken one is dropped. The URL is never printed or logged.
+Idle connections are kept up to POOL_SIZE; a broken one is dropped. A process keeps two pools per database: the
+kept-table writers' (each `with` block one transaction) and the readers' (autocommit: a read is its statement alone,
+one round trip, no BEGIN or COMMIT sent). The URL is never printed or logged.
 """
 
 from __future__ import annotations
@@ -40,12 +42,13 @@ def _blocking_connection_class():
 
 
 class Pool:
-    """Idle connections to one database, for one process; `connection()` lends one for a `with` block."""
+    """Idle connections to one database, for one process; `connection()` lends one for a `with` block. With
+    `autocommit`, each statement on them is a transaction of its own (no BEGIN or COMMIT sent)."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, autocommit: bool = False):
         from psycopg.conninfo import conninfo_to_dict
 
-        self._url = url
+        self._url, self._autocommit = url, autocommit
         self._timeout = {} if "connect_timeout" in conninfo_to_dict(url) else {"connect_timeout": CONNECT_TIMEOUT}
         self._idle: list = []
         self._lock = threading.Lock()
@@ -57,7 +60,7 @@ class Pool:
                 if not con.closed and not con.broken:
                     return con
         limit = self._timeout if timeout is None else {"connect_timeout": max(1, int(timeout))}
-        return _blocking_connection_class().connect(self._url, autocommit=False, **limit)
+        return _blocking_connection_class().connect(self._url, autocommit=self._autocommit, **limit)
 
     def _give_back(self, con) -> None:
         from psycopg.pq import TransactionStatus
@@ -93,13 +96,14 @@ class Pool:
             con.close()
 
 
-def pool(url: str) -> Pool:
-    """This process's pool of connections to the database at `url` (a forked worker makes its own)."""
-    key = (url, os.getpid())
+def pool(url: str, *, autocommit: bool = False) -> Pool:
+    """This process's pool of connections to the database at `url` (a forked worker makes its own); `autocommit`:
+    the readers' pool."""
+    key = (url, os.getpid(), autocommit)
     with _pools_lock:
         found = _pools.get(key)
         if found is None:
-            found = _pools[key] = Pool(url)
+            found = _pools[key] = Pool(url, autocommit=autocommit)
         return found
 
 
