@@ -298,8 +298,13 @@ def test_a_writer_waiting_behind_a_switch_writes_into_the_new_generation(url):
 
         writer = threading.Thread(target=write)
         writer.start()
-        started.wait(10)
-        time.sleep(0.5)  # the writer is now waiting on the lock
+        assert started.wait(10)
+        with psycopg.connect(url, autocommit=True) as watcher:  # the writer's backend waits on the advisory lock
+            deadline = time.monotonic() + 20
+            waiting = """SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"""
+            while watcher.execute(waiting).fetchone()[0] == 0:
+                assert time.monotonic() < deadline, "the writer never waited on the write lock"
+                time.sleep(0.05)
         assert not seen
         switcher.commit()
     writer.join(30)
