@@ -163,7 +163,7 @@ def test_pickers_offer_every_model_feature_and_redraw_the_chart(stack, driver):
     for picker in ("dist-feature", "biv-x", "biv-y"):
         deadline = time.monotonic() + 20
         while True:
-            driver.find_element("css selector", f"#{picker} .Select-control").click()
+            browser.click_when_settled(driver, "css selector", f"#{picker} .Select-control")
             shown = driver.execute_script(options.format(picker))
             driver.switch_to.active_element.send_keys(Keys.ESCAPE)
             if shown >= 0.8 * len(in_model) or time.monotonic() > deadline:
@@ -172,7 +172,7 @@ def test_pickers_offer_every_model_feature_and_redraw_the_chart(stack, driver):
         assert shown >= 0.8 * len(in_model), f"{picker} lists {shown} of {len(in_model)} features"
     before = driver.find_element("id", "dist-summary").text
     target = next(i for i in in_model if i["type"] == "numeric" and i["label"] not in before)
-    driver.find_element("css selector", "#dist-feature .Select-control").click()
+    browser.click_when_settled(driver, "css selector", "#dist-feature .Select-control")
     driver.switch_to.active_element.send_keys(target["label"])
     driver.switch_to.active_element.send_keys(Keys.ENTER)
     browser.wait_css(driver, "#dist-summary", text=target["label"])
@@ -216,7 +216,7 @@ def test_what_if_changes_the_shown_pd_not_the_stored_one(stack, driver):
     annuity = driver.find_element("id", "wi-AMT_ANNUITY")
     annuity.send_keys(Keys.CONTROL, "a")
     annuity.send_keys(str(fields["AMT_ANNUITY"] * 4))
-    driver.find_element("id", "wi-run").click()
+    browser.click_when_settled(driver, "id", "wi-run")
     simulated = browser.wait_css(driver, "#wi-simulated-pd").text
     current = driver.find_element("id", "wi-current-pd").text
     assert simulated != current and "nothing is stored" in driver.page_source
@@ -284,7 +284,7 @@ def test_language_switch(stack, driver):
     browser.sign_in(driver, stack["dash"], "carla", PASSWORD)
     _client_view_loaded(driver)
     assert driver.find_element("tag name", "html").get_attribute("lang") == "en"
-    driver.find_element("id", "lang-switch").click()
+    browser.click_when_settled(driver, "id", "lang-switch")
     browser.wait_css(driver, "#reasons-list")
     assert driver.find_element("tag name", "html").get_attribute("lang") == "fr"
     browser.wait_css(driver, "#gauge-summary", text="Probabilité de défaut")

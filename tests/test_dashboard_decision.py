@@ -88,7 +88,7 @@ def test_a_customer_sees_their_decision_and_offer_in_their_words(stack, driver):
     browser.wait_css(driver, "#decision-outcome")
     assert not driver.find_elements("id", "decision-rules")  # thresholds are for reviewers only
     customer = _api(stack, f"/api/v1/clients/{cid}/decision", username="olga", lang="fr")["decision"]
-    driver.find_element("id", "lang-switch").click()
+    browser.click_when_settled(driver, "id", "lang-switch")
     browser.wait_css(driver, "#pre-approved-offer", timeout=60, text="Offre pré-accordée")
     card = driver.find_element("id", "decision-panel").text
     assert all(reason["message"] in card for reason in customer["reasons"])
@@ -105,21 +105,22 @@ def test_a_customer_without_an_offer_sees_the_decision_only(stack, driver):
 
 def test_a_manager_filters_the_campaign_and_exports_it(stack, driver, tmp_path):
     browser.sign_in(driver, stack["dash"], "manager", PASSWORD)
-    browser.wait_css(driver, "#campaign-link").click()
+    browser.wait_css(driver, "#campaign-link")
+    browser.click_when_settled(driver, "css selector", "#campaign-link")
     total = _api(stack, "/api/v1/campaign/offers", limit=1)["total"]
     browser.wait_css(driver, "#campaign-count", timeout=60, text=f"{total:,} offers")
     assert "Synthetic demo data" in driver.find_element("id", "campaign-notice").text
     grade = _api(stack, "/api/v1/campaign/offers", limit=1)["items"][0]["grade"]
     floor = 100000
     expected = _api(stack, "/api/v1/campaign/offers", grade=grade, min_amount=floor, limit=200)
-    driver.find_element("xpath", f"//*[@id='campaign-grade']//label[normalize-space()='{grade}']").click()
+    browser.click_when_settled(driver, "xpath", f"//*[@id='campaign-grade']//label[normalize-space()='{grade}']")
     driver.find_element("id", "campaign-min").send_keys(str(floor))
     browser.wait_css(driver, "#campaign-count", timeout=60, text=f"{expected['total']:,} offers")
     shown = [a.text for a in driver.find_elements("css selector", "#campaign-table a")]
     assert shown == [str(o["client_id"]) for o in expected["items"][:20]]
     driver.save_screenshot(str(ARTIFACTS / "campaign.png"))
     driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
-    driver.find_element("id", "campaign-download-button").click()
+    browser.click_when_settled(driver, "id", "campaign-download-button")
     deadline = time.monotonic() + 30
     while not list(tmp_path.glob("*.csv")) and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -97,7 +97,7 @@ def test_a_customer_reads_pd_points_and_you_sentences_in_english_then_french(sta
     assert _axe(driver) == [], "customer's client page"
     _shot(driver, "waterfall_pd_customer")
 
-    driver.find_element("id", "lang-switch").click()
+    browser.click_when_settled(driver, "id", "lang-switch")
     browser.wait_css(driver, "#waterfall-label", timeout=60, text="pour vous")
     exp_fr = _api(stack, path, "carla", top=8, lang="fr")
     assert WebDriverWait(driver, 30).until(lambda d: _reasons(d) == _words(r["sentence"] for r in exp_fr["reasons"]))
@@ -129,7 +129,7 @@ def test_a_manager_switches_units_and_reads_the_client_sentences(stack, driver):
     WebDriverWait(driver, 30).until(lambda d: not d.find_elements("id", "waterfall-label"))
     assert _waterfall_x(driver)[0] == pytest.approx(exp["base_value"])
 
-    driver.find_element("id", "lang-switch").click()
+    browser.click_when_settled(driver, "id", "lang-switch")
     browser.wait_css(driver, "#waterfall-panel legend", timeout=60, text="Unités")
     exp_fr = _api(stack, f"/api/v1/clients/{cid}/explanation", top=8, lang="fr")
     assert WebDriverWait(driver, 30).until(lambda d: _reasons(d) == _words(r["sentence"] for r in exp_fr["reasons"]))
@@ -180,7 +180,7 @@ def test_sign_in_fields_are_not_red_before_anyone_types(stack, driver):
     assert driver.execute_script("return document.getElementById('username').matches(':invalid')")  # still required
     assert _axe(driver) == [], "sign-in page"
     _shot(driver, "login_untouched")
-    driver.find_element("id", "sign-in").click()  # sent empty: now the browser and the page say what is missing
+    browser.click_when_settled(driver, "id", "sign-in")  # sent empty: now the browser and the page say what is missing
     marked = WebDriverWait(driver, 10).until(
         lambda d: d.execute_script(
             "const u = document.getElementById('username');"
@@ -263,7 +263,7 @@ def test_a_customer_reads_what_would_change_the_decision_without_a_button(stack,
     browser.sign_in(driver, stack["dash"], "carla", PASSWORD)
     for lang in ("en", "fr"):
         if lang == "fr":
-            driver.find_element("id", "lang-switch").click()
+            browser.click_when_settled(driver, "id", "lang-switch")
             browser.wait_css(driver, "#main", timeout=60, text="Ce qui changerait la décision")
         answer = _api(stack, path, "carla", lang=lang)
         message = answer["message"].replace("\u00a0", " ")

@@ -136,7 +136,7 @@ def test_a_customer_opens_their_letter_in_a_new_tab(stack, driver):
 def test_a_manager_opens_a_counter_offered_clients_letter_in_french(stack, driver):
     browser.sign_in(driver, stack["dash"], "manager", PASSWORD)
     browser.wait_css(driver, "table.results a")
-    driver.find_element("id", "lang-switch").click()
+    browser.click_when_settled(driver, "id", "lang-switch")
     browser.wait_css(driver, "table.results a")
     driver.get(f"{stack['dash']}/client/{stack['counter_offer']}")
     browser.wait_css(driver, "#decision-outcome", timeout=60, text="Contre-proposition")

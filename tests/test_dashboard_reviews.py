@@ -209,7 +209,8 @@ def test_a_customer_asks_a_manager_changes_the_decision_in_french_and_the_custom
 
     # the manager, in French: the queue with its figures, the file, the outcome
     browser.sign_in(driver, stack["dash"], "manager", PASSWORD)
-    browser.wait_css(driver, "#lang-switch").click()
+    browser.wait_css(driver, "#lang-switch")
+    browser.click_when_settled(driver, "css selector", "#lang-switch")
     browser.wait_css(driver, "#reviews-link", text="Réexamens")
     browser.click_when_settled(driver, By.ID, "reviews-link")
     browser.wait_css(driver, "#queue-count", timeout=60, text="Demandes ouvertes : 1 ;")

@@ -182,7 +182,7 @@ def test_a_cookie_replayed_after_sign_out_serves_no_client_data(stack, driver):
     browser.sign_in(driver, dash, "carla", PASSWORD)
     _client_view_loaded(driver)
     stolen = driver.get_cookie("session")
-    driver.find_element("id", "sign-out").click()
+    browser.click_when_settled(driver, "id", "sign-out")
     browser.wait_css(driver, ".notice", text="signed out")
     driver.delete_all_cookies()
     driver.add_cookie({"name": "session", "value": stolen["value"], "path": "/"})
@@ -232,7 +232,7 @@ def test_no_content_security_policy_violation_on_sign_in_and_client_views(stack,
     _client_view_loaded(driver)
     WebDriverWait(driver, 30).until(lambda d: d.execute_script("return !!document.querySelector('#dist-graph svg')"))
     assert driver.execute_script("return window.__csp") == []
-    driver.find_element("id", "sign-out").click()
+    browser.click_when_settled(driver, "id", "sign-out")
     browser.wait_css(driver, ".notice", text="signed out")
     browser.sign_in(driver, dash, "carla", PASSWORD)
     _client_view_loaded(driver)
