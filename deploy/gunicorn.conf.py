@@ -11,6 +11,7 @@ client is cut off after SCORING_HEADER_TIMEOUT seconds and costs no thread meanw
 import sys
 from pathlib import Path
 
+import gevent
 from gevent import monkey
 from gevent import socket as gsocket
 from gunicorn.workers.ggevent import GeventWorker
@@ -36,6 +37,16 @@ class Worker(GeventWorker):
         monkey.patch_all(thread=False, time=False)
         # as GeventWorker.patch: the listening sockets re-made as gevent sockets
         self.sockets = [gsocket.socket(s.FAMILY, gsocket.SOCK_STREAM, fileno=s.sock.fileno()) for s in self.sockets]
+
+    def handle_request(self, listener_name, req, sock, addr):
+        """Each request waits for its turn first (gevent.idle: until every other connection with something to read
+        has been seen). Without it a keep-alive connection whose next request is already in the socket is served
+        again and again without yielding, and the others starve: at 8 connections on one worker /health answered
+        half its requests in 0.5 ms and its p99 in 95 ms (max 155 ms); with it p99 13.5 ms, max 22 ms. Cannot
+        starve: each connection has at most one request being read before it waits here, and worker_connections
+        bounds the connections."""
+        gevent.idle()
+        return super().handle_request(listener_name, req, sock, addr)
 
 
 def _pandas_without_arrow() -> None:
