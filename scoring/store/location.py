@@ -5,6 +5,7 @@ A URL is never printed or logged (it may hold a password): `describe_location` n
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -20,6 +21,16 @@ def store_location(location=None) -> Path | str:
         from scoring.config import settings
 
         location = settings().store
+    return _parsed(location) if isinstance(location, str | Path) else _parse(location)
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(location: str | Path) -> Path | str:
+    """_parse, remembered: every request names its store (the kept writes, the availability probe)."""
+    return _parse(location)
+
+
+def _parse(location) -> Path | str:
     url = _URL.match(str(location))
     if url is None:
         return Path(location)
