@@ -283,6 +283,55 @@ def test_a_read_is_one_statement_in_one_round_trip(migrated):
         store._con().execute("DELETE FROM users")
 
 
+def test_kept_only_statements_are_named_in_the_kept_schema():
+    """A statement on kept tables alone names them in the kept schema; anything else is left to the search_path."""
+    from scoring.store.postgres_kept import kept_only
+
+    k = pg.KEPT_SCHEMA
+    assert kept_only("SELECT role FROM users WHERE username = %s") == f"SELECT role FROM {k}.users WHERE username = %s"
+    assert (
+        kept_only("INSERT INTO audit (id, hash) VALUES (%s, %s)") == f"INSERT INTO {k}.audit (id, hash) VALUES (%s, %s)"
+    )
+    assert kept_only("UPDATE users SET token_epoch = 2") == f"UPDATE {k}.users SET token_epoch = 2"
+    assert kept_only("SELECT count(*) FROM audit a JOIN users u ON u.username = a.username") == (
+        f"SELECT count(*) FROM {k}.audit a JOIN {k}.users u ON u.username = a.username"
+    )
+    assert kept_only("SELECT * FROM offers o JOIN users u ON u.client_id = o.client_id") is None  # a generation's
+    assert kept_only("SELECT * FROM audit, users") is None  # a comma join: users would not be named
+    assert kept_only("SELECT users FROM audit") is None  # a column of a table's name
+    assert kept_only("SELECT current_setting('search_path')") is None  # no store table: on the search_path
+    assert kept_only(f"SELECT * FROM {k}.users") is None  # already named
+
+
+def test_the_token_check_and_an_audit_append_skip_the_search_path(migrated):
+    """The user row every request checks its token against is one round trip on the readers' pool (it was four:
+    BEGIN, search_path, SELECT, COMMIT); an audit append takes the write lock, then reads and writes the chain
+    in the kept schema, with no search_path statement; the chain still verifies."""
+    from scoring.store.postgres_pool import pool
+
+    name = users.list_users(migrated)[0]["username"]
+    assert users.get_user(migrated, name) is not None
+    with pool(migrated, autocommit=True).connection() as con:
+        pass
+    trips, sent = _round_trips(con, lambda: users.get_user(migrated, name))
+    assert trips == 1 and f"FROM {pg.KEPT_SCHEMA}.users" in sent, sent
+    assert not any(word in sent for word in ("BEGIN", "COMMIT", "search_path"))
+
+    def append():
+        audit.append_audit(
+            migrated, user=name, role="manager", client_id=1, route="/x", outcome="ok", model_version="v"
+        )
+
+    append()
+    with pool(migrated).connection() as con:
+        pass
+    trips, sent = _round_trips(con, append)
+    assert "search_path" not in sent and "pg_advisory_xact_lock" in sent, sent
+    assert sent.index("pg_advisory_xact_lock") < sent.index(f"FROM {pg.KEPT_SCHEMA}.audit ORDER BY id DESC")
+    assert f"INTO {pg.KEPT_SCHEMA}.audit" in sent and trips == 5  # BEGIN and the lock, the last entry, insert, commit
+    assert audit.verify_audit(migrated)["ok"]
+
+
 def test_a_request_pinned_on_a_dropped_generation_reads_the_current_one(
     postgres_cluster, postgres_api_template, synth_dir, trained_models
 ):

@@ -2,8 +2,10 @@
 
 scoring.store.connection hands this out for a postgresql:// location. Writers (users, audit log, sign-in limits,
 reviews, and any kept table declared in scoring.store.schema) keep their portable SQL with `?` placeholders, and:
-- each statement runs with `search_path` = the current generation schema, then the kept schema, so unqualified
-  names find the kept tables and the generation's (scores, offers);
+- a statement naming kept tables alone has them named in the kept schema (kept_only); any other runs with
+  `search_path` = the current generation schema, then the kept schema, so unqualified names find the kept tables
+  and the generation's (scores, offers). Outside BEGIN ... COMMIT, such a kept-only statement is one round trip in
+  autocommit (the token check's user row on every request: it was BEGIN, search_path, SELECT, COMMIT);
 - `BEGIN` / `BEGIN IMMEDIATE` / `COMMIT` / `ROLLBACK` are transaction control; `BEGIN IMMEDIATE` also takes the
   store's write lock (a transaction-scoped advisory lock), which serializes such transactions across every process
   and node as SQLite's write lock does across a file's: two audit appends never chain onto the same entry;
@@ -17,10 +19,13 @@ The kept schema and its tables are made (or upgraded) once per process, on first
 from __future__ import annotations
 
 import contextlib
+import functools
+import re
 import sqlite3
 import threading
 
 from scoring.store import postgres_schema as pg
+from scoring.store import schema
 from scoring.store.postgres_pool import Rows, pool, portable
 
 WRITE_LOCK = 0x5C0_57_0F  # advisory lock key of BEGIN IMMEDIATE: the store's one write lock
@@ -31,6 +36,33 @@ _SEARCH_PATH = (
 )
 _ensured: set = set()
 _ensured_lock = threading.Lock()
+_KEPT_TABLES = frozenset(t.name for t in schema.TABLES if t.kept)
+_GENERATION_TABLES = frozenset(t.name for t in schema.TABLES if not t.kept)
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# a table a statement reads or writes: after FROM, JOIN, INTO or UPDATE, not followed by "." (x.y) or "(" (f(...))
+_TABLE = re.compile(r"\b(FROM|JOIN|INTO|UPDATE)(\s+)([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*\.)(?!\()", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=512)
+def kept_only(sql: str) -> str | None:
+    """`sql` (psycopg's placeholders) with its kept tables named in the kept schema, when those are all it names:
+    it then needs no search_path (no generation pointer read, one statement less). None when it names a
+    generation's table, names no store table, or names a kept table anywhere but after FROM/JOIN/INTO/UPDATE
+    (a comma join, or a column of the same name): such a statement runs on the search_path, as before."""
+    words = [w.lower() for w in _WORD.findall(sql)]
+    if not _KEPT_TABLES.intersection(words) or _GENERATION_TABLES.intersection(words):
+        return None
+    qualified = [0]
+
+    def qualify(match: re.Match) -> str:
+        keyword, space, name = match.groups()
+        if name.lower() not in _KEPT_TABLES:
+            return match.group(0)
+        qualified[0] += 1
+        return f"{keyword}{space}{pg.KEPT_SCHEMA}.{name}"
+
+    text = _TABLE.sub(qualify, sql)
+    return text if qualified[0] == sum(w in _KEPT_TABLES for w in words) else None
 
 
 def ensure_kept(url: str) -> None:
@@ -79,13 +111,16 @@ class KeptConnection:
         self._url = url
         self._held = held  # the pooled connection of kept_write, or of an open BEGIN ... COMMIT
         self._borrowed = None  # the pool's context manager of a BEGIN outside kept_write
-        self._started = False  # this transaction's search_path is set
+        self._path_set = False  # this transaction's search_path is set
+        self._begun = False  # between BEGIN and COMMIT or ROLLBACK (psycopg sends BEGIN with the first statement)
 
     @property
     def in_transaction(self) -> bool:
         from psycopg.pq import TransactionStatus
 
-        return self._held is not None and self._held.info.transaction_status != TransactionStatus.IDLE
+        if self._held is None:
+            return False
+        return self._begun or self._held.info.transaction_status != TransactionStatus.IDLE
 
     def close(self) -> None:
         """Nothing to close: the pool keeps its connections."""
@@ -95,37 +130,43 @@ class KeptConnection:
         if control is not None:
             self._transaction(control)
             return Rows([], -1)
-        return self._run(lambda cur: cur.execute(portable(sql), tuple(params)))
+        text = portable(sql)
+        kept = kept_only(text)
+        return self._run(lambda cur: cur.execute(kept or text, tuple(params)), kept is None, alone=True)
 
     def executemany(self, sql: str, seq) -> Rows:
-        return self._run(lambda cur: cur.executemany(portable(sql), [tuple(p) for p in seq]))
+        text = portable(sql)
+        kept = kept_only(text)
+        return self._run(lambda cur: cur.executemany(kept or text, [tuple(p) for p in seq]), kept is None)
 
-    def _run(self, action) -> Rows:
+    def _run(self, action, needs_path: bool, alone: bool = False) -> Rows:
+        """`action` in the open transaction; else, one statement on kept tables alone in autocommit (a round trip,
+        no BEGIN or COMMIT), anything else in a transaction of its own."""
         with _sqlite_errors():
             if self._held is not None:
-                return self._on(self._held, action)
+                return self._on(self._held, action, needs_path)
+            if alone and not needs_path:
+                with pool(self._url, autocommit=True).connection() as con:
+                    return self._on(con, action, False)
             with pool(self._url).connection() as con:  # a transaction of its own, committed on leaving
-                self._started = False
-                return self._on(con, action)
+                self._path_set = False
+                return self._on(con, action, needs_path)
 
-    def _on(self, con, action) -> Rows:
-        if not self._started:
-            self._start(con)
+    def _on(self, con, action, needs_path: bool) -> Rows:
+        if needs_path and not self._path_set:
+            self._set_path(con)
         cur = con.cursor()
         action(cur)
         rows = cur.fetchall() if cur.description else []
         return Rows(rows, cur.rowcount, cur.description)
 
-    def _start(self, con, *, locked: bool = False) -> None:
-        """The transaction's first statements: the write lock for BEGIN IMMEDIATE, then its search_path.
-
-        Two statements, the lock first: the pointer must be read once the lock is held (a statement reads what was
-        committed when it began), or a writer that waited behind a generation switch would write into the
-        generation just replaced (a campaign's offers lost with it)."""
-        if locked:
-            con.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+    def _set_path(self, con) -> None:
+        """The transaction's search_path: the generation the pointer names now, then the kept schema. Set before
+        the first statement that needs it, so after BEGIN IMMEDIATE's lock: the pointer must be read once the lock
+        is held (a statement reads what was committed when it began), or a writer that waited behind a generation
+        switch would write into the generation just replaced (a campaign's offers lost with it)."""
         con.execute(_SEARCH_PATH, (pg.KEPT_SCHEMA,))
-        self._started = True
+        self._path_set = True
 
     def _transaction(self, control: str) -> None:
         if control in ("begin", "immediate"):
@@ -134,8 +175,10 @@ class KeptConnection:
                 self._held = self._borrowed.__enter__()
             elif self.in_transaction:  # statements before BEGIN in a kept_write: SQLite has committed them
                 self._held.commit()
-            with _sqlite_errors():
-                self._start(self._held, locked=control == "immediate")
+            self._path_set, self._begun = False, True
+            if control == "immediate":  # the store's write lock, first (psycopg sends the BEGIN with it)
+                with _sqlite_errors():
+                    self._held.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
             return
         if self._held is None:
             raise sqlite3.OperationalError(f"cannot {control} - no transaction is active")
@@ -143,7 +186,7 @@ class KeptConnection:
             self._held.commit()
         else:
             self._held.rollback()
-        self._started = False
+        self._path_set = self._begun = False
         if self._borrowed is not None:  # back to the pool once BEGIN ... COMMIT ends
             borrowed, self._borrowed, self._held = self._borrowed, None, None
             borrowed.__exit__(None, None, None)
