@@ -112,9 +112,9 @@ def served(store: Path, models: Path, body: dict, seconds: float, work: Path) ->
         auth = {"Authorization": f"Bearer {_token(port)}"}
         workers = _workers_of(port)
         requests_ = [("POST", "/api/v1/score", json.dumps(body).encode())]
-        _wrk(work, port, requests_, auth, 1, 2, 1)  # warm-up
+        _wrk(work, port, requests_, auth, 1, 2)  # warm-up
         cpu = _cpu(workers)
-        r = _wrk(work, port, requests_, auth, 1, seconds, 1)
+        r = _wrk(work, port, requests_, auth, 1, seconds)
         cpu_ms = 1000 * (_cpu(workers) - cpu) / max(r["requests"], 1)
     print(
         f"  wrk, 1 connection, {seconds:g} s: {r['rps']:.1f} req/s, p50 {r['p50']:.1f} ms, p90 {r['p90']:.1f} ms, "

@@ -104,13 +104,13 @@ def served(store: Path, reg: Path, challenger: str, bodies: list[bytes], args, w
         auth = {"Authorization": f"Bearer {_token(port)}"}
         workers = _workers_of(port)
         requests_ = [("POST", "/api/v1/score", b) for b in bodies]
-        _wrk(work, port, requests_[:50], auth, 1, 2.0, 1)  # warm-up
+        _wrk(work, port, requests_[:50], auth, 1, 2.0)  # warm-up
         for _ in range(args.rounds):
             for setup in ("without", "with"):
                 registry.set_challenger(reg, challenger if setup == "with" else None, "bench")
-                _wrk(work, port, requests_[:5], auth, 1, 1, 1)  # the worker follows the alias
+                _wrk(work, port, requests_[:5], auth, 1, 1)  # the worker follows the alias
                 rows, cpu = _shadow_rows(store), _cpu(workers)
-                result = _wrk(work, port, requests_, auth, 1, args.seconds, 1)
+                result = _wrk(work, port, requests_, auth, 1, args.seconds)
                 result["cpu_ms"] = 1000 * (_cpu(workers) - cpu) / max(result["requests"], 1)
                 result["shadow_rows"] = _shadow_rows(store) - rows
                 runs[setup].append(result)
