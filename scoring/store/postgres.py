@@ -21,14 +21,12 @@ import weakref
 from collections import OrderedDict
 
 from scoring.store import postgres_schema as pg
-from scoring.store import reviews, schema
+from scoring.store import reviews
 from scoring.store.postgres_pool import Rows, pool, portable
 from scoring.store.sqlite import SQLiteStore, _stored_id
 
 # what postgres_schema.new_generation_schema makes: a plain identifier, never quoted, safe in a statement's text
 _GENERATION = re.compile(rf"{pg.GENERATION_PREFIX}[a-z0-9_]{{1,40}}")
-_TABLE = re.compile(r"\b(FROM|JOIN)(\s+)([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*[.(])", re.IGNORECASE)  # not x.y, not f(
-_KEPT = {table.name: table.kept for table in schema.TABLES}  # every table a read may name: kept, or a generation's
 _READ = re.compile(r"\s*SELECT\b", re.IGNORECASE)
 _NO_STORE = "no client store in this PostgreSQL database: build it first with `python -m scoring build-store`"
 GENERATION_TTL = 0.5  # seconds a process reuses the pointer it read (generation_key, pin_generation, unpinned reads)
@@ -44,18 +42,9 @@ def _read_pointer(con) -> str | None:
 
 @functools.lru_cache(maxsize=1024)
 def _statement(sql: str, generation: str) -> str:
-    """A read of the SQLite code in psycopg's placeholders, each table after FROM or JOIN named in its schema:
-    `generation` (a checked name) for a generation's table, the kept schema for a kept one. Only the declared table
-    names and those two schema names enter the text; the values stay parameters."""
-
-    def qualified(match: re.Match) -> str:
-        keyword, space, name = match.groups()
-        kept = _KEPT.get(name.lower())
-        if kept is None:  # a subquery's alias or anything else that is no table of the store
-            return match.group(0)
-        return f"{keyword}{space}{pg.KEPT_SCHEMA if kept else generation}.{name}"
-
-    return _TABLE.sub(qualified, portable(sql))
+    """A read of the SQLite code in psycopg's placeholders, each of its tables named in its schema (the generation
+    read for a generation's table, the kept schema for a kept one: postgres_schema.name_tables)."""
+    return pg.name_tables(portable(sql), generation)[0]
 
 
 def _current():

@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import re
 import sqlite3
 import threading
 
 from scoring.store import postgres_schema as pg
-from scoring.store import schema
 from scoring.store.postgres_pool import Rows, pool, portable
 
 WRITE_LOCK = 0x5C0_57_0F  # advisory lock key of BEGIN IMMEDIATE: the store's one write lock
@@ -36,33 +34,16 @@ _SEARCH_PATH = (
 )
 _ensured: set = set()
 _ensured_lock = threading.Lock()
-_KEPT_TABLES = frozenset(t.name for t in schema.TABLES if t.kept)
-_GENERATION_TABLES = frozenset(t.name for t in schema.TABLES if not t.kept)
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# a table a statement reads or writes: after FROM, JOIN, INTO or UPDATE, not followed by "." (x.y) or "(" (f(...))
-_TABLE = re.compile(r"\b(FROM|JOIN|INTO|UPDATE)(\s+)([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*\.)(?!\()", re.IGNORECASE)
 
 
 @functools.lru_cache(maxsize=512)
 def kept_only(sql: str) -> str | None:
     """`sql` (psycopg's placeholders) with its kept tables named in the kept schema, when those are all it names:
     it then needs no search_path (no generation pointer read, one statement less). None when it names a
-    generation's table, names no store table, or names a kept table anywhere but after FROM/JOIN/INTO/UPDATE
-    (a comma join, or a column of the same name): such a statement runs on the search_path, as before."""
-    words = [w.lower() for w in _WORD.findall(sql)]
-    if not _KEPT_TABLES.intersection(words) or _GENERATION_TABLES.intersection(words):
-        return None
-    qualified = [0]
-
-    def qualify(match: re.Match) -> str:
-        keyword, space, name = match.groups()
-        if name.lower() not in _KEPT_TABLES:
-            return match.group(0)
-        qualified[0] += 1
-        return f"{keyword}{space}{pg.KEPT_SCHEMA}.{name}"
-
-    text = _TABLE.sub(qualify, sql)
-    return text if qualified[0] == sum(w in _KEPT_TABLES for w in words) else None
+    generation's table, names no store table, or names one anywhere else than after FROM/JOIN/INTO/UPDATE (a comma
+    join, a column of a table's name): such a statement runs on the search_path, as before."""
+    text, named, complete = pg.name_tables(sql)
+    return text if named and complete else None
 
 
 def ensure_kept(url: str) -> None:

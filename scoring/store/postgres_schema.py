@@ -8,12 +8,17 @@ the new one, never a mix. The generation it replaced is kept until the next swit
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from scoring.store import schema
 
 KEPT_SCHEMA = "scoring_store"
 GENERATION_PREFIX = "scoring_gen_"
+_KEPT = {table.name: table.kept for table in schema.TABLES}  # every table a statement may name: kept, or a generation's
+# a table a statement reads or writes: after FROM, JOIN, INTO or UPDATE, not followed by "." (x.y) or "(" (f(...))
+_TABLE = re.compile(r"\b(FROM|JOIN|INTO|UPDATE)(\s+)([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*\.)(?!\()", re.IGNORECASE)
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # integer -> BIGINT (client ids, 62-bit token epochs), float -> DOUBLE PRECISION (float64, as SQLite's REAL is)
 PG_TYPES = {"text": "TEXT", "integer": "BIGINT", "float": "DOUBLE PRECISION", "bytes": "BYTEA"}
 COPY_TYPES = {"text": "text", "integer": "int8", "float": "float8", "bytes": "bytea"}  # binary COPY's types
@@ -152,3 +157,24 @@ def reset_identities(con, tables, where: str) -> None:
                     f"FROM {where}.{table.name}",
                     (f"{where}.{table.name}", column.name),
                 )
+
+
+def name_tables(sql: str, generation: str | None = None) -> tuple[str, int, bool]:
+    """`sql` with each store table after FROM, JOIN, INTO or UPDATE named in its schema: the kept schema for a kept
+    table, `generation` (a checked name) for a generation's, left as it is without one. Also how many it named, and
+    whether that is every mention of a store table in the text (not when a comma join, a column of a table's name
+    or a generation's table without `generation` is left to the search_path). Only the declared table names and
+    the two schema names enter the text; the values stay parameters."""
+    named = [0]
+
+    def qualified(match: re.Match) -> str:
+        keyword, space, name = match.groups()
+        kept = _KEPT.get(name.lower())
+        if kept is None or (not kept and generation is None):  # an alias, a function, or no generation to name
+            return match.group(0)
+        named[0] += 1
+        return f"{keyword}{space}{KEPT_SCHEMA if kept else generation}.{name}"
+
+    text = _TABLE.sub(qualified, sql)
+    mentions = sum(w.lower() in _KEPT for w in _WORD.findall(sql))
+    return text, named[0], named[0] == mentions
