@@ -57,4 +57,4 @@ def test_real_wrk_times_each_request_once(tmp_path):
     assert max(recorded) >= 20_000  # the 20 ms pauses are there
     slow = sum(n for us, n in recorded.items() if us >= 20_000)
     assert r["requests"] / 50 - 8 <= slow <= r["requests"] / 50 + 8  # one in 50, as served (4 in flight at the end)
-    assert percentile_us(recorded, 50) < 20_000 <= r["p99_us"]  # wrk's corrected p99 counts made-up waits
+    assert percentile_us(recorded, 50) < 20_000 <= percentile_us(recorded, 99)  # 2 % slow: p99 among them
