@@ -88,4 +88,4 @@ def sign_in(driver, base: str, username: str, password: str) -> None:
     driver.get(base + "/")
     wait_css(driver, "#username").send_keys(username)
     driver.find_element(By.ID, "password").send_keys(password)
-    driver.find_element(By.ID, "sign-in").click()
+    click_when_settled(driver, By.ID, "sign-in")  # found again if the form re-rendered after the typing
