@@ -7,6 +7,7 @@ import logging
 import orjson
 from flask import current_app, g, request
 
+from api.audit_commit import GroupCommit
 from scoring import audit as audit_log
 
 log = logging.getLogger("api")
@@ -22,8 +23,7 @@ def _route() -> str:
 def _append(user: str | None, role: str | None, client_id, outcome: str) -> None:
     g.audited = True
     bundle = current_app.config.get("BUNDLE")
-    audit_log.append_audit(
-        current_app.config["STORE_PATH"],
+    entry = audit_log.entry(
         user=user,
         role=role,
         client_id=client_id,
@@ -31,6 +31,15 @@ def _append(user: str | None, role: str | None, client_id, outcome: str) -> None
         outcome=outcome,
         model_version=getattr(bundle, "version", None),
     )
+    commits(current_app).append(entry)  # committed with the worker's other requests' entries (api/audit_commit.py)
+
+
+def commits(app) -> GroupCommit:
+    """The app's queue of audit entries (one per worker, as the app is)."""
+    queue = app.extensions.get("audit_commit")
+    if queue is None or queue.store != app.config["STORE_PATH"]:
+        queue = app.extensions["audit_commit"] = GroupCommit(app.config["STORE_PATH"])
+    return queue
 
 
 def audit(client_id, outcome: str) -> None:

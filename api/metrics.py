@@ -97,6 +97,19 @@ def render(ready: bool | None = None) -> str:
         "# TYPE scoring_shadow_failures_total counter",
         f'scoring_shadow_failures_total{{worker="{pid}"}} {_shadow_failures}',
     ]
+    if has_app_context():
+        from api.audit import commits
+
+        queue = commits(current_app)
+        lines += [
+            "# HELP scoring_audit_entries_total Audit entries this worker committed.",
+            "# TYPE scoring_audit_entries_total counter",
+            f'scoring_audit_entries_total{{worker="{pid}"}} {queue.entries}',
+            "# HELP scoring_audit_commits_total Audit transactions this worker committed (one holds the entries of "
+            "the requests that reached theirs together).",
+            "# TYPE scoring_audit_commits_total counter",
+            f'scoring_audit_commits_total{{worker="{pid}"}} {queue.commits}',
+        ]
     if has_app_context():  # the shadow gauges, from the shadow_scores table (cached per worker)
         from api.shadow import metric_lines
 

@@ -13,6 +13,7 @@ The link is computed in Python from plain columns, inside the write transaction,
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import hmac
 import os
@@ -35,7 +36,7 @@ _GENESIS = ""  # the "previous hash" of the first chained entry
 _KEY_CONTEXT = b"scoring audit chain v1"  # the audit key differs from the token key even when derived from it
 
 _keys: dict[tuple, object] = {}
-_INSERT = f"INSERT INTO audit ({', '.join(AUDIT_COLUMNS)}) VALUES ({', '.join('?' * len(AUDIT_COLUMNS))})"
+_MAX_ROWS = 500  # entries per INSERT statement: SQLite binds at most 32,766 parameters in one
 
 
 def clean(value, limit: int | None = None) -> str | None:
@@ -100,14 +101,21 @@ def _link(keyed, entry_id: int, fields, prev_hash: str) -> str:
     return mac.hexdigest()
 
 
-def _append(con: sqlite3.Connection, key, fields: tuple) -> None:
-    """Read the last entry and insert the next under one write lock: two workers never chain onto the same entry."""
+def _append(con: sqlite3.Connection, key, entries: list[tuple]) -> None:
+    """Read the last entry and insert the next ones under one write lock: two workers never chain onto the same
+    entry. One commit for all `entries`: all of them land, or none."""
     con.execute("BEGIN IMMEDIATE")  # busy here (another writer) is retried by _retry, before anything was read
     try:
         last = con.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
-        entry_id = 1 if last is None else last[0] + 1
+        entry_id = 0 if last is None else last[0]
         prev = _GENESIS if last is None or last[1] is None else last[1]
-        con.execute(_INSERT, (entry_id, *fields, _link(key, entry_id, fields, prev)))
+        for start in range(0, len(entries), _MAX_ROWS):
+            part, rows = entries[start : start + _MAX_ROWS], []
+            for fields in part:
+                entry_id += 1
+                prev = _link(key, entry_id, fields, prev)
+                rows.extend((entry_id, *fields, prev))
+            con.execute(_insert(len(part)), rows)
         con.execute("COMMIT")
     except BaseException:
         if con.in_transaction:
@@ -115,11 +123,18 @@ def _append(con: sqlite3.Connection, key, fields: tuple) -> None:
         raise
 
 
-def append_audit(
-    store, *, user: str | None, role: str | None, client_id, route: str, outcome: str, model_version: str | None
-) -> None:
-    """Append one chained entry, committed before returning (WAL; SCORING_AUDIT_SYNC says how durable)."""
-    fields = (
+@functools.lru_cache(maxsize=_MAX_ROWS)
+def _insert(n: int) -> str:
+    """INSERT of `n` entries in one statement (a multi-row VALUES, which SQLite and PostgreSQL both take)."""
+    row = f"({', '.join('?' * len(AUDIT_COLUMNS))})"
+    return f"INSERT INTO audit ({', '.join(AUDIT_COLUMNS)}) VALUES {', '.join([row] * n)}"
+
+
+def entry(
+    *, user: str | None, role: str | None, client_id, route: str, outcome: str, model_version: str | None
+) -> tuple:
+    """An entry's chained fields, made safe for one log line and clipped, timed now."""
+    return (
         _now(),
         clean(user, _LIMITS["username"]),
         clean(role, _LIMITS["role"]),
@@ -128,9 +143,25 @@ def append_audit(
         clean(outcome, _LIMITS["outcome"]) or "",
         clean(model_version, _LIMITS["model_version"]),
     )
+
+
+def append_entries(store, entries: list[tuple]) -> None:
+    """Append `entries` (from entry()) in order, chained, in one transaction committed before returning (WAL;
+    SCORING_AUDIT_SYNC says how durable): what an API worker's concurrent requests write together
+    (api/audit_commit.py)."""
     key = _key(store)
     with kept_write(store) as con:
-        retry(lambda: _append(con, key, fields))
+        retry(lambda: _append(con, key, entries))
+
+
+def append_audit(
+    store, *, user: str | None, role: str | None, client_id, route: str, outcome: str, model_version: str | None
+) -> None:
+    """Append one chained entry, committed before returning."""
+    append_entries(
+        store,
+        [entry(user=user, role=role, client_id=client_id, route=route, outcome=outcome, model_version=model_version)],
+    )
 
 
 def _rows(store, limit: int | None = None):

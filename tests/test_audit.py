@@ -132,7 +132,7 @@ def test_a_lock_never_released_gives_a_clear_error(store):
     other.execute("BEGIN IMMEDIATE")
     try:
         with pytest.raises(sqlite3.OperationalError, match="locked"):
-            retry(lambda: audit._append(connect(store), audit._key(store), ("t",) * 7), wait_seconds=0.2)
+            retry(lambda: audit._append(connect(store), audit._key(store), [("t",) * 7]), wait_seconds=0.2)
     finally:
         other.execute("ROLLBACK")
         other.close()
