@@ -326,7 +326,29 @@ def run_workers(args, location, ids: list[int], bodies: list[bytes], n_workers: 
         rss_get = [round(w.memory_info().rss / 2**20, 1) for w in workers]
         runs["POST /score, application only (1 conn)"] = [load(*post[:2], args.seconds, post[2])]
         rss = [round(w.memory_info().rss / 2**20, 1) for w in workers]
-    return {"runs": runs, "rss_get": rss_get, "rss": rss}
+        audit = _audit_commits(base, len(workers))
+    return {"runs": runs, "rss_get": rss_get, "rss": rss, "audit": audit}
+
+
+def _audit_commits(base: str, n_workers: int) -> tuple[int, int]:
+    """(entries, commits) of the audit log over the run, summed over the workers (/metrics, each answer one
+    worker's: asked until every worker has answered)."""
+    seen: dict[str, tuple[int, int]] = {}
+    for _ in range(50 * n_workers):
+        conn = http.client.HTTPConnection(base.split("//")[1])  # a new connection: any worker may take it
+        conn.request("GET", "/metrics")
+        text = conn.getresponse().read().decode()
+        conn.close()
+        found = {}
+        for line in text.splitlines():
+            for name in ("scoring_audit_entries_total", "scoring_audit_commits_total"):
+                if line.startswith(name + "{"):
+                    found[name] = (line.split('worker="')[1].split('"')[0], int(line.rsplit(" ", 1)[1]))
+        worker = found["scoring_audit_entries_total"][0]
+        seen[worker] = (found["scoring_audit_entries_total"][1], found["scoring_audit_commits_total"][1])
+        if len(seen) == n_workers:
+            break
+    return sum(e for e, _ in seen.values()), sum(c for _, c in seen.values())
 
 
 def report(n_workers: int, result: dict, connections: int, backend: str = "sqlite") -> dict:
@@ -366,6 +388,8 @@ def report(n_workers: int, result: dict, connections: int, backend: str = "sqlit
         f"worker RSS (MB) after the GET scenarios: {result['rss_get']}; after the POST one: {result['rss']} "
         "(target <= 250 each)"
     )
+    entries, commits = result["audit"]
+    print(f"audit: {entries:,} entries in {commits:,} commits ({entries / max(commits, 1):.1f} per commit)")
     return {"ratio": float(np.median(ratios)), "explain_p99": explain_p99, "post_p99": post_p99}
 
 
