@@ -34,6 +34,24 @@ def pytest_unconfigure(config):
             os.environ[name] = value
 
 
+@pytest.fixture(autouse=True)
+def _close_own_store_connections(request):
+    """A test's own store files are closed when it ends. The store keeps one connection per thread and file (three
+    descriptors in WAL mode); left open, those of every test's files added up past 1,024 over the suite, where
+    select() refuses a descriptor."""
+    if "tmp_path" not in request.fixturenames:
+        yield
+        return
+    from scoring.store import connection
+
+    folder = str(request.getfixturevalue("tmp_path"))
+    yield
+    cached = getattr(connection._local, "cons", {})  # noqa: SLF001 - the cache connect() fills
+    for key in [key for key in cached if key[0].startswith(folder + os.sep)]:
+        con, _ = cached.pop(key)
+        con.close()
+
+
 @pytest.fixture(scope="session")
 def real_sample_dir() -> Path:
     if not (REAL_SAMPLE / "application_train.csv").exists():
