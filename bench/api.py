@@ -291,7 +291,7 @@ def run_workers(args, location, ids: list[int], bodies: list[bytes], n_workers: 
         c = args.connections
 
         def load(reqs, connections, seconds, headers=auth):
-            before, machine = _cpu(workers), _cpu_times()
+            before, machine, each = _cpu(workers), _cpu_times(), [_cpu([w]) for w in workers]
             if args.driver == "wrk":
                 result = _wrk(work, port, reqs, headers, connections, seconds)
             else:
@@ -299,6 +299,7 @@ def run_workers(args, location, ids: list[int], bodies: list[bytes], n_workers: 
             return {
                 **result,
                 "cpu_ms": 1000 * (_cpu(workers) - before) / max(result["requests"], 1),
+                "worker_cpu_s": [_cpu([w]) - b for w, b in zip(workers, each, strict=True)],
                 "steal": steal_share(machine, _cpu_times()),
             }
 
@@ -388,6 +389,9 @@ def report(n_workers: int, result: dict, connections: int, backend: str = "sqlit
         f"worker RSS (MB) after the GET scenarios: {result['rss_get']}; after the POST one: {result['rss']} "
         "(target <= 250 each)"
     )
+    if n_workers > 1:  # a keep-alive connection stays with the worker that accepted it
+        split = [[round(x, 1) for x in r["worker_cpu_s"]] for r in explain]
+        print(f"workers' CPU seconds in each explanation round: {split}")
     entries, commits = result["audit"]
     print(f"audit: {entries:,} entries in {commits:,} commits ({entries / max(commits, 1):.1f} per commit)")
     return {"ratio": float(np.median(ratios)), "explain_p99": explain_p99, "post_p99": post_p99}

@@ -347,3 +347,35 @@ def test_a_request_pinned_on_a_dropped_generation_reads_the_current_one(
     assert first not in _generations(url)
     now = open_store(url).get_explanation(cid)["generation"]
     assert store.get_explanation(cid)["generation"] == now != before
+
+
+_FIRST_REQUESTS = """
+import sys
+from gevent import monkey
+monkey.patch_all(thread=False, time=False)  # as an API worker (deploy/gunicorn.conf.py)
+import gevent
+from scoring import users
+done = []
+def first_request(i):
+    users.get_user(sys.argv[1], "nobody")  # the token check: the kept tables ensured, a connection made
+    done.append(i)
+gevent.joinall([gevent.spawn(first_request, i) for i in range(4)], timeout=30)
+print(len(done))
+"""
+
+
+def test_a_gevent_workers_first_requests_at_once_all_answer(postgres_cluster):
+    """A fresh worker's first requests each make their first connection (a cooperative wait in gevent) before the
+    kept tables are known to exist: none may wait for another's connection under an OS lock, which would stop the
+    whole worker for good (seen as a second worker that served nothing)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    url = postgres_cluster.database()
+    root = Path(__file__).resolve().parents[1]
+    ran = subprocess.run(
+        [sys.executable, "-c", _FIRST_REQUESTS, url], cwd=root, capture_output=True, text=True, timeout=60
+    )
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert ran.stdout.split() == ["4"]

@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import sqlite3
-import threading
 
 from scoring.store import postgres_schema as pg
 from scoring.store.postgres_pool import Rows, pool, portable
@@ -33,7 +32,6 @@ _SEARCH_PATH = (
     f"{pg.KEPT_SCHEMA}.{pg.POINTER.name} WHERE id = 1), '') || %s, true)"
 )
 _ensured: set = set()
-_ensured_lock = threading.Lock()
 
 
 @functools.lru_cache(maxsize=512)
@@ -47,15 +45,16 @@ def kept_only(sql: str) -> str | None:
 
 
 def ensure_kept(url: str) -> None:
-    """The kept schema and tables in the database at `url`, checked once per process."""
+    """The kept schema and tables in the database at `url`, checked once per process.
+
+    No lock of the process is held meanwhile: in a gevent worker a new connection's wait lets another request
+    run, and that request, waiting on an OS lock, would stop the worker's only thread for good (a second worker
+    that served nothing). Requests starting together may each check; the check serializes in the database."""
     if url in _ensured:
         return
-    with _ensured_lock:
-        if url in _ensured:
-            return
-        with pool(url).connection() as con:
-            pg.ensure_kept(con)
-        _ensured.add(url)
+    with pool(url).connection() as con:
+        pg.ensure_kept(con)
+    _ensured.add(url)
 
 
 def _control(sql: str) -> str | None:
