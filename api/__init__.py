@@ -51,6 +51,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     `app.config["SETTINGS"]` keeps the settings the app was built from.
     """
     from api import (
+        audit,
         auth,
         availability,
         campaign,
@@ -99,6 +100,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     # the deciding model's files verified before anything else is opened: a tampered model stops the start first
     verified_files(bundle_dir(app.config["MODELS_DIR"]))
     app.config["STORE"] = open_store(app.config["STORE_PATH"])
+    audit.register(app)
     # BUNDLE and POLICY, followed after a promotion; ModelIntegrityError propagates: a worker never serves from an
     # unverified model, and PolicyError: it never decides under a policy half read
     models_state.install(app)

@@ -31,15 +31,13 @@ def _append(user: str | None, role: str | None, client_id, outcome: str) -> None
         outcome=outcome,
         model_version=getattr(bundle, "version", None),
     )
-    commits(current_app).append(entry)  # committed with the worker's other requests' entries (api/audit_commit.py)
+    # committed with the worker's other requests' entries (api/audit_commit.py)
+    current_app.extensions["audit_commit"].append(entry)
 
 
-def commits(app) -> GroupCommit:
-    """The app's queue of audit entries (one per worker, as the app is)."""
-    queue = app.extensions.get("audit_commit")
-    if queue is None or queue.store != app.config["STORE_PATH"]:
-        queue = app.extensions["audit_commit"] = GroupCommit(app.config["STORE_PATH"])
-    return queue
+def register(app) -> None:
+    """The app's queue of audit entries: one per worker, as the app is."""
+    app.extensions["audit_commit"] = GroupCommit(app.config["STORE_PATH"])
 
 
 def audit(client_id, outcome: str) -> None:

@@ -97,10 +97,10 @@ def render(ready: bool | None = None) -> str:
         "# TYPE scoring_shadow_failures_total counter",
         f'scoring_shadow_failures_total{{worker="{pid}"}} {_shadow_failures}',
     ]
-    if has_app_context():
-        from api.audit import commits
+    if has_app_context():  # the audit commits, and the shadow gauges from the shadow_scores table (cached per worker)
+        from api.shadow import metric_lines
 
-        queue = commits(current_app)
+        queue = current_app.extensions["audit_commit"]
         lines += [
             "# HELP scoring_audit_entries_total Audit entries this worker committed.",
             "# TYPE scoring_audit_entries_total counter",
@@ -110,8 +110,5 @@ def render(ready: bool | None = None) -> str:
             "# TYPE scoring_audit_commits_total counter",
             f'scoring_audit_commits_total{{worker="{pid}"}} {queue.commits}',
         ]
-    if has_app_context():  # the shadow gauges, from the shadow_scores table (cached per worker)
-        from api.shadow import metric_lines
-
         lines += metric_lines(current_app.config["STORE_PATH"])
     return "\n".join(lines) + "\n"

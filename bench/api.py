@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from scoring import users  # noqa: E402
 from scoring.store import ClientStore, open_store  # noqa: E402
-from tests.servers import gunicorn  # noqa: E402
+from tests.servers import gunicorn, worker_counters  # noqa: E402
 
 PASSWORD = "load test passphrase"  # the password policy refuses one holding the username
 # requests file: first line the Authorization header (empty: none), then METHOD<TAB>PATH[<TAB>BODY] per request.
@@ -291,15 +291,15 @@ def run_workers(args, location, ids: list[int], bodies: list[bytes], n_workers: 
         c = args.connections
 
         def load(reqs, connections, seconds, headers=auth):
-            before, machine, each = _cpu(workers), _cpu_times(), [_cpu([w]) for w in workers]
+            before, machine = [_cpu([w]) for w in workers], _cpu_times()
             if args.driver == "wrk":
                 result = _wrk(work, port, reqs, headers, connections, seconds)
             else:
                 result = _python(port, reqs, headers, connections, seconds)
             return {
                 **result,
-                "cpu_ms": 1000 * (_cpu(workers) - before) / max(result["requests"], 1),
-                "worker_cpu_s": [_cpu([w]) - b for w, b in zip(workers, each, strict=True)],
+                "worker_cpu_s": (each := [_cpu([w]) - b for w, b in zip(workers, before, strict=True)]),
+                "cpu_ms": 1000 * sum(each) / max(result["requests"], 1),
                 "steal": steal_share(machine, _cpu_times()),
             }
 
@@ -327,29 +327,8 @@ def run_workers(args, location, ids: list[int], bodies: list[bytes], n_workers: 
         rss_get = [round(w.memory_info().rss / 2**20, 1) for w in workers]
         runs["POST /score, application only (1 conn)"] = [load(*post[:2], args.seconds, post[2])]
         rss = [round(w.memory_info().rss / 2**20, 1) for w in workers]
-        audit = _audit_commits(base, len(workers))
+        audit = worker_counters(base, ("scoring_audit_entries_total", "scoring_audit_commits_total"), len(workers))
     return {"runs": runs, "rss_get": rss_get, "rss": rss, "audit": audit}
-
-
-def _audit_commits(base: str, n_workers: int) -> tuple[int, int]:
-    """(entries, commits) of the audit log over the run, summed over the workers (/metrics, each answer one
-    worker's: asked until every worker has answered)."""
-    seen: dict[str, tuple[int, int]] = {}
-    for _ in range(50 * n_workers):
-        conn = http.client.HTTPConnection(base.split("//")[1])  # a new connection: any worker may take it
-        conn.request("GET", "/metrics")
-        text = conn.getresponse().read().decode()
-        conn.close()
-        found = {}
-        for line in text.splitlines():
-            for name in ("scoring_audit_entries_total", "scoring_audit_commits_total"):
-                if line.startswith(name + "{"):
-                    found[name] = (line.split('worker="')[1].split('"')[0], int(line.rsplit(" ", 1)[1]))
-        worker = found["scoring_audit_entries_total"][0]
-        seen[worker] = (found["scoring_audit_entries_total"][1], found["scoring_audit_commits_total"][1])
-        if len(seen) == n_workers:
-            break
-    return sum(e for e, _ in seen.values()), sum(c for _, c in seen.values())
 
 
 def report(n_workers: int, result: dict, connections: int, backend: str = "sqlite") -> dict:
@@ -389,10 +368,10 @@ def report(n_workers: int, result: dict, connections: int, backend: str = "sqlit
         f"worker RSS (MB) after the GET scenarios: {result['rss_get']}; after the POST one: {result['rss']} "
         "(target <= 250 each)"
     )
-    if n_workers > 1:  # a keep-alive connection stays with the worker that accepted it
+    if n_workers > 1:  # whether every worker served (a stuck one once left the other all the connections)
         split = [[round(x, 1) for x in r["worker_cpu_s"]] for r in explain]
         print(f"workers' CPU seconds in each explanation round: {split}")
-    entries, commits = result["audit"]
+    entries, commits = (result["audit"][f"scoring_audit_{n}_total"] for n in ("entries", "commits"))
     print(f"audit: {entries:,} entries in {commits:,} commits ({entries / max(commits, 1):.1f} per commit)")
     return {"ratio": float(np.median(ratios)), "explain_p99": explain_p99, "post_p99": post_p99}
 

@@ -42,6 +42,22 @@ def wait_for(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = No
     raise TimeoutError(f"{url} did not answer within {timeout}s (last: {last})")
 
 
+def worker_counters(base: str, names: tuple[str, ...], workers: int = 1) -> dict[str, int]:
+    """Counters of /metrics (each answer one worker's lines, `name{worker="pid"} value`) summed over `workers`
+    workers: asked on new connections, which any worker may take, until each has answered."""
+    seen: dict[str, dict[str, int]] = {}
+    for _ in range(50 * workers):
+        text = requests.get(f"{base}/metrics", headers={"Connection": "close"}, timeout=30).text
+        for line in text.splitlines():
+            name, _, rest = line.partition("{")
+            if name in names:
+                worker = rest.split('worker="', 1)[1].split('"', 1)[0]
+                seen.setdefault(worker, {})[name] = int(rest.rsplit(" ", 1)[1])
+        if len(seen) == workers:
+            break
+    return {name: sum(counts.get(name, 0) for counts in seen.values()) for name in names}
+
+
 @contextlib.contextmanager
 def gunicorn(
     app: str,

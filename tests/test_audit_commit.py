@@ -16,7 +16,7 @@ import requests
 from api import audit_commit
 from scoring import audit
 from tests.api_fixtures import PASSWORD
-from tests.servers import gunicorn
+from tests.servers import gunicorn, worker_counters
 
 
 @pytest.fixture(autouse=True)
@@ -28,7 +28,9 @@ def _own_keys(monkeypatch):
 @pytest.fixture()
 def cooperative(monkeypatch):
     """Greenlets of this test stand for a gevent worker's requests (the test process's sockets are not patched)."""
-    monkeypatch.setattr(audit_commit, "_cooperative", lambda: gevent.getcurrent() is not gevent.get_hub())
+    from gevent.event import Event
+
+    monkeypatch.setattr(audit_commit, "_gevent_event", lambda: Event)
 
 
 def _entry(n: int) -> tuple:
@@ -93,16 +95,13 @@ def test_a_leader_interrupted_while_waiting_still_commits_the_queued_entries(sco
 
 
 def test_outside_a_gevent_worker_each_entry_is_its_own_commit(scores_only_store):
+    """Greenlets in a process whose sockets are not patched (a command, the test client) do not wait for each
+    other: each entry is written alone, at once."""
     queue = audit_commit.GroupCommit(scores_only_store)
-    queue.append(_entry(1))
-    queue.append(_entry(2))
-    assert (queue.commits, queue.entries) == (2, 2)
+    done = _requests_at_once(queue, 3)
+    assert [g.value for g in done] == list(range(3))
+    assert (queue.commits, queue.entries) == (3, 3)
     assert audit.verify_audit(scores_only_store)["ok"]
-
-
-def _metric(base: str, name: str) -> int:
-    text = requests.get(f"{base}/metrics", timeout=30).text
-    return sum(int(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + "{"))
 
 
 def test_served_requests_arriving_together_share_commits(fresh_api_env, tmp_path):
@@ -128,7 +127,8 @@ def test_served_requests_arriving_together_share_commits(fresh_api_env, tmp_path
             statuses += [_status(sock) for sock in connections]
         for sock in connections:
             sock.close()
-        commits, entries = _metric(base, "scoring_audit_commits_total"), _metric(base, "scoring_audit_entries_total")
+        counted = worker_counters(base, ("scoring_audit_commits_total", "scoring_audit_entries_total"))
+        commits, entries = counted["scoring_audit_commits_total"], counted["scoring_audit_entries_total"]
     assert statuses == [200] * 80
     written = audit.read_audit(store)[before:]
     assert len(written) == 80 == entries
