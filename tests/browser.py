@@ -7,9 +7,10 @@ import shutil
 import tempfile
 
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -70,10 +71,17 @@ def console_errors(driver) -> list[str]:
 
 
 def wait_css(driver, selector: str, timeout: float = 30, text: str | None = None):
+    """The visible element at `selector` (holding `text` if given); on a timeout the message says what the page held
+    instead, so a failure on a busy machine can be read from the log alone."""
     wait = WebDriverWait(driver, timeout)
-    if text is not None:
-        wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, selector), text))
-    return wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, selector)))
+    try:
+        if text is not None:
+            wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, selector), text))
+        return wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, selector)))
+    except TimeoutException as exc:
+        found = driver.find_elements(By.CSS_SELECTOR, selector)
+        held = repr(found[0].text[:300]) if found else "no such element"
+        raise TimeoutException(f"{selector} waited for {text!r} for {timeout} s; it holds {held}") from exc
 
 
 def click_when_settled(driver, by: str, value: str, timeout: float = 30) -> None:
@@ -81,6 +89,23 @@ def click_when_settled(driver, by: str, value: str, timeout: float = 30) -> None
     may render a result twice on a busy machine: the element found first is then gone)."""
     WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(
         lambda d: d.find_element(by, value).click() or True
+    )
+
+
+def type_into(driver, selector: str, keys: str, timeout: float = 30):
+    """The text box at `selector`, holding exactly `keys`: typed again, into the box found anew, when a re-render
+    replaced it or the typing was lost (a busy machine), so that what the test waits for next is the answer to
+    the value it meant. A controlled React input ignores clear(): its text is selected and typed over."""
+
+    def typed(d):
+        box = d.find_element(By.CSS_SELECTOR, selector)
+        if box.get_attribute("value") != keys:
+            box.send_keys(Keys.CONTROL, "a")
+            box.send_keys(keys)
+        return box if box.get_attribute("value") == keys else False
+
+    return WebDriverWait(driver, timeout, poll_frequency=1, ignored_exceptions=(StaleElementReferenceException,)).until(
+        typed
     )
 
 

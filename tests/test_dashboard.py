@@ -119,8 +119,7 @@ def test_manager_search_and_client_view_show_the_api_values(stack, driver):
     browser.wait_css(driver, "table.results a")
     assert _axe(driver) == [], "search page"
     _shot(driver, "search")
-    search = browser.wait_css(driver, "#search-input")
-    search.send_keys(str(stack["other"]))
+    browser.type_into(driver, "#search-input", str(stack["other"]))
     browser.wait_css(driver, "#search-results", text="1 clients, 1–1 shown")  # the whole id typed, not a prefix
     browser.click_when_settled(driver, "link text", str(stack["other"]))
     _client_view_loaded(driver)
@@ -211,11 +210,8 @@ def test_what_if_changes_the_shown_pd_not_the_stored_one(stack, driver):
         if credit.get_attribute("value"):
             break
         time.sleep(0.2)
-    credit.send_keys(Keys.CONTROL, "a")  # a controlled React input ignores clear()
-    credit.send_keys(str(fields["AMT_CREDIT"] * 3))
-    annuity = driver.find_element("id", "wi-AMT_ANNUITY")
-    annuity.send_keys(Keys.CONTROL, "a")
-    annuity.send_keys(str(fields["AMT_ANNUITY"] * 4))
+    browser.type_into(driver, "#wi-AMT_CREDIT", str(fields["AMT_CREDIT"] * 3))
+    browser.type_into(driver, "#wi-AMT_ANNUITY", str(fields["AMT_ANNUITY"] * 4))
     browser.click_when_settled(driver, "id", "wi-run")
     simulated = browser.wait_css(driver, "#wi-simulated-pd").text
     current = driver.find_element("id", "wi-current-pd").text

@@ -114,7 +114,7 @@ def test_a_manager_filters_the_campaign_and_exports_it(stack, driver, tmp_path):
     floor = 100000
     expected = _api(stack, "/api/v1/campaign/offers", grade=grade, min_amount=floor, limit=200)
     browser.click_when_settled(driver, "xpath", f"//*[@id='campaign-grade']//label[normalize-space()='{grade}']")
-    driver.find_element("id", "campaign-min").send_keys(str(floor))
+    browser.type_into(driver, "#campaign-min", str(floor))
     browser.wait_css(driver, "#campaign-count", timeout=60, text=f"{expected['total']:,} offers")
     shown = [a.text for a in driver.find_elements("css selector", "#campaign-table a")]
     assert shown == [str(o["client_id"]) for o in expected["items"][:20]]
