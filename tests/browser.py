@@ -79,8 +79,11 @@ def wait_css(driver, selector: str, timeout: float = 30, text: str | None = None
             wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, selector), text))
         return wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, selector)))
     except TimeoutException as exc:
-        found = driver.find_elements(By.CSS_SELECTOR, selector)
-        held = repr(found[0].text[:300]) if found else "no such element"
+        try:
+            found = driver.find_elements(By.CSS_SELECTOR, selector)
+            held = repr(found[0].text[:300]) if found else "no such element"
+        except StaleElementReferenceException:
+            held = "an element re-rendered while it was read"
         raise TimeoutException(f"{selector} waited for {text!r} for {timeout} s; it holds {held}") from exc
 
 
@@ -105,7 +108,7 @@ def type_into(driver, selector: str, keys: str, timeout: float = 30):
         return box if box.get_attribute("value") == keys else False
 
     return WebDriverWait(driver, timeout, poll_frequency=1, ignored_exceptions=(StaleElementReferenceException,)).until(
-        typed
+        typed, f"{selector} did not come to hold {keys!r} in {timeout} s"
     )
 
 
