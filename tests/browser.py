@@ -95,6 +95,15 @@ def click_when_settled(driver, by: str, value: str, timeout: float = 30) -> None
     )
 
 
+def wait_value(driver, selector: str, timeout: float = 30) -> str:
+    """The non-empty value of the input at `selector`, read from the element found anew at each try (a callback
+    that fills it may re-render it)."""
+    return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: d.find_element(By.CSS_SELECTOR, selector).get_attribute("value"),
+        f"{selector} was still empty after {timeout} s",
+    )
+
+
 def type_into(driver, selector: str, keys: str, timeout: float = 30):
     """The text box at `selector`, holding exactly `keys`: typed again, into the box found anew, when a re-render
     replaced it or the typing was lost (a busy machine), so that what the test waits for next is the answer to

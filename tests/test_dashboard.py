@@ -205,11 +205,7 @@ def test_what_if_changes_the_shown_pd_not_the_stored_one(stack, driver):
     _client_view_loaded(driver)
     url = f"{stack['api']}/api/v1/clients/{cid}/score"
     before = requests.get(url, headers=head, timeout=10).json()
-    credit = browser.wait_css(driver, "#wi-AMT_CREDIT")
-    for _ in range(50):  # prefilled from the API
-        if credit.get_attribute("value"):
-            break
-        time.sleep(0.2)
+    browser.wait_value(driver, "#wi-AMT_CREDIT")  # prefilled from the API
     browser.type_into(driver, "#wi-AMT_CREDIT", str(fields["AMT_CREDIT"] * 3))
     browser.type_into(driver, "#wi-AMT_ANNUITY", str(fields["AMT_ANNUITY"] * 4))
     browser.click_when_settled(driver, "id", "wi-run")
