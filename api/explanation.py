@@ -7,7 +7,7 @@ from flask import current_app, g, request
 from api.errors import ApiError
 from scoring import labels
 from scoring.contributions import pd_path
-from scoring.reasons import reasons, worded
+from scoring.reasons import worded, worded_reasons
 from scoring.values import plain
 
 UNITS = ("log-odds", "pd")
@@ -58,8 +58,8 @@ def payload(
         }
         for f, s in shown
     ]
-    n_reasons = min(len(shown), 5)
-    percentiles = store.percentiles({f: values.get(f) for f, _ in worded(shap, n_reasons)}, generation)
+    ranked = worded(shap, 5)  # ranked once: the percentiles and the sentences of the same five
+    percentiles = store.percentiles({f: values.get(f) for f, _ in ranked}, generation)
     out = {
         **score,
         "units": units,
@@ -67,7 +67,7 @@ def payload(
         "raw_score": float(base_value + total),
         "contributions": contributions,
         "others": {"count": n_features - len(shown), "shap": float(total - sum(s for _, s in shown))},
-        "reasons": reasons({"shap": shap, "values": values}, percentiles, top=n_reasons, lang=lang, audience=audience),
+        "reasons": worded_reasons(ranked, values, percentiles, lang, audience),
     }
     return _with_pd(out) if units == "pd" else out
 

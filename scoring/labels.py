@@ -64,10 +64,14 @@ def _entry(name: str) -> tuple[str, str | None, str, str]:
     raise KeyError(f"no label for {name!r}: not a raw application field nor a feature")
 
 
+_LANG_INDEX = {lang: i for i, lang in enumerate(LANGS)}
+
+
 def _lang(lang: str) -> int:
-    if lang not in LANGS:
+    i = _LANG_INDEX.get(lang) if isinstance(lang, str) else None
+    if i is None:
         raise ValueError(f"unknown language {lang!r}; expected one of {', '.join(LANGS)}")
-    return LANGS.index(lang)
+    return i
 
 
 def label(name: str, lang: str = "en") -> str:
@@ -88,6 +92,36 @@ def group_title(grp: str, lang: str = "en") -> str:
     return GROUP_TITLES[grp][_lang(lang)]
 
 
+@functools.lru_cache(maxsize=4096)  # read for every value shown: the name's rules resolved once
+def _rules(name: str) -> tuple[str | None, str | None, tuple | None]:
+    """(how the value is rounded, which words stand for it, the unit words) of a labelled name; KeyError if none."""
+    kind = _entry(name)[1]
+    rounding = "days_as_years" if name in _YEAR_DAYS else kind
+    if name.startswith("BUREAU_DPD_MAX_BUCKET"):
+        words = "dpd_bucket"
+    elif kind is None and (name.startswith(("FLAG_", "REG_", "LIVE_")) or name == "NOT_EMPLOYED_FLAG"):
+        words = "yes_no"
+    else:
+        words = None
+    return rounding, words, _UNIT_WORDS.get(kind)
+
+
+def _rounded(rounding: str | None, value: float):
+    if rounding == "days_as_years":
+        return round(abs(value) / 365.25, 1)
+    if rounding == "percent":
+        return round(value * 100, 1)
+    if rounding == "years":
+        return round(value, 1)
+    if rounding == "days" or rounding == "count":
+        return int(round(value)) if value.is_integer() or rounding == "days" else round(value, 1)
+    if rounding == "currency":
+        return round(value, 2)
+    if rounding == "ratio":
+        return round(value, 3)
+    return round(value, 3) if not value.is_integer() else int(value)
+
+
 def display_value(name: str, raw):
     """Value in display units: negative day counts -> positive years, shares -> percent; None when unknown.
 
@@ -98,47 +132,34 @@ def display_value(name: str, raw):
     if isinstance(raw, str):
         return raw
     value = float(raw)
-    if name == "DAYS_EMPLOYED" and value == NO_DATE_DAYS:
+    if value == NO_DATE_DAYS and name == "DAYS_EMPLOYED":
         return None
-    if name in _YEAR_DAYS:
-        return round(abs(value) / 365.25, 1)
-    kind = unit(name)
-    if kind == "percent":
-        return round(value * 100, 1)
-    if kind in ("years",):
-        return round(value, 1)
-    if kind in ("days", "count"):
-        return int(round(value)) if value.is_integer() or kind == "days" else round(value, 1)
-    if kind == "currency":
-        return round(value, 2)
-    if kind == "ratio":
-        return round(value, 3)
-    return round(value, 3) if not value.is_integer() else int(value)
+    return _rounded(_rules(name)[0], value)
 
 
 def display_text(name: str, raw, lang: str = "en") -> str:
     """The value as a short text for a client file: "32.9 years", "yes", "no delay", "unknown"."""
     i = _lang(lang)
-    if name == "DAYS_EMPLOYED" and not is_missing(raw) and float(raw) == NO_DATE_DAYS:
-        return ("not employed or retired", "sans emploi ou retraité")[i]
     value = display_value(name, raw)
     if value is None:
+        if name == "DAYS_EMPLOYED" and not is_missing(raw) and float(raw) == NO_DATE_DAYS:
+            return ("not employed or retired", "sans emploi ou retraité")[i]
         return ("unknown", "inconnu")[i]
     if name in _Y_N_FIELDS and value in ("Y", "N", "Yes", "No"):
         return _YES_NO[lang][0 if value in ("Y", "Yes") else 1]
     if isinstance(value, str):
         return value
-    if name.startswith("BUREAU_DPD_MAX_BUCKET") and int(value) in _DPD_BUCKETS:
+    _, words, unit_words = _rules(name)
+    if words == "dpd_bucket" and int(value) in _DPD_BUCKETS:
         return _DPD_BUCKETS[int(value)][i]
-    if unit(name) is None and (name.startswith(("FLAG_", "REG_", "LIVE_")) or name == "NOT_EMPLOYED_FLAG"):
+    if words == "yes_no":
         return _YES_NO[lang][0 if value else 1]
-    words = _UNIT_WORDS.get(unit(name))
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    number = f"{value:,}" if lang == "en" else f"{value:,}".replace(",", "\u202f").replace(".", ",")
-    if words is None:
+    number = f"{value:,}" if i == 0 else f"{value:,}".replace(",", "\u202f").replace(".", ",")
+    if unit_words is None:
         return number
-    return f"{number} {words[i]}" if words[i] != "%" else f"{number} %"
+    return f"{number} {unit_words[i]}" if unit_words[i] != "%" else f"{number} %"
 
 
 def describe_application(application: dict, lang: str = "en") -> list[dict]:

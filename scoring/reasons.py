@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from scoring import labels
@@ -81,13 +83,28 @@ def _number(x: float, lang: str, digits: int) -> str:
     return text
 
 
-def _format_value(name: str, shown, lang: str) -> str:
+@functools.lru_cache(maxsize=8192)  # the same few dozen names in every request: worded once per language
+def _words(name: str, lang: str) -> tuple[str, str, str | None]:
+    """(label, the label as a sentence reads it, unit) of a feature; its name and no unit when it has no label."""
+    label = _label(name, lang)
+    unit = _unit(name)
+    return label, _lower_first(label) if lang == "en" else label, {"%": "percent"}.get(unit, unit)
+
+
+@functools.lru_cache(maxsize=16)
+def _fields(lang: str, audience: str, raises: bool) -> dict:
+    """The words every sentence of one language, audience and direction shares (copied before use)."""
+    person = _PERSON[lang, audience]
+    effect = _TEXT[lang]["raises" if raises else "lowers"].format(**person)
+    return {"effect": effect, "nb": _NBSP, **person}
+
+
+def _format_value(unit: str | None, shown, lang: str) -> str:
     """A number in the unit a customer reads (years, currency, ratio, %), in the language's number style."""
     if isinstance(shown, bool):
         return _TEXT[lang]["yes" if shown else "no"]
     if not isinstance(shown, (int, float)):
         return str(shown)
-    unit = {"%": "percent"}.get(_unit(name), _unit(name))
     x = float(shown)
     if unit == "currency" or (abs(x) >= 1000 and unit in (None, "count")):
         text = _number(x, lang, 0)
@@ -118,12 +135,10 @@ def _lower_first(label: str) -> str:
     return label
 
 
-def _sentence(name: str, value, percentile: float | None, effect: str, lang: str, audience: str) -> str:
+def _sentence(name: str, value, percentile: float | None, raises: bool, lang: str, audience: str) -> str:
     text = _TEXT[lang]
-    label = _label(name, lang)
-    if lang == "en":
-        label = _lower_first(label)
-    fields = {"label": label, "effect": effect, "nb": _NBSP, **_PERSON[lang, audience]}
+    _, label, unit = _words(name, lang)
+    fields = {"label": label, **_fields(lang, audience, raises)}
     if is_missing(value):
         return text["missing"].format(**fields)
     shown = _display(name, value)
@@ -131,7 +146,7 @@ def _sentence(name: str, value, percentile: float | None, effect: str, lang: str
         return text["missing"].format(**fields)
     if isinstance(value, str):
         return text["category"].format(value=shown, **fields)
-    fields["value"] = _format_value(name, shown, lang)
+    fields["value"] = _format_value(unit, shown, lang)
     if percentile is None or is_missing(percentile):
         return text["plain"].format(**fields)
     p = float(percentile)
@@ -173,27 +188,31 @@ def reasons(
 
     `audience` "customer" speaks to the reader ("your", "votre"); "manager" speaks of "the client" ("le client").
     """
-    if lang not in _TEXT:
-        raise ValueError(f"unsupported language {lang!r}; expected one of {', '.join(_TEXT)}")
-    if audience not in AUDIENCES:
-        raise ValueError(f"unsupported audience {audience!r}; expected one of {', '.join(AUDIENCES)}")
     if isinstance(top, bool) or not isinstance(top, int) or not 1 <= top <= MAX_TOP:
         raise ValueError(f"top must be an integer from 1 to {MAX_TOP}")
     shap = (explanation or {}).get("shap") or {}
     values = (explanation or {}).get("values") or {}
+    return worded_reasons(worded(shap, top), values, percentiles, lang, audience)
+
+
+def worded_reasons(
+    ranked: list[tuple[str, float]], values: dict, percentiles: dict[str, float | None] | None, lang: str, audience: str
+) -> list[dict]:
+    """reasons() of contributions already ranked by worded(): the API ranks once for the percentiles and the words."""
+    if lang not in _TEXT:
+        raise ValueError(f"unsupported language {lang!r}; expected one of {', '.join(_TEXT)}")
+    if audience not in AUDIENCES:
+        raise ValueError(f"unsupported audience {audience!r}; expected one of {', '.join(AUDIENCES)}")
     percentiles = percentiles or {}
-    out = []
-    for feature, contribution in worded(shap, top):
-        direction = "raises_risk" if contribution > 0 else "lowers_risk"
-        person = _PERSON[lang, audience]
-        effect = _TEXT[lang]["raises" if contribution > 0 else "lowers"].format(**person)
-        out.append(
-            {
-                "feature": feature,
-                "label": _label(feature, lang),
-                "direction": direction,
-                "shap": contribution,
-                "sentence": _sentence(feature, values.get(feature), percentiles.get(feature), effect, lang, audience),
-            }
-        )
-    return out
+    return [
+        {
+            "feature": feature,
+            "label": _words(feature, lang)[0],
+            "direction": "raises_risk" if contribution > 0 else "lowers_risk",
+            "shap": contribution,
+            "sentence": _sentence(
+                feature, values.get(feature), percentiles.get(feature), contribution > 0, lang, audience
+            ),
+        }
+        for feature, contribution in ranked
+    ]
