@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from types import MappingProxyType
 
 import numpy as np
 
@@ -92,11 +93,11 @@ def _words(name: str, lang: str) -> tuple[str, str, str | None]:
 
 
 @functools.lru_cache(maxsize=16)
-def _fields(lang: str, audience: str, raises: bool) -> dict:
-    """The words every sentence of one language, audience and direction shares (copied before use)."""
+def _fields(lang: str, audience: str, raises: bool) -> MappingProxyType:
+    """The words every sentence of one language, audience and direction shares: read-only, as it is cached."""
     person = _PERSON[lang, audience]
     effect = _TEXT[lang]["raises" if raises else "lowers"].format(**person)
-    return {"effect": effect, "nb": _NBSP, **person}
+    return MappingProxyType({"effect": effect, "nb": _NBSP, **person})
 
 
 def _format_value(unit: str | None, shown, lang: str) -> str:
